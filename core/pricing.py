@@ -1,0 +1,78 @@
+"""Prices: KIE credits × KIE_CREDIT_USD × USD_RATE × PRICE_MARKUP, rounded up to the smallest unit."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+from typing import Mapping
+
+from core.money import Currency
+from ports.catalog import InputKind, InputSpec, ModelSpec, OptionValue
+
+
+@dataclass(frozen=True)
+class PriceSettings:
+    currency: Currency
+    credit_usd: Decimal = Decimal("0.005")
+    usd_rate: Decimal = Decimal("100")  # currency units per USD
+    markup: Decimal = Decimal("2")
+
+
+class PriceMissingError(LookupError):
+    """No price rule of the model matches the chosen options (a catalog gap)."""
+
+
+def default_options(model: ModelSpec) -> dict[str, OptionValue]:
+    """Every option and fixed field with its default, as sent to KIE when the user changes nothing."""
+    return {
+        spec.name: spec.default
+        for spec in model.inputs
+        if spec.kind not in (InputKind.PROMPT, InputKind.IMAGE, InputKind.VIDEO, InputKind.AUDIO)
+        and spec.default is not None
+    }
+
+
+def credits_for(model: ModelSpec, options: Mapping[str, OptionValue]) -> Decimal:
+    """KIE credits for one job with these options (the most specific matching rule)."""
+    matching = [rule for rule in model.prices if all(options.get(k) == v for k, v in rule.when.items())]
+    if not matching:
+        raise PriceMissingError(f"{model.id}: no price for {dict(options)}")
+    rule = max(matching, key=lambda r: len(r.when))
+    quantity = 1
+    if model.quantity_field is not None:
+        quantity = int(options.get(model.quantity_field, 1) or 1)
+    return rule.credits * model.billed_units * quantity
+
+
+def credits_to_minor(credits: Decimal, settings: PriceSettings) -> int:
+    major = credits * settings.credit_usd * settings.usd_rate * settings.markup
+    return int((major * settings.currency.minor_per_major).to_integral_value(rounding=ROUND_CEILING))
+
+
+def price_for(model: ModelSpec, options: Mapping[str, OptionValue], settings: PriceSettings) -> int:
+    return credits_to_minor(credits_for(model, options), settings)
+
+
+def _priced_options(model: ModelSpec) -> list[InputSpec]:
+    names = {name for rule in model.prices for name in rule.when}
+    if model.quantity_field:
+        names.add(model.quantity_field)
+    return [spec for spec in model.options if spec.name in names and spec.values]
+
+
+def option_combinations(model: ModelSpec) -> list[dict[str, OptionValue]]:
+    """Every combination of the options that change the price, the others at their defaults."""
+    base = default_options(model)
+    priced = _priced_options(model)
+    combos = []
+    for values in itertools.product(*(spec.values for spec in priced)):
+        combo = dict(base)
+        combo.update({spec.name: value for spec, value in zip(priced, values)})
+        combos.append(combo)
+    return combos
+
+
+def price_from(model: ModelSpec, settings: PriceSettings) -> int:
+    """The lowest price over all option combinations ("from X" in the model list)."""
+    return min(price_for(model, combo, settings) for combo in option_combinations(model))

@@ -1,0 +1,1 @@
+"""Ports: Protocols and the frozen dataclasses that cross the boundary. Standard library only."""

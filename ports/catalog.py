@@ -1,0 +1,135 @@
+"""The model catalog as boundary types. Loaded and validated by an adapter (catalog/models.yaml);
+the core reads it to build menus, drafts, prices and KIE payloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Mapping
+
+OptionValue = str | bool | int | float
+
+
+class InputKind(str, Enum):
+    PROMPT = "prompt"  # the main text the user types
+    TEXT = "text"  # another string, never asked; sent as its default when it has one
+    IMAGE = "image"  # URL input(s) filled from a photo the user sends
+    VIDEO = "video"
+    AUDIO = "audio"
+    ENUM = "enum"
+    BOOL = "bool"
+    NUMBER = "number"
+    INTEGER = "integer"
+
+
+MEDIA_KINDS = frozenset({InputKind.IMAGE, InputKind.VIDEO, InputKind.AUDIO})
+OPTION_KINDS = frozenset({InputKind.ENUM, InputKind.BOOL, InputKind.NUMBER, InputKind.INTEGER})
+
+
+class OutputKind(str, Enum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One field of the KIE ``input`` object, named exactly as KIE names it."""
+
+    name: str
+    kind: InputKind
+    required: bool = False
+    # PROMPT / TEXT
+    max_length: int | None = None
+    # IMAGE / VIDEO / AUDIO: a list of URLs when ``multiple``, else one URL string
+    multiple: bool = False
+    min_items: int = 0
+    max_items: int = 1
+    # ENUM values exactly as sent; NUMBER/INTEGER presets offered as buttons
+    values: tuple[OptionValue, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    default: OptionValue | None = None
+    # Sent with its default, never offered to the user (e.g. enable_safety_checker).
+    fixed: bool = False
+
+    @property
+    def is_media(self) -> bool:
+        return self.kind in MEDIA_KINDS
+
+    @property
+    def is_option(self) -> bool:
+        return self.kind in OPTION_KINDS and not self.fixed
+
+
+@dataclass(frozen=True)
+class PriceRule:
+    """KIE credits for one option combination; ``when`` names only the options that change the price."""
+
+    when: Mapping[str, OptionValue]
+    credits: Decimal
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str  # KIE model id, sent as "model"
+    category: str
+    names: Mapping[str, str]  # language -> display name
+    descriptions: Mapping[str, str]  # language -> one line
+    inputs: tuple[InputSpec, ...]
+    prices: tuple[PriceRule, ...]
+    output: OutputKind
+    billing_unit: str = "image"
+    # How many units one job is billed for (per-second models: the longest input accepted).
+    billed_units: int = 1
+    # An option whose value multiplies the price (e.g. num_images on a per-image price).
+    quantity_field: str | None = None
+    free: bool = False
+    enabled: bool = True
+
+    def input(self, name: str) -> InputSpec | None:
+        return next((spec for spec in self.inputs if spec.name == name), None)
+
+    @property
+    def media_inputs(self) -> tuple[InputSpec, ...]:
+        return tuple(spec for spec in self.inputs if spec.is_media)
+
+    @property
+    def options(self) -> tuple[InputSpec, ...]:
+        return tuple(spec for spec in self.inputs if spec.is_option)
+
+    @property
+    def prompt(self) -> InputSpec | None:
+        return next((spec for spec in self.inputs if spec.kind is InputKind.PROMPT), None)
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str  # used in callback data: cat:<id>
+    names: Mapping[str, str]
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class Catalog:
+    categories: tuple[Category, ...]
+    models: tuple[ModelSpec, ...]
+    _by_id: Mapping[str, ModelSpec] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {model.id: model for model in self.models})
+
+    def model(self, model_id: str) -> ModelSpec | None:
+        return self._by_id.get(model_id)
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+    def in_category(self, category_id: str) -> tuple[ModelSpec, ...]:
+        return tuple(m for m in self.models if m.category == category_id and m.enabled)
+
+
+class CatalogError(ValueError):
+    """The catalog file is invalid; the message names the model and the field."""

@@ -1,0 +1,68 @@
+"""Outbound effects: what the core asks a messenger to do. The Telegram messenger turns them into Bot
+API calls; the simulator prints them. Both go through the same core, so the simulator shows what users get."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol, Sequence
+
+from ports.screens import Keyboard, Screen
+
+
+class ResultKind(str, Enum):
+    PHOTO = "photo"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    LINK = "link"
+
+
+@dataclass(frozen=True)
+class SendScreen:
+    chat_id: int
+    screen: Screen
+
+
+@dataclass(frozen=True)
+class EditScreen:
+    """Replace the text and keyboard of an earlier bot message."""
+
+    chat_id: int
+    message_id: int
+    screen: Screen
+
+
+@dataclass(frozen=True)
+class AnswerCallback:
+    callback_id: str
+    text: str = ""
+    alert: bool = False
+
+
+@dataclass(frozen=True)
+class SendMedia:
+    """A generated file. ``url`` is http(s) or file:// (the messenger uploads local files)."""
+
+    chat_id: int
+    kind: ResultKind
+    url: str
+    caption: str = ""
+    keyboard: Keyboard = ()
+
+
+Effect = SendScreen | EditScreen | AnswerCallback | SendMedia
+
+
+class RecipientBlockedError(Exception):
+    """The user blocked the bot or deleted the chat: stop sending to them."""
+
+
+class MessengerUnavailableError(Exception):
+    """The messaging service did not accept the effect now (network, 5xx); it may be retried later."""
+
+
+class Messenger(Protocol):
+    async def apply(self, effects: Sequence[Effect]) -> None:
+        """Carry out the effects in order."""
+        ...

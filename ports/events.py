@@ -1,0 +1,52 @@
+"""Inbound events: what a transport (Telegram, the simulator) hands to the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ports.media import MediaRef
+
+
+@dataclass(frozen=True)
+class UserRef:
+    id: int
+    language_code: str | None = None
+    username: str | None = None
+    first_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    """``/name args`` typed by the user (name without the slash, lower case, bot suffix removed)."""
+
+    user: UserRef
+    chat_id: int
+    name: str
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class TextMessage:
+    user: UserRef
+    chat_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class MediaMessage:
+    user: UserRef
+    chat_id: int
+    media: MediaRef
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class CallbackPress:
+    user: UserRef
+    chat_id: int
+    callback_id: str
+    data: str
+    message_id: int | None = None
+
+
+Event = Command | TextMessage | MediaMessage | CallbackPress

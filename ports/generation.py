@@ -1,0 +1,93 @@
+"""The generation service (KIE AI or a fake) as the core sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Mapping, Protocol
+
+
+class TaskState(str, Enum):
+    """KIE's own states (recordInfo ``data.state``)."""
+
+    WAITING = "waiting"
+    QUEUING = "queuing"
+    GENERATING = "generating"
+    SUCCESS = "success"
+    FAIL = "fail"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TaskState.SUCCESS, TaskState.FAIL)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    model: str
+    input: Mapping[str, Any]
+    callback_url: str | None = None
+    # Our job id, for logs and tracing only (KIE has no idempotency key).
+    job_id: str = ""
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    task_id: str
+    state: TaskState
+    result_urls: tuple[str, ...] = ()
+    # Structured results (speech-to-text) are rendered to text by the gateway.
+    result_text: str | None = None
+    fail_code: str | None = None
+    fail_message: str | None = None
+    progress: int | None = None
+
+
+class GatewayError(Exception):
+    """Base of every generation-service error. ``retryable`` tells the caller whether trying again may help."""
+
+    retryable: bool = False
+    # A short machine code the core maps to a user-facing text (texts key ``gateway_<code>``).
+    code: str = "error"
+
+
+class GatewayUnavailableError(GatewayError):
+    """Network failure, timeout, 5xx, 429, maintenance, or the circuit breaker is open."""
+
+    retryable = True
+    code = "unavailable"
+
+
+class GatewayRejectedError(GatewayError):
+    """The request itself is wrong (validation, content policy); the user must change something."""
+
+    code = "rejected"
+
+
+class GatewayAuthError(GatewayError):
+    """The operator's API key is missing or invalid."""
+
+    code = "auth"
+
+
+class GatewayQuotaError(GatewayError):
+    """The operator's account has no credits left."""
+
+    code = "quota"
+
+
+class UnknownTaskError(GatewayError):
+    """The service does not know this task id."""
+
+    code = "unknown_task"
+
+
+class GenerationGateway(Protocol):
+    async def submit(self, request: GenerationRequest) -> str:
+        """Create a task; return its task id."""
+        ...
+
+    async def status(self, task_id: str) -> TaskStatus: ...
+
+    async def upload(self, data: bytes, file_name: str, mime_type: str) -> str:
+        """Store a user's file where the generator can read it; return its URL."""
+        ...

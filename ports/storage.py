@@ -1,0 +1,205 @@
+"""Durable state, split by role. Operations state intent: there is no get-balance-then-set-balance.
+
+Every money movement carries an idempotency key; a second call with the same key changes nothing and
+returns the first entry. A balance never goes negative. Implementations: JSON files (adapters/storage/
+json_storage.py) and PostgreSQL; one contract suite (tests/contracts/) checks them alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any, Collection, Mapping, Protocol
+
+from ports.catalog import OptionValue
+from ports.events import UserRef
+
+
+# --- entities ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    created_at: datetime
+    language: str | None = None  # chosen in the bot; wins over language_code
+    language_code: str | None = None  # from Telegram
+    username: str | None = None
+    first_name: str | None = None
+    active_draft_id: str | None = None
+    blocked: bool = False
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    key: str
+    user_id: int
+    amount: int  # smallest currency unit; positive = credit, negative = debit
+    balance_after: int
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A generation being prepared: model chosen, inputs being collected. Lives under a short id that
+    callback data carries; its id becomes the job id (and the debit key) at launch."""
+
+    id: str
+    user_id: int
+    chat_id: int
+    model_id: str
+    created_at: datetime
+    media: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # input name -> URLs
+    prompt: str | None = None
+    options: Mapping[str, OptionValue] = field(default_factory=dict)
+    message_id: int | None = None  # the bot message showing this draft
+
+
+class JobState(str, Enum):
+    CREATED = "created"  # charged, not yet sent to the generator
+    SUBMITTED = "submitted"  # the generator accepted it (task id known)
+    RUNNING = "running"  # the generator reports it is being processed
+    SUCCEEDED = "succeeded"  # result known, not yet delivered
+    DELIVERED = "delivered"
+    FAILED = "failed"  # refund pending
+    TIMED_OUT = "timed_out"  # refund pending
+    REFUNDED = "refunded"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobState.DELIVERED, JobState.REFUNDED)
+
+
+ACTIVE_JOB_STATES = frozenset({JobState.CREATED, JobState.SUBMITTED, JobState.RUNNING})
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    user_id: int
+    chat_id: int
+    model_id: str
+    input: Mapping[str, Any]  # the KIE "input" object, built once at launch
+    price: int
+    state: JobState
+    created_at: datetime
+    updated_at: datetime
+    deadline_at: datetime
+    language: str = "ru"
+    options: Mapping[str, OptionValue] = field(default_factory=dict)
+    progress_message_id: int | None = None
+    task_id: str | None = None
+    result_urls: tuple[str, ...] = ()
+    result_text: str | None = None
+    error: str | None = None  # a short code: "timeout", "rejected", a KIE failCode, ...
+    error_message: str | None = None
+
+
+# Fields a transition may change.
+JOB_MUTABLE_FIELDS = frozenset(
+    {"task_id", "result_urls", "result_text", "error", "error_message", "progress_message_id", "updated_at"}
+)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class StorageError(Exception):
+    pass
+
+
+class StorageUnavailableError(StorageError):
+    """The store cannot be reached or written now."""
+
+
+class InsufficientBalanceError(StorageError):
+    def __init__(self, balance: int, needed: int) -> None:
+        super().__init__(f"balance {balance} < needed {needed}")
+        self.balance = balance
+        self.needed = needed
+
+
+class IdempotencyConflictError(StorageError):
+    """A key was reused for a different movement (another user or amount): a bug, never silently accepted."""
+
+
+class UnknownUserError(StorageError):
+    pass
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+class Users(Protocol):
+    async def ensure(self, ref: UserRef, welcome_amount: int, now: datetime) -> tuple[User, bool]:
+        """Return the user, creating it (and crediting ``welcome_amount`` once, key ``welcome:<id>``)
+        when new; refresh username / language_code when they changed. The bool is True when created."""
+        ...
+
+    async def get(self, user_id: int) -> User | None: ...
+
+    async def set_language(self, user_id: int, language: str) -> None: ...
+
+    async def set_active_draft(self, user_id: int, draft_id: str | None) -> None: ...
+
+
+class Ledger(Protocol):
+    async def balance(self, user_id: int) -> int: ...
+
+    async def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry: ...
+
+    async def debit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
+        """Raise InsufficientBalanceError (nothing changed) when the balance is below ``amount``."""
+        ...
+
+    async def entries(self, user_id: int, limit: int = 20) -> list[LedgerEntry]:
+        """Newest first."""
+        ...
+
+
+class Drafts(Protocol):
+    async def put(self, draft: Draft) -> None: ...
+
+    async def get(self, draft_id: str) -> Draft | None: ...
+
+
+class Jobs(Protocol):
+    async def launch(self, job: Job) -> tuple[Job, bool]:
+        """In one operation: debit ``job.price`` (key ``launch:<job.id>``) and store the job. When a job
+        with this id exists, return it unchanged with False (a double tap). Raises InsufficientBalanceError."""
+        ...
+
+    async def get(self, job_id: str) -> Job | None: ...
+
+    async def find_by_task(self, task_id: str) -> Job | None: ...
+
+    async def transition(
+        self, job_id: str, allowed_from: Collection[JobState], to: JobState, **changes: Any
+    ) -> Job | None:
+        """Compare-and-set: move to ``to`` only from ``allowed_from``; return the new job, or None when
+        the job is in another state (a duplicate or late event). ``changes`` are JOB_MUTABLE_FIELDS."""
+        ...
+
+    async def refund(self, job_id: str, now: datetime) -> Job | None:
+        """In one operation: credit the price back (key ``refund:<job_id>``) and move FAILED/TIMED_OUT
+        to REFUNDED. None when the job is in another state (already refunded, never failed)."""
+        ...
+
+    async def in_states(self, states: Collection[JobState], limit: int = 1000) -> list[Job]:
+        """Oldest first."""
+        ...
+
+    async def for_user(self, user_id: int, limit: int = 10, offset: int = 0) -> list[Job]:
+        """Newest first."""
+        ...
+
+
+class Storage(Protocol):
+    users: Users
+    ledger: Ledger
+    drafts: Drafts
+    jobs: Jobs
+
+    async def close(self) -> None: ...

@@ -1,0 +1,290 @@
+"""An in-process, deterministic stand-in for KIE AI (``GenerationGateway``) for the terminal simulator and tests.
+
+Behaves like KIE's market API (docs: /work/shared/kie/KIE_API.md §3, §5): a task goes
+waiting → queuing → generating → success | fail as the injected clock advances, and a successful task points at
+real, small files on disk (file:// URLs). Nothing here sleeps; time comes only from ``clock.now()``.
+
+Scripting, for demos and tests:
+
+* a prompt/text containing the word ``REJECT`` is refused at submit (content policy, ``GatewayRejectedError``);
+* a prompt containing ``FAIL`` ends in state fail (failCode "500");
+* a prompt containing ``HANG`` stays in generating forever;
+* ``fail_next_submits(n, error)`` makes the next n submit calls raise ``error``;
+* ``fail_next_tasks(n, message)`` / ``hang_next_tasks(n)`` script the outcome of the next n accepted tasks
+  (a scripted outcome wins over prompt keywords);
+* ``set_offline(True)`` makes every call raise ``GatewayUnavailableError``.
+
+The keywords are matched as whole upper-case words, so ordinary prompts ("a failed soufflé") are unaffected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import re
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+from adapters.kie import fake_media
+from ports.catalog import OutputKind
+from ports.clock import Clock
+from ports.generation import (
+    GatewayError,
+    GatewayRejectedError,
+    GatewayUnavailableError,
+    GenerationRequest,
+    TaskState,
+    TaskStatus,
+    UnknownTaskError,
+)
+
+DEFAULT_DURATIONS: Mapping[OutputKind, float] = {
+    OutputKind.IMAGE: 4.0,
+    OutputKind.VIDEO: 8.0,
+    OutputKind.AUDIO: 4.0,
+    OutputKind.TEXT: 3.0,
+}
+# Share of the total duration spent in each non-terminal state (the rest is "generating").
+WAITING_SHARE = 0.10
+QUEUING_SHARE = 0.20
+
+FAIL_CODE = "500"
+MAX_IMAGES = 4
+
+_TEXT_FIELDS = ("prompt", "text")
+_VIDEO_HINTS = ("video", "avatar", "infinitalk", "animate", "sora", "kling", "hailuo", "veo", "runway")
+_AUDIO_HINTS = ("audio", "elevenlabs", "suno", "sound", "speech", "music")
+_SAFE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
+
+
+def guess_output(model: str) -> OutputKind:
+    """The output kind a model id suggests when the catalog does not say."""
+    name = model.lower()
+    if "speech-to-text" in name:
+        return OutputKind.TEXT
+    if any(hint in name for hint in _VIDEO_HINTS):
+        return OutputKind.VIDEO
+    if any(hint in name for hint in _AUDIO_HINTS):
+        return OutputKind.AUDIO
+    return OutputKind.IMAGE
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    hang: bool = False
+    fail_message: str | None = None
+    fail_code: str = FAIL_CODE
+
+
+_SUCCESS = _Outcome()
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file stored by ``upload``, as recorded for tests."""
+
+    url: str
+    path: Path
+    file_name: str
+    mime_type: str
+    size: int
+
+
+@dataclass
+class _Task:
+    task_id: str
+    request: GenerationRequest
+    kind: OutputKind
+    created: datetime
+    duration: float
+    outcome: _Outcome
+    result: TaskStatus | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class FakeKieGateway:
+    def __init__(
+        self,
+        clock: Clock,
+        files_dir: Path,
+        *,
+        outputs: Mapping[str, OutputKind] | None = None,
+        durations: Mapping[OutputKind, float] | None = None,
+        speed: float = 1.0,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        merged = {**DEFAULT_DURATIONS, **(durations or {})}
+        if any(seconds <= 0 for seconds in merged.values()):
+            raise ValueError("durations must be positive")
+        self._clock = clock
+        self._files_dir = Path(files_dir)
+        self._outputs = dict(outputs or {})
+        self._durations = {kind: seconds / speed for kind, seconds in merged.items()}
+        self._tasks: dict[str, _Task] = {}
+        self._submit_errors: deque[GatewayError] = deque()
+        self._outcomes: deque[_Outcome] = deque()
+        self._offline = False
+        self._upload_count = 0
+        # Ids and file names carry a per-instance prefix: a restarted process never reuses an earlier
+        # run's task ids (its tasks are gone) nor overwrites that run's files.
+        self._run = secrets.token_hex(3)
+        # Public records for tests: accepted requests in submit order (task n ↔ submitted[n-1]), stored uploads.
+        self.submitted: list[GenerationRequest] = []
+        self.uploads: list[Upload] = []
+
+    # --- scripting -----------------------------------------------------------------------------------------
+
+    def set_offline(self, offline: bool) -> None:
+        self._offline = offline
+
+    def fail_next_submits(self, n: int, error: GatewayError) -> None:
+        """The next ``n`` submit calls raise ``error`` (nothing is created)."""
+        self._submit_errors.extend([error] * _count(n))
+
+    def fail_next_tasks(self, n: int = 1, message: str = "Internal server error", code: str = FAIL_CODE) -> None:
+        """The next ``n`` accepted tasks end in state fail with this failCode/failMsg."""
+        self._outcomes.extend([_Outcome(fail_message=message, fail_code=code)] * _count(n))
+
+    def hang_next_tasks(self, n: int = 1) -> None:
+        """The next ``n`` accepted tasks stay in generating forever."""
+        self._outcomes.extend([_Outcome(hang=True)] * _count(n))
+
+    # --- GenerationGateway ---------------------------------------------------------------------------------
+
+    async def submit(self, request: GenerationRequest) -> str:
+        self._check_online()
+        if self._submit_errors:
+            raise self._submit_errors.popleft()
+        _validate(request)
+        task_id = f"fake_task_{self._run}_{len(self._tasks) + 1:06d}"
+        kind = self._outputs.get(request.model) or guess_output(request.model)
+        self._tasks[task_id] = _Task(
+            task_id=task_id,
+            request=request,
+            kind=kind,
+            created=self._clock.now(),
+            duration=self._durations[kind],
+            outcome=self._outcomes.popleft() if self._outcomes else _keyword_outcome(request.input),
+        )
+        self.submitted.append(request)
+        return task_id
+
+    async def status(self, task_id: str) -> TaskStatus:
+        self._check_online()
+        task = self._tasks.get(task_id)
+        if task is None:
+            raise UnknownTaskError(f"recordInfo is null: unknown task id {task_id!r}")
+        elapsed = (self._clock.now() - task.created).total_seconds()
+        share = elapsed / task.duration
+        if share < WAITING_SHARE:
+            return TaskStatus(task_id, TaskState.WAITING, progress=0)
+        if share < WAITING_SHARE + QUEUING_SHARE:
+            return TaskStatus(task_id, TaskState.QUEUING, progress=0)
+        if share < 1.0 or task.outcome.hang:
+            generated = (share - WAITING_SHARE - QUEUING_SHARE) / (1.0 - WAITING_SHARE - QUEUING_SHARE)
+            return TaskStatus(task_id, TaskState.GENERATING, progress=min(99, int(generated * 100)))
+        if task.outcome.fail_message is not None:
+            return TaskStatus(
+                task_id,
+                TaskState.FAIL,
+                fail_code=task.outcome.fail_code,
+                fail_message=task.outcome.fail_message,
+            )
+        return await self._success(task)
+
+    async def upload(self, data: bytes, file_name: str, mime_type: str) -> str:
+        self._check_online()
+        if not data:
+            raise GatewayRejectedError("Upload rejected: the file is empty")
+        self._upload_count += 1
+        # The stored name is ours; file_name only lends a harmless extension, never a path.
+        name = f"upload_{self._run}_{self._upload_count:06d}{_suffix(file_name, mime_type)}"
+        path = (self._files_dir / "uploads" / name).resolve()
+        await asyncio.to_thread(fake_media.write_file, path, bytes(data))
+        url = path.as_uri()
+        self.uploads.append(Upload(url, path, file_name, mime_type, len(data)))
+        return url
+
+    # --- internals -----------------------------------------------------------------------------------------
+
+    def _check_online(self) -> None:
+        if self._offline:
+            raise GatewayUnavailableError("KIE is unreachable (the fake gateway is offline)")
+
+    async def _success(self, task: _Task) -> TaskStatus:
+        async with task.lock:  # write each task's files once, even when polled concurrently
+            if task.result is None:
+                task.result = await asyncio.to_thread(self._write_result, task)
+        return task.result
+
+    def _write_result(self, task: _Task) -> TaskStatus:
+        """Runs in a worker thread: create the task's result files and build its final status."""
+        results = self._files_dir / "results"
+        seed = f"{task.request.model}\n{_prompt(task.request.input)}"
+        if task.kind is OutputKind.TEXT:
+            text = fake_media.transcript(str(task.request.input.get("audio_url", "")))
+            return TaskStatus(task.task_id, TaskState.SUCCESS, result_text=text, progress=100)
+        if task.kind is OutputKind.VIDEO:
+            paths = [fake_media.write_video(results / f"{task.task_id}.mp4")]
+        elif task.kind is OutputKind.AUDIO:
+            paths = [fake_media.write_wav(results / f"{task.task_id}.wav", seed)]
+        else:
+            count = _image_count(task.request.input)
+            paths = [
+                fake_media.write_png(results / f"{task.task_id}_{index}.png", f"{seed}\n{index}")
+                for index in range(1, count + 1)
+            ]
+        urls = tuple(path.resolve().as_uri() for path in paths)
+        return TaskStatus(task.task_id, TaskState.SUCCESS, result_urls=urls, progress=100)
+
+
+def _count(n: int) -> int:
+    if n < 0:
+        raise ValueError("n must not be negative")
+    return n
+
+
+def _validate(request: GenerationRequest) -> None:
+    if not isinstance(request.model, str) or not request.model.strip():
+        raise GatewayRejectedError("Validation error: model is required")
+    if not isinstance(request.input, Mapping):
+        raise GatewayRejectedError("Validation error: input must be an object")
+    if _has_keyword(request.input, "REJECT"):
+        raise GatewayRejectedError("Content policy violation: the prompt was flagged (it contains REJECT)")
+
+
+def _keyword_outcome(inputs: Mapping[str, Any]) -> _Outcome:
+    if _has_keyword(inputs, "HANG"):
+        return _Outcome(hang=True)
+    if _has_keyword(inputs, "FAIL"):
+        return _Outcome(fail_message="Scripted failure: prompt contains FAIL")
+    return _SUCCESS
+
+
+def _has_keyword(inputs: Mapping[str, Any], word: str) -> bool:
+    pattern = re.compile(rf"\b{word}\b")
+    return any(isinstance(inputs.get(name), str) and pattern.search(inputs[name]) for name in _TEXT_FIELDS)
+
+
+def _prompt(inputs: Mapping[str, Any]) -> str:
+    return next((inputs[name] for name in _TEXT_FIELDS if isinstance(inputs.get(name), str)), "")
+
+
+def _image_count(inputs: Mapping[str, Any]) -> int:
+    """``num_images`` as KIE's multi-image models take it (an int or a numeric string), clamped to 1..4."""
+    try:
+        return max(1, min(MAX_IMAGES, int(inputs.get("num_images", 1))))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _suffix(file_name: str, mime_type: str) -> str:
+    suffix = Path(file_name.replace("\\", "/")).suffix if file_name else ""
+    if _SAFE_SUFFIX.fullmatch(suffix):
+        return suffix.lower()
+    return mimetypes.guess_extension(mime_type or "") or ".bin"

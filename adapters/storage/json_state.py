@@ -1,0 +1,336 @@
+"""The whole bot state as one JSON document held in memory, with the storage rules applied to it.
+
+Pure and synchronous: no files, no locks (json_storage.py adds both). Every operation validates first and
+mutates only once nothing can fail any more, so a rejected call (insufficient balance, conflicting key,
+bad value) leaves the document untouched. Mutating operations return ``(result, changed)``; ``changed``
+is False for an idempotent repeat, which then costs no write.
+
+Document layout (format version 1)::
+
+    {"format": "trt-bot-state", "version": 1,
+     "users":    {"<user id>": User},
+     "accounts": {"<user id>": {"balance": int, "entries": [LedgerEntry, ... oldest first]}},
+     "drafts":   {"<draft id>": Draft},
+     "jobs":     {"<job id>": Job}}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from adapters.storage.json_codec import decode, encode, encode_field
+from ports.events import UserRef
+from ports.storage import (
+    JOB_MUTABLE_FIELDS,
+    Draft,
+    IdempotencyConflictError,
+    InsufficientBalanceError,
+    Job,
+    JobState,
+    LedgerEntry,
+    UnknownUserError,
+    User,
+)
+
+FORMAT = "trt-bot-state"
+VERSION = 1
+
+Record = dict[str, Any]
+_REFUNDABLE = frozenset({JobState.FAILED.value, JobState.TIMED_OUT.value})
+_REFRESHED_USER_FIELDS = ("username", "first_name", "language_code")
+
+
+class CorruptStateError(ValueError):
+    """The bytes are not a state document this code can read."""
+
+
+class State:
+    def __init__(self, doc: Record) -> None:
+        self._doc = doc
+        self._users: dict[str, Record] = doc["users"]
+        self._accounts: dict[str, Record] = doc["accounts"]
+        self._drafts: dict[str, Record] = doc["drafts"]
+        self._jobs: dict[str, Record] = doc["jobs"]
+        self._entry_by_key: dict[str, Record] = {}
+        self._job_id_by_task: dict[str, str] = {}
+        for account in self._accounts.values():
+            for entry in account["entries"]:
+                self._entry_by_key[entry["key"]] = entry
+        for job_id, job in self._jobs.items():
+            if job["task_id"] is not None:
+                self._job_id_by_task[job["task_id"]] = job_id
+
+    # --- document ---------------------------------------------------------------------------
+
+    @classmethod
+    def empty(cls) -> State:
+        return cls({"format": FORMAT, "version": VERSION, "users": {}, "accounts": {}, "drafts": {}, "jobs": {}})
+
+    @classmethod
+    def parse(cls, raw: bytes) -> State:
+        try:
+            doc = json.loads(raw)
+        except ValueError as error:
+            raise CorruptStateError(f"not valid JSON ({error})") from error
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise CorruptStateError(f"not a {FORMAT} document")
+        if doc.get("version") != VERSION:
+            raise CorruptStateError(f"unknown format version {doc.get('version')!r} (this code reads {VERSION})")
+        try:
+            state = cls(doc)
+            state._check()
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise CorruptStateError(f"invalid content: {error!r}") from error
+        return state
+
+    def dump(self) -> bytes:
+        return json.dumps(self._doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+    def _check(self) -> None:
+        """Every record decodes, ids match their keys, every balance equals the sum of its entries."""
+        if self._users.keys() != self._accounts.keys():
+            raise ValueError("users and accounts do not match")
+        for key, record in self._users.items():
+            _same(key, str(decode(User, record).id))
+        for key, account in self._accounts.items():
+            entries = [decode(LedgerEntry, entry) for entry in account["entries"]]
+            if any(str(entry.user_id) != key for entry in entries):
+                raise ValueError(f"account {key} holds another user's entry")
+            total = sum(entry.amount for entry in entries)
+            if type(account["balance"]) is not int or account["balance"] != total or total < 0:
+                raise ValueError(f"account {key}: balance {account['balance']!r}, entries sum to {total}")
+        if len(self._entry_by_key) != sum(len(account["entries"]) for account in self._accounts.values()):
+            raise ValueError("duplicate ledger keys")
+        for key, record in self._drafts.items():
+            _same(key, decode(Draft, record).id)
+        for key, record in self._jobs.items():
+            _same(key, decode(Job, record).id)
+
+    # --- users ------------------------------------------------------------------------------
+
+    def user(self, user_id: int) -> User | None:
+        record = self._users.get(str(user_id))
+        return None if record is None else decode(User, record)
+
+    def ensure_user(self, ref: UserRef, welcome_amount: int, now: datetime) -> tuple[tuple[User, bool], bool]:
+        if type(welcome_amount) is not int or welcome_amount < 0:
+            raise ValueError(f"welcome_amount must be an int >= 0, got {welcome_amount!r}")
+        record = self._users.get(str(ref.id))
+        if record is not None:
+            fresh = {name: encode_field(User, name, getattr(ref, name)) for name in _REFRESHED_USER_FIELDS}
+            changes = {name: value for name, value in fresh.items() if record[name] != value}
+            record.update(changes)
+            return (decode(User, record), False), bool(changes)
+        record = encode(
+            User(
+                id=ref.id,
+                created_at=now,
+                language_code=ref.language_code,
+                username=ref.username,
+                first_name=ref.first_name,
+            )
+        )
+        welcome = None
+        if welcome_amount > 0:
+            welcome, _ = self._plan(ref.id, 0, welcome_amount, f"welcome:{ref.id}", "welcome", now)
+        self._users[str(ref.id)] = record
+        self._accounts[str(ref.id)] = {"balance": 0, "entries": []}
+        if welcome is not None:
+            self._apply(welcome)
+        return (decode(User, record), True), True
+
+    def set_user_field(self, user_id: int, name: str, value: Any) -> tuple[None, bool]:
+        record = self._user_record(user_id)
+        encoded = encode_field(User, name, value)
+        if record[name] == encoded:
+            return None, False
+        record[name] = encoded
+        return None, True
+
+    def _user_record(self, user_id: int) -> Record:
+        record = self._users.get(str(user_id))
+        if record is None:
+            raise UnknownUserError(f"unknown user {user_id}")
+        return record
+
+    # --- ledger -----------------------------------------------------------------------------
+
+    def balance(self, user_id: int) -> int:
+        return self._account(user_id)["balance"]
+
+    def entries(self, user_id: int, limit: int) -> list[LedgerEntry]:
+        records = self._account(user_id)["entries"]
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        newest = records[max(len(records) - limit, 0) :] if limit else []
+        return [decode(LedgerEntry, record) for record in reversed(newest)]
+
+    def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> tuple[LedgerEntry, bool]:
+        return self._move(user_id, _positive(amount), key, reason, now)
+
+    def debit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> tuple[LedgerEntry, bool]:
+        return self._move(user_id, -_positive(amount), key, reason, now)
+
+    def _move(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> tuple[LedgerEntry, bool]:
+        account = self._account(user_id)
+        record, new = self._plan(user_id, account["balance"], amount, key, reason, now)
+        if new:
+            self._apply(record)
+        return decode(LedgerEntry, record), new
+
+    def _plan(
+        self, user_id: int, balance: int, amount: int, key: str, reason: str, now: datetime
+    ) -> tuple[Record, bool]:
+        """The entry for a movement of ``amount`` (signed) and whether it is new; changes nothing."""
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"an idempotency key must be a non-empty string, got {key!r}")
+        existing = self._entry_by_key.get(key)
+        if existing is not None:
+            if existing["user_id"] != user_id or existing["amount"] != amount:
+                raise IdempotencyConflictError(
+                    f"key {key!r} already moved {existing['amount']} for user {existing['user_id']}, "
+                    f"not {amount} for user {user_id}"
+                )
+            return existing, False
+        if balance + amount < 0:
+            raise InsufficientBalanceError(balance, -amount)
+        entry = LedgerEntry(
+            key=key, user_id=user_id, amount=amount, balance_after=balance + amount, reason=reason, created_at=now
+        )
+        return encode(entry), True
+
+    def _apply(self, entry: Record) -> None:
+        account = self._accounts[str(entry["user_id"])]
+        account["entries"].append(entry)
+        account["balance"] = entry["balance_after"]
+        self._entry_by_key[entry["key"]] = entry
+
+    def _account(self, user_id: int) -> Record:
+        account = self._accounts.get(str(user_id))
+        if account is None:
+            raise UnknownUserError(f"unknown user {user_id}")
+        return account
+
+    # --- drafts -----------------------------------------------------------------------------
+
+    def draft(self, draft_id: str) -> Draft | None:
+        record = self._drafts.get(draft_id)
+        return None if record is None else decode(Draft, record)
+
+    def put_draft(self, draft: Draft) -> tuple[None, bool]:
+        record = encode(draft)
+        if self._drafts.get(draft.id) == record:
+            return None, False
+        self._drafts[draft.id] = record
+        return None, True
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    def job(self, job_id: str) -> Job | None:
+        record = self._jobs.get(job_id)
+        return None if record is None else decode(Job, record)
+
+    def job_by_task(self, task_id: str) -> Job | None:
+        job_id = self._job_id_by_task.get(task_id)
+        return None if job_id is None else self.job(job_id)
+
+    def launch(self, job: Job) -> tuple[tuple[Job, bool], bool]:
+        record = encode(job)
+        existing = self._jobs.get(job.id)
+        if existing is not None:
+            return (decode(Job, existing), False), False
+        if job.price < 0:
+            raise ValueError(f"job {job.id}: negative price {job.price}")
+        charge = None
+        if job.price > 0:
+            balance = self._account(job.user_id)["balance"]
+            charge, new = self._plan(job.user_id, balance, -job.price, f"launch:{job.id}", "launch", job.created_at)
+            charge = charge if new else None
+        elif str(job.user_id) not in self._users:
+            raise UnknownUserError(f"unknown user {job.user_id}")
+        if charge is not None:
+            self._apply(charge)
+        self._store_job(None, record)
+        return (decode(Job, record), True), True
+
+    def transition(
+        self, job_id: str, allowed_from: Collection[JobState], to: JobState, changes: dict[str, Any]
+    ) -> tuple[Job | None, bool]:
+        unknown = set(changes) - JOB_MUTABLE_FIELDS
+        if unknown:
+            raise ValueError(
+                f"a transition cannot change {sorted(unknown)}; it may change {sorted(JOB_MUTABLE_FIELDS)}"
+            )
+        allowed = {JobState(state).value for state in allowed_from}
+        updates = {name: encode_field(Job, name, value) for name, value in changes.items()}
+        updates["state"] = JobState(to).value
+        record = self._jobs.get(job_id)
+        if record is None or record["state"] not in allowed:
+            return None, False
+        updated = {**record, **updates}
+        if updated == record:
+            return decode(Job, record), False
+        self._store_job(record, updated)
+        return decode(Job, updated), True
+
+    def refund(self, job_id: str, now: datetime) -> tuple[Job | None, bool]:
+        updated_at = encode_field(Job, "updated_at", now)
+        record = self._jobs.get(job_id)
+        if record is None or record["state"] not in _REFUNDABLE:
+            return None, False
+        credit = None
+        if record["price"] > 0:
+            user_id = record["user_id"]
+            balance = self._account(user_id)["balance"]
+            credit, new = self._plan(user_id, balance, record["price"], f"refund:{job_id}", "refund", now)
+            credit = credit if new else None
+        updated = {**record, "state": JobState.REFUNDED.value, "updated_at": updated_at}
+        if credit is not None:
+            self._apply(credit)
+        self._store_job(record, updated)
+        return decode(Job, updated), True
+
+    def jobs_in_states(self, states: Collection[JobState], limit: int) -> list[Job]:
+        wanted = {JobState(state).value for state in states}
+        matches = [record for record in self._jobs.values() if record["state"] in wanted]
+        matches.sort(key=_created_at)  # fixed-width UTC ISO text sorts chronologically; stable on ties
+        return [decode(Job, record) for record in matches[: _count(limit)]]
+
+    def jobs_for_user(self, user_id: int, limit: int, offset: int) -> list[Job]:
+        matches = [record for record in reversed(self._jobs.values()) if record["user_id"] == user_id]
+        matches.sort(key=_created_at, reverse=True)  # ties: the later launch first
+        start = _count(offset)
+        return [decode(Job, record) for record in matches[start : start + _count(limit)]]
+
+    def _store_job(self, old: Record | None, new: Record) -> None:
+        if old is not None and old["task_id"] is not None and old["task_id"] != new["task_id"]:
+            self._job_id_by_task.pop(old["task_id"], None)
+        if new["task_id"] is not None:
+            self._job_id_by_task[new["task_id"]] = new["id"]
+        self._jobs[new["id"]] = new
+
+
+def _positive(amount: int) -> int:
+    if type(amount) is not int:
+        raise TypeError(f"an amount must be an int of the smallest unit, got {type(amount).__name__}")
+    if amount <= 0:
+        raise ValueError(f"an amount must be > 0, got {amount}")
+    return amount
+
+
+def _count(value: int) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"expected an int >= 0, got {value!r}")
+    return value
+
+
+def _created_at(record: Record) -> str:
+    return record["created_at"]
+
+
+def _same(key: str, record_id: str) -> None:
+    if key != record_id:
+        raise ValueError(f"record {record_id!r} is stored under {key!r}")

@@ -1,0 +1,94 @@
+"""What every handler works with: the services behind ports, the settings, and the current turn."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Mapping
+
+from core.i18n import Fmt
+from core.pricing import PriceSettings, price_for, price_from
+from ports.catalog import Catalog, ModelSpec, OptionValue
+from ports.clock import Clock
+from ports.effects import EditScreen, Effect, SendScreen
+from ports.events import CallbackPress, Event
+from ports.generation import GenerationGateway
+from ports.media import MediaReader
+from ports.screens import Screen
+from ports.storage import Storage, User
+
+ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+
+
+def new_short_id(length: int = 10) -> str:
+    """A random id for callback data (drafts, jobs): short, no separators, ~50 bits."""
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
+
+
+DEFAULT_JOB_TIMEOUTS = {"image": 15 * 60.0, "audio": 15 * 60.0, "tools": 15 * 60.0, "video": 30 * 60.0}
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    prices: PriceSettings
+    welcome_balance: int = 0  # smallest unit, granted once per new user
+    default_language: str = "ru"
+    job_timeouts: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_JOB_TIMEOUTS))
+
+    def job_timeout(self, category: str) -> float:
+        return self.job_timeouts.get(category, DEFAULT_JOB_TIMEOUTS["video"])
+
+
+@dataclass
+class Services:
+    storage: Storage
+    catalog: Catalog
+    gateway: GenerationGateway
+    media: MediaReader
+    clock: Clock
+    settings: CoreSettings
+    new_id: Callable[[], str] = new_short_id
+
+    def price(self, model: ModelSpec, options: Mapping[str, OptionValue]) -> int:
+        return price_for(model, options, self.settings.prices)
+
+    def price_from(self, model: ModelSpec) -> int:
+        return price_from(model, self.settings.prices)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One inbound event with the user it came from."""
+
+    event: Event
+    user: User
+    fmt: Fmt
+    now: datetime
+    new_user: bool = False
+
+    @property
+    def chat_id(self) -> int:
+        return self.event.chat_id
+
+    def show(self, screen: Screen) -> Effect:
+        """Edit the message whose button was pressed; otherwise send a new message."""
+        event = self.event
+        if isinstance(event, CallbackPress) and event.message_id is not None:
+            return EditScreen(event.chat_id, event.message_id, screen)
+        return SendScreen(event.chat_id, screen)
+
+    def send(self, screen: Screen) -> Effect:
+        return SendScreen(self.chat_id, screen)
+
+
+@dataclass
+class Reply:
+    """A handler's answer: effects, the toast for a pressed button, and what happened for telemetry."""
+
+    effects: list[Effect] = field(default_factory=list)
+    toast: str = ""
+    alert: bool = False
+    # Set when the handler refused the input (telemetry CALLBACK_REJECTED reason_code).
+    rejected: str | None = None
+    started_job: str | None = None

@@ -1,0 +1,158 @@
+"""Choosing a model, giving its inputs, and editing options up to the confirmation screen."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from core.callbacks import int_field
+from core.context import Reply, Services, Turn
+from core.drafts import (
+    PromptError,
+    Ready,
+    choices,
+    clean_prompt,
+    current_options,
+    next_step,
+    option_at,
+    set_option,
+)
+from core.handlers.navigation import main_menu_screen, stale
+from core.views.catalog import render_ask, render_model_card, render_unavailable
+from core.views.common import button
+from core.views.order import render_confirmation, render_option_values, render_options
+from ports.catalog import ModelSpec
+from ports.screens import Screen
+from ports.storage import Draft
+
+
+def message_screen(turn: Turn, text: str, model: ModelSpec | None = None) -> Screen:
+    """A short notice with the way back (to the model, when there is one) and the menu."""
+    menu = button(turn.fmt.t("btn.menu"), "menu")
+    row = (button(turn.fmt.t("btn.back"), "model", model.id), menu) if model else (menu,)
+    return Screen(text, (row,), "notice")
+
+
+async def confirmation_screen(services: Services, turn: Turn, model: ModelSpec, draft: Draft) -> Screen:
+    options = current_options(model, draft)
+    balance = await services.storage.ledger.balance(turn.user.id)
+    return render_confirmation(turn.fmt, model, draft, options, services.price(model, options), balance)
+
+
+async def next_screen(services: Services, turn: Turn, model: ModelSpec, draft: Draft, received: str | None = None) -> Screen:
+    """The confirmation when every input is there, else the request for the next one."""
+    step = next_step(model, draft)
+    if isinstance(step, Ready):
+        return await confirmation_screen(services, turn, model, draft)
+    return render_ask(turn.fmt, model, step, received)
+
+
+async def open_model(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    model = services.catalog.model(fields[0])
+    if model is None or not model.enabled:
+        return Reply([turn.show(render_unavailable(turn.fmt))], rejected="MODEL_UNAVAILABLE")
+    message_id = getattr(turn.event, "message_id", None)
+    draft = Draft(services.new_id(), turn.user.id, turn.chat_id, model.id, turn.now, message_id=message_id)
+    await services.storage.drafts.put(draft)
+    await services.storage.users.set_active_draft(turn.user.id, draft.id)
+    balance = await services.storage.ledger.balance(turn.user.id)
+    card = render_model_card(turn.fmt, model, services.price_from(model), balance, next_step(model, draft))
+    return Reply([turn.show(card)])
+
+
+async def active_draft(services: Services, turn: Turn) -> tuple[Draft, ModelSpec] | None:
+    if turn.user.active_draft_id is None:
+        return None
+    draft = await services.storage.drafts.get(turn.user.active_draft_id)
+    model = services.catalog.model(draft.model_id) if draft else None
+    if draft is None or model is None or not model.enabled:
+        return None
+    return draft, model
+
+
+async def no_draft(services: Services, turn: Turn) -> Reply:
+    screen = await main_menu_screen(services, turn, notice=turn.fmt.t("menu.no_draft"))
+    return Reply([turn.send(screen)], rejected="NO_DRAFT")
+
+
+async def apply_prompt(services: Services, turn: Turn, model: ModelSpec, draft: Draft, text: str) -> Reply:
+    prompt_spec = model.prompt
+    if prompt_spec is None:
+        screen = await confirmation_screen(services, turn, model, draft)
+        return Reply([turn.send(message_screen(turn, turn.fmt.t("input.no_prompt_needed"), model)), turn.send(screen)])
+    try:
+        prompt = clean_prompt(prompt_spec, text)
+    except PromptError as error:
+        return Reply([turn.send(message_screen(turn, turn.fmt.t(error.key, **error.fields), model))], rejected="VALIDATION_FAIL")
+    draft = replace(draft, prompt=prompt)
+    await services.storage.drafts.put(draft)
+    return Reply([turn.send(await next_screen(services, turn, model, draft))])
+
+
+async def on_text(services: Services, turn: Turn, text: str) -> Reply:
+    found = await active_draft(services, turn)
+    if found is None:
+        return await no_draft(services, turn)
+    draft, model = found
+    step = next_step(model, draft)
+    if hasattr(step, "have"):  # NeedMedia: files come first
+        what = turn.fmt.t(f"media.{step.spec.kind.value}")
+        return Reply([turn.send(message_screen(turn, turn.fmt.t("input.expected_media", what=what), model))], rejected="VALIDATION_FAIL")
+    return await apply_prompt(services, turn, model, draft, text)
+
+
+async def owned_draft(services: Services, turn: Turn, draft_id: str) -> tuple[Draft, ModelSpec] | None:
+    """The draft behind a button, if it is this user's, not launched yet, and its model is on sale."""
+    draft = await services.storage.drafts.get(draft_id)
+    if draft is None or draft.user_id != turn.user.id:
+        return None
+    model = services.catalog.model(draft.model_id)
+    if model is None or not model.enabled or await services.storage.jobs.get(draft.id) is not None:
+        return None
+    return draft, model
+
+
+async def show_options(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    found = await owned_draft(services, turn, fields[0])
+    if found is None:
+        return await stale(services, turn)
+    draft, model = found
+    return Reply([turn.show(render_options(turn.fmt, model, draft, current_options(model, draft)))])
+
+
+async def show_option_values(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    found = await owned_draft(services, turn, fields[0])
+    index = int_field(fields[1])
+    spec = option_at(found[1], index) if found and index is not None else None
+    if found is None or spec is None or index is None:
+        return await stale(services, turn)
+    draft, model = found
+    options = current_options(model, draft)
+    priced = any(spec.name in rule.when for rule in model.prices) or spec.name == model.quantity_field
+    prices = [services.price(model, {**options, spec.name: value}) for value in choices(spec)] if priced else None
+    screen = render_option_values(turn.fmt, draft, index, spec, options.get(spec.name), prices)
+    return Reply([turn.show(screen)])
+
+
+async def change_option(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    found = await owned_draft(services, turn, fields[0])
+    index, value_index = int_field(fields[1]), int_field(fields[2])
+    changed = None
+    if found is not None and index is not None and value_index is not None:
+        changed = set_option(found[1], found[0], index, value_index)
+    if found is None or changed is None or index is None:
+        return await stale(services, turn)
+    model = found[1]
+    await services.storage.drafts.put(changed)
+    spec = model.options[index]
+    toast = turn.fmt.t("options.changed", label=turn.fmt.field_label(spec.name), value=turn.fmt.option_value(spec, changed.options[spec.name]))
+    return Reply([turn.show(await confirmation_screen(services, turn, model, changed))], toast=toast)
+
+
+async def confirm(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    found = await owned_draft(services, turn, fields[0])
+    if found is None:
+        return await stale(services, turn)
+    draft, model = found
+    if not isinstance(next_step(model, draft), Ready):
+        return await stale(services, turn)
+    return Reply([turn.show(await confirmation_screen(services, turn, model, draft))])

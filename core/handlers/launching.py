@@ -1,0 +1,74 @@
+"""Launching a draft (one charge, one job, however many taps) and starting again from a job."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.context import Reply, Services, Turn
+from core.drafts import Ready, build_input, current_options, draft_from_input, next_step
+from core.handlers.drafting import next_screen
+from core.handlers.navigation import stale
+from core.i18n import localized
+from core.views.catalog import render_unavailable
+from core.views.jobs import render_progress
+from core.views.order import render_insufficient
+from ports.events import CallbackPress
+from ports.storage import Draft, InsufficientBalanceError, Job, JobState
+
+
+async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    storage = services.storage
+    draft = await storage.drafts.get(fields[0])
+    if draft is None or draft.user_id != turn.user.id:
+        return await stale(services, turn)
+    if await storage.jobs.get(draft.id) is not None:
+        return Reply(toast=turn.fmt.t("launch.already"), rejected="DUPLICATE_LAUNCH")
+    model = services.catalog.model(draft.model_id)
+    if model is None or not model.enabled:
+        return Reply([turn.show(render_unavailable(turn.fmt))], rejected="MODEL_UNAVAILABLE")
+    if not isinstance(next_step(model, draft), Ready):
+        return Reply(toast=turn.fmt.t("launch.incomplete"), alert=True, rejected="VALIDATION_FAIL")
+    options = current_options(model, draft)
+    price = services.price(model, options)
+    message_id = turn.event.message_id if isinstance(turn.event, CallbackPress) else None
+    job = Job(
+        id=draft.id,
+        user_id=turn.user.id,
+        chat_id=turn.chat_id,
+        model_id=model.id,
+        input=build_input(model, draft),
+        price=price,
+        state=JobState.CREATED,
+        created_at=turn.now,
+        updated_at=turn.now,
+        deadline_at=turn.now + timedelta(seconds=services.settings.job_timeout(model.category)),
+        language=turn.fmt.language,
+        options=options,
+        progress_message_id=message_id,
+    )
+    try:
+        job, created = await storage.jobs.launch(job)
+    except InsufficientBalanceError as error:
+        screen = render_insufficient(turn.fmt, draft.id, price, error.balance)
+        return Reply([turn.show(screen)], rejected="INSUFFICIENT_BALANCE")
+    if not created:
+        return Reply(toast=turn.fmt.t("launch.already"), rejected="DUPLICATE_LAUNCH")
+    if turn.user.active_draft_id == draft.id:
+        await storage.users.set_active_draft(turn.user.id, None)
+    progress = render_progress(turn.fmt, localized(model.names, turn.fmt.language), price, "created")
+    return Reply([turn.show(progress)], toast=turn.fmt.t("launch.started"), started_job=job.id)
+
+
+async def again(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    """A new draft with the job's model, files, prompt and options, at the confirmation screen."""
+    job = await services.storage.jobs.get(fields[0])
+    if job is None or job.user_id != turn.user.id:
+        return await stale(services, turn)
+    model = services.catalog.model(job.model_id)
+    if model is None or not model.enabled:
+        return Reply([turn.send(render_unavailable(turn.fmt))], rejected="MODEL_UNAVAILABLE")
+    empty = Draft(services.new_id(), turn.user.id, turn.chat_id, model.id, turn.now)
+    draft = draft_from_input(model, empty, dict(job.input))
+    await services.storage.drafts.put(draft)
+    await services.storage.users.set_active_draft(turn.user.id, draft.id)
+    return Reply([turn.send(await next_screen(services, turn, model, draft))])

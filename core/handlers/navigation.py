@@ -1,0 +1,65 @@
+"""Menu, categories, help and language."""
+
+from __future__ import annotations
+
+from core.callbacks import int_field
+from core.context import Reply, Services, Turn
+from core.i18n import LANGUAGES, Fmt
+from core.views.catalog import render_category
+from core.views.menu import render_help, render_language, render_main_menu
+from ports.screens import Screen
+
+
+async def main_menu_screen(services: Services, turn: Turn, notice: str | None = None, fmt: Fmt | None = None) -> Screen:
+    fmt = fmt or turn.fmt
+    user = turn.user
+    return render_main_menu(
+        fmt,
+        name=user.first_name or user.username or str(user.id),
+        balance=await services.storage.ledger.balance(user.id),
+        categories=sorted(services.catalog.categories, key=lambda c: c.order),
+        welcome_bonus=services.settings.welcome_balance if turn.new_user else 0,
+        notice=notice,
+    )
+
+
+async def menu(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    """The main menu; ``menu:new`` (under a photo or a progress message) sends a new message."""
+    await services.storage.users.set_active_draft(turn.user.id, None)
+    screen = await main_menu_screen(services, turn)
+    return Reply([turn.send(screen) if fields == ("new",) else turn.show(screen)])
+
+
+async def stale(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    """Unknown or outdated callback data: a friendly "menu updated" screen, never silence."""
+    screen = await main_menu_screen(services, turn, notice=turn.fmt.t("menu.updated"))
+    return Reply([turn.show(screen)], toast=turn.fmt.t("menu.toast_updated"), rejected="UNKNOWN_CALLBACK")
+
+
+async def category(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    found = services.catalog.category(fields[0])
+    page = int_field(fields[1]) if len(fields) > 1 else 0
+    if found is None or page is None:
+        return await stale(services, turn)
+    entries = [(model, services.price_from(model)) for model in services.catalog.in_category(found.id)]
+    return Reply([turn.show(render_category(turn.fmt, found, entries, page))])
+
+
+async def help_screen(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    return Reply([turn.show(render_help(turn.fmt))])
+
+
+async def language(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    if not fields:
+        return Reply([turn.show(render_language(turn.fmt))])
+    code = fields[0]
+    if code not in LANGUAGES:
+        return await stale(services, turn)
+    await services.storage.users.set_language(turn.user.id, code)
+    fmt = Fmt(code, turn.fmt.currency)
+    screen = await main_menu_screen(services, turn, fmt=fmt)
+    return Reply([turn.show(screen)], toast=fmt.t("language.changed"))
+
+
+async def noop(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    return Reply()

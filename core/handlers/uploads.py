@@ -1,0 +1,81 @@
+"""Files users send for a draft: checked, uploaded to the generator, attached to the right input."""
+
+from __future__ import annotations
+
+from core.context import Reply, Services, Turn
+from core.drafts import NeedMedia, NeedPrompt, add_media, media_slot, next_step
+from core.files import MAX_BYTES, input_kind, sniff
+from core.handlers.drafting import active_draft, apply_prompt, message_screen, next_screen, no_draft
+from ports.catalog import InputKind, ModelSpec
+from ports.generation import GatewayError
+from ports.media import MediaRef, MediaTooLargeError, MediaUnavailableError
+from ports.storage import Draft
+
+FORMATS = {InputKind.IMAGE: "JPEG, PNG, WEBP", InputKind.VIDEO: "MP4, MOV, WEBM", InputKind.AUDIO: "MP3, OGG, WAV, M4A"}
+SECONDS_PER_UNIT = {"second": 1, "minute": 60}
+
+
+def _max_seconds(model: ModelSpec) -> int | None:
+    per_unit = SECONDS_PER_UNIT.get(model.billing_unit)
+    return model.billed_units * per_unit if per_unit else None
+
+
+def _problem(turn: Turn, model: ModelSpec, draft: Draft, ref: MediaRef, kind: InputKind | None) -> str | None:
+    """Why this file cannot be taken now, as a text for the user; None when it can."""
+    fmt = turn.fmt
+    step = next_step(model, draft)
+    if kind is None or media_slot(model, draft, kind) is None:
+        if isinstance(step, NeedMedia):
+            return fmt.t("input.wrong_media", what=fmt.t(f"media.{step.spec.kind.value}"))
+        return fmt.t("input.not_expected_media")
+    limit = MAX_BYTES[kind]
+    if ref.size is not None and ref.size > limit:
+        return fmt.t("input.file_too_large", size=round(ref.size / 2**20, 1), max=limit // 2**20)
+    max_seconds = _max_seconds(model)
+    if max_seconds and ref.duration_s and ref.duration_s > max_seconds and kind is not InputKind.IMAGE:
+        return fmt.t("input.media_too_long", max=max_seconds, duration=ref.duration_s)
+    return None
+
+
+async def _fetch(services: Services, turn: Turn, ref: MediaRef, kind: InputKind) -> bytes | str:
+    """The file's bytes, or a text for the user saying why they could not be had."""
+    limit = MAX_BYTES[kind]
+    try:
+        data = await services.media.read(ref, limit)
+    except MediaTooLargeError:
+        return turn.fmt.t("input.file_too_large", size=f"> {limit // 2**20}", max=limit // 2**20)
+    except MediaUnavailableError:
+        return turn.fmt.t("input.file_unavailable")
+    detected = sniff(data)
+    if detected is None or detected.kind is not kind:
+        return turn.fmt.t("input.file_unreadable", formats=FORMATS[kind])
+    return data
+
+
+async def on_media(services: Services, turn: Turn, ref: MediaRef, caption: str = "") -> Reply:
+    found = await active_draft(services, turn)
+    if found is None:
+        return await no_draft(services, turn)
+    draft, model = found
+    kind = input_kind(ref)
+    problem = _problem(turn, model, draft, ref, kind)
+    if problem is not None or kind is None:
+        return Reply([turn.send(message_screen(turn, problem or "", model))], rejected="VALIDATION_FAIL")
+    data = await _fetch(services, turn, ref, kind)
+    if isinstance(data, str):
+        return Reply([turn.send(message_screen(turn, data, model))], rejected="VALIDATION_FAIL")
+    detected = sniff(data)
+    assert detected is not None  # checked by _fetch
+    slot = media_slot(model, draft, kind)
+    assert slot is not None  # checked by _problem
+    count = sum(len(urls) for urls in draft.media.values()) + 1
+    try:
+        url = await services.gateway.upload(data, f"{draft.id}-{count}.{detected.extension}", detected.mime_type)
+    except GatewayError:
+        return Reply([turn.send(message_screen(turn, turn.fmt.t("input.upload_failed"), model))], rejected="UPLOAD_FAILED")
+    draft = add_media(draft, slot, url)
+    await services.storage.drafts.put(draft)
+    if caption.strip() and isinstance(next_step(model, draft), NeedPrompt):
+        return await apply_prompt(services, turn, model, draft, caption)
+    screen = await next_screen(services, turn, model, draft, received=turn.fmt.t("input.media_received"))
+    return Reply([turn.send(screen)])

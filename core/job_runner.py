@@ -1,0 +1,289 @@
+"""The job lifecycle: created → submitted → running → succeeded → delivered, or failed / timed out →
+refunded. Completion may come from polling or from a callback, repeatedly and in any order: every
+transition is a compare-and-set in storage, so each job is charged once, refunded at most once and
+delivered once per process (the result is sent before the job is marked delivered, so a crash in
+between re-sends it after restart rather than losing it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import weakref
+from dataclasses import dataclass
+
+from core.context import Services
+from core.i18n import Fmt, localized
+from core.views.jobs import render_done, render_failed, render_progress, result_effects
+from ports.catalog import ModelSpec, OutputKind
+from ports.effects import EditScreen, Effect, Messenger, MessengerUnavailableError, RecipientBlockedError, SendScreen
+from ports.generation import GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
+from ports.storage import ACTIVE_JOB_STATES, Job, JobState
+
+log = logging.getLogger(__name__)
+
+FINISHING_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT})
+RUNNING_STATES = frozenset({JobState.SUBMITTED, JobState.RUNNING})
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    poll_first: float = 2.5  # seconds; KIE advises starting at 2–3 s
+    poll_max: float = 30.0
+    poll_factor: float = 1.5
+    submit_attempts: int = 4
+    submit_backoff: float = 2.0  # first retry delay; doubles, with jitter
+    unknown_task_limit: int = 3  # "recordInfo is null" this many times in a row → failed
+    delivery_attempts: int = 3
+    callback_url: str | None = None
+
+
+class JobRunner:
+    def __init__(self, services: Services, messenger: Messenger, settings: RunnerSettings | None = None) -> None:
+        self._services = services
+        self._messenger = messenger
+        self._settings = settings or RunnerSettings()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Held while a job is being finished; dropped by the garbage collector when nobody holds it.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._shown: dict[str, tuple[str, int | None]] = {}
+
+    # --- public -----------------------------------------------------------------------------
+
+    def start(self, job_id: str) -> None:
+        """Drive the job in the background until it is delivered or refunded (once per job)."""
+        running = self._tasks.get(job_id)
+        if running is not None and not running.done():
+            return
+        task = asyncio.create_task(self._drive(job_id), name=f"job-{job_id}")
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _: self._forget(job_id, task))
+
+    @property
+    def in_flight(self) -> int:
+        return sum(1 for task in self._tasks.values() if not task.done())
+
+    async def resume(self) -> int:
+        """After a restart: drive every job that is not finished. Returns how many."""
+        jobs = await self._services.storage.jobs.in_states(ACTIVE_JOB_STATES | FINISHING_STATES)
+        for job in jobs:
+            self.start(job.id)
+        return len(jobs)
+
+    async def on_task_event(self, task_id: str) -> bool:
+        """A callback said the task changed: confirm with the gateway (the authority) and settle.
+        False when no job has this task id."""
+        job = await self._services.storage.jobs.find_by_task(task_id)
+        if job is None:
+            return False
+        if job.state in RUNNING_STATES:
+            await self._settle(job, await self._services.gateway.status(task_id))
+        return True
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def stop(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()
+
+    # --- driving ----------------------------------------------------------------------------
+
+    def _forget(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(job_id) is task:
+            del self._tasks[job_id]
+            self._shown.pop(job_id, None)
+
+    async def _drive(self, job_id: str) -> None:
+        try:
+            job = await self._services.storage.jobs.get(job_id)
+            if job is not None and job.state is JobState.CREATED:
+                job = await self._submit(job)
+            if job is not None and job.state in RUNNING_STATES:
+                await self._poll(job)
+            await self._finish(job_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # worker loop boundary: log and let the next resume pick the job up
+            log.exception("EXCEPTION_CAUGHT job=%s error_type=job_driver", job_id)
+
+    async def _submit(self, job: Job) -> Job | None:
+        services, settings = self._services, self._settings
+        request = GenerationRequest(job.model_id, job.input, settings.callback_url, job.id)
+        for attempt in range(settings.submit_attempts):
+            try:
+                task_id = await services.gateway.submit(request)
+            except GatewayError as error:
+                last_try = attempt == settings.submit_attempts - 1 or services.clock.now() >= job.deadline_at
+                if error.retryable and not last_try:
+                    log.warning("JOB_SUBMIT_RETRY job=%s attempt=%d code=%s", job.id, attempt + 1, error.code)
+                    await services.clock.sleep(settings.submit_backoff * 2**attempt * random.uniform(0.8, 1.2))
+                    continue
+                log.warning("JOB_SUBMIT_FAILED job=%s code=%s", job.id, error.code)
+                await services.storage.jobs.transition(
+                    job.id, {JobState.CREATED}, JobState.FAILED, error=error.code, error_message=str(error),
+                    updated_at=services.clock.now(),
+                )
+                return None
+            log.info("JOB_SUBMITTED job=%s task=%s", job.id, task_id)
+            return await services.storage.jobs.transition(
+                job.id, {JobState.CREATED}, JobState.SUBMITTED, task_id=task_id, updated_at=services.clock.now()
+            )
+        return None
+
+    async def _poll(self, job: Job) -> None:
+        services, settings = self._services, self._settings
+        interval, unknown = settings.poll_first, 0
+        while True:
+            now = services.clock.now()
+            if now >= job.deadline_at:
+                await services.storage.jobs.transition(
+                    job.id, RUNNING_STATES, JobState.TIMED_OUT, error="timeout", updated_at=now
+                )
+                return
+            assert job.task_id is not None
+            try:
+                status = await services.gateway.status(job.task_id)
+            except UnknownTaskError:
+                unknown += 1
+                if unknown >= settings.unknown_task_limit:
+                    await services.storage.jobs.transition(
+                        job.id, RUNNING_STATES, JobState.FAILED, error="unknown_task", updated_at=now
+                    )
+                    return
+            except GatewayError as error:
+                log.warning("JOB_POLL_ERROR job=%s code=%s", job.id, error.code)
+            else:
+                unknown = 0
+                await self._settle(job, status)
+            current = await services.storage.jobs.get(job.id)
+            if current is None or current.state not in RUNNING_STATES:
+                return
+            job = current
+            remaining = (job.deadline_at - services.clock.now()).total_seconds()
+            await services.clock.sleep(max(min(interval, remaining), 0.0))
+            interval = min(interval * settings.poll_factor, settings.poll_max)
+
+    async def _settle(self, job: Job, status: TaskStatus) -> None:
+        """Apply one status reading; a success or failure is finished here by whoever wins the CAS."""
+        jobs, now = self._services.storage.jobs, self._services.clock.now()
+        if status.state is TaskState.SUCCESS:
+            won = await jobs.transition(
+                job.id, RUNNING_STATES, JobState.SUCCEEDED,
+                result_urls=status.result_urls, result_text=status.result_text, updated_at=now,
+            )
+        elif status.state is TaskState.FAIL:
+            won = await jobs.transition(
+                job.id, RUNNING_STATES, JobState.FAILED,
+                error=status.fail_code or "fail", error_message=status.fail_message, updated_at=now,
+            )
+        else:
+            if status.state is TaskState.GENERATING and job.state is JobState.SUBMITTED:
+                job = await jobs.transition(job.id, {JobState.SUBMITTED}, JobState.RUNNING, updated_at=now) or job
+            stage = "running" if status.state is TaskState.GENERATING else "queued"
+            await self._show_progress(job, stage, status.progress)
+            return
+        if won is not None:
+            await self._finish(job.id)
+
+    # --- finishing --------------------------------------------------------------------------
+
+    def _lock(self, job_id: str) -> asyncio.Lock:
+        lock = self._locks.get(job_id)
+        if lock is None:
+            lock = self._locks[job_id] = asyncio.Lock()
+        return lock
+
+    async def _finish(self, job_id: str) -> None:
+        """Deliver a succeeded job or refund a failed one; serialised per job so it happens once."""
+        async with self._lock(job_id):
+            job = await self._services.storage.jobs.get(job_id)
+            if job is None:
+                return
+            if job.state is JobState.SUCCEEDED:
+                await self._deliver(job)
+            elif job.state in (JobState.FAILED, JobState.TIMED_OUT):
+                await self._refund(job)
+
+    def _fmt_and_model(self, job: Job) -> tuple[Fmt, ModelSpec | None, str]:
+        fmt = Fmt(job.language, self._services.settings.prices.currency)
+        model = self._services.catalog.model(job.model_id)
+        name = localized(model.names, fmt.language) if model else job.model_id
+        return fmt, model, name
+
+    async def _deliver(self, job: Job) -> None:
+        fmt, model, name = self._fmt_and_model(job)
+        output = model.output if model else OutputKind.IMAGE
+        prompt = next((str(v) for k, v in job.input.items() if model and model.prompt and k == model.prompt.name), None)
+        effects: list[Effect] = []
+        if job.progress_message_id is not None:
+            effects.append(EditScreen(job.chat_id, job.progress_message_id, render_done(fmt, name)))
+        effects += result_effects(
+            fmt, chat_id=job.chat_id, job_id=job.id, name=name, output=output, prompt=prompt,
+            urls=job.result_urls, text=job.result_text,
+        )
+        error = await self._send(job, effects)
+        if error == "unavailable":
+            return  # stays SUCCEEDED; the next resume retries the delivery
+        await self._services.storage.jobs.transition(
+            job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, error=error, updated_at=self._services.clock.now()
+        )
+        log.info("JOB_DELIVERED job=%s", job.id)
+
+    async def _refund(self, job: Job) -> None:
+        refunded = await self._services.storage.jobs.refund(job.id, self._services.clock.now())
+        if refunded is None:
+            return
+        log.info("JOB_REFUNDED job=%s amount=%d reason=%s", job.id, job.price, job.error)
+        fmt, _, name = self._fmt_and_model(job)
+        screen = render_failed(
+            fmt, name, job.id, reason=self._reason(fmt, job), refunded=job.price,
+            timed_out=job.state is JobState.TIMED_OUT,
+        )
+        if job.progress_message_id is not None:
+            effect: Effect = EditScreen(job.chat_id, job.progress_message_id, screen)
+        else:
+            effect = SendScreen(job.chat_id, screen)
+        await self._send(job, [effect])
+
+    @staticmethod
+    def _reason(fmt: Fmt, job: Job) -> str:
+        code = job.error or ""
+        if code == "rejected":
+            return fmt.t("gateway.rejected", detail=job.error_message or "")
+        if code in ("unavailable", "auth", "quota", "unknown_task"):
+            return fmt.t(f"gateway.{code}")
+        return job.error_message or fmt.t("job.reason_unknown")
+
+    async def _send(self, job: Job, effects: list[Effect]) -> str | None:
+        """Send with bounded retries. None when sent; "blocked" when the user blocked the bot;
+        "unavailable" when the messenger kept failing."""
+        for attempt in range(self._settings.delivery_attempts):
+            try:
+                await self._messenger.apply(effects)
+                return None
+            except RecipientBlockedError:
+                log.info("JOB_RECIPIENT_BLOCKED job=%s user=%s", job.id, job.user_id)
+                return "blocked"
+            except MessengerUnavailableError:
+                log.warning("JOB_SEND_RETRY job=%s attempt=%d", job.id, attempt + 1)
+                await self._services.clock.sleep(2.0 * 2**attempt)
+        return "unavailable"
+
+    async def _show_progress(self, job: Job, stage: str, progress: int | None) -> None:
+        if job.progress_message_id is None:
+            return
+        rounded = None if progress is None else progress // 10 * 10
+        if self._shown.get(job.id) == (stage, rounded):
+            return
+        self._shown[job.id] = (stage, rounded)
+        fmt, _, name = self._fmt_and_model(job)
+        screen = render_progress(fmt, name, job.price, stage, rounded)
+        try:
+            await self._messenger.apply([EditScreen(job.chat_id, job.progress_message_id, screen)])
+        except (MessengerUnavailableError, RecipientBlockedError) as error:
+            log.info("JOB_PROGRESS_NOT_SHOWN job=%s error=%s", job.id, type(error).__name__)

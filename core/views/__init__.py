@@ -1,0 +1,1 @@
+"""Pure render functions: data in, Screen out. Tests compare whole screens with ==."""

@@ -1,0 +1,21 @@
+"""Building blocks shared by every screen."""
+
+from __future__ import annotations
+
+from core.callbacks import encode
+from core.i18n import Fmt
+from ports.screens import Button
+
+
+def button(label: str, tag: str, *fields: object) -> Button:
+    """A callback button; the codec checks the 64-byte limit here, when the screen is built."""
+    return Button(label, encode(tag, *fields))
+
+
+def menu_button(fmt: Fmt, new_message: bool = False) -> Button:
+    return button(fmt.t("btn.menu"), "menu", "new") if new_message else button(fmt.t("btn.menu"), "menu")
+
+
+def lines(*parts: str | None) -> str:
+    """Join the parts with newlines, skipping None ("" gives a blank line)."""
+    return "\n".join(part for part in parts if part is not None)

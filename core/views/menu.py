@@ -1,0 +1,44 @@
+"""The main menu, help and language screens."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from core.i18n import LANGUAGE_NAMES, Fmt, localized
+from core.views.common import button, lines
+from ports.catalog import Category
+from ports.screens import Screen
+
+
+def render_main_menu(
+    fmt: Fmt,
+    *,
+    name: str,
+    balance: int,
+    categories: Sequence[Category],
+    welcome_bonus: int = 0,
+    notice: str | None = None,
+) -> Screen:
+    text = lines(
+        notice,
+        fmt.t("menu.greeting", name=name),
+        fmt.t("menu.intro"),
+        fmt.t("menu.welcome_bonus", amount=fmt.money(welcome_bonus)) if welcome_bonus > 0 else None,
+        "",
+        fmt.t("menu.balance", balance=fmt.money(balance)),
+        fmt.t("menu.choose"),
+    )
+    keyboard = tuple((button(localized(c.names, fmt.language), "cat", c.id),) for c in categories) + (
+        (button(fmt.t("btn.balance"), "balance"), button(fmt.t("btn.history"), "history")),
+        (button(fmt.t("btn.help"), "help"), button(fmt.t("btn.language"), "lang")),
+    )
+    return Screen(text, keyboard, "main_menu")
+
+
+def render_help(fmt: Fmt) -> Screen:
+    return Screen(fmt.t("help.text"), ((button(fmt.t("btn.menu"), "menu"),),), "help")
+
+
+def render_language(fmt: Fmt) -> Screen:
+    keyboard = tuple((button(label, "lang", code),) for code, label in LANGUAGE_NAMES.items())
+    return Screen(fmt.t("language.title"), keyboard + ((button(fmt.t("btn.menu"), "menu"),),), "language")

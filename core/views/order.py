@@ -1,0 +1,101 @@
+"""The confirmation screen, option editing and the not-enough-balance screen."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from core.drafts import choices
+from core.i18n import Fmt, localized, truncate
+from core.views.common import button, lines
+from ports.catalog import InputSpec, ModelSpec, OptionValue
+from ports.screens import Button, Screen
+from ports.storage import Draft
+
+PROMPT_PREVIEW = 300
+
+
+def _option_lines(fmt: Fmt, model: ModelSpec, options: Mapping[str, OptionValue]) -> list[str]:
+    return [
+        fmt.t("confirm.option_line", label=fmt.field_label(spec.name), value=fmt.option_value(spec, options.get(spec.name)))
+        for spec in model.options
+    ]
+
+
+def render_confirmation(
+    fmt: Fmt, model: ModelSpec, draft: Draft, options: Mapping[str, OptionValue], price: int, balance: int
+) -> Screen:
+    files = sum(len(urls) for urls in draft.media.values())
+    option_lines = _option_lines(fmt, model, options)
+    shortfall = price - balance
+    text = lines(
+        fmt.t("confirm.title"),
+        "",
+        fmt.t("confirm.model", name=localized(model.names, fmt.language)),
+        fmt.t("confirm.prompt", prompt=truncate(draft.prompt, PROMPT_PREVIEW)) if draft.prompt else None,
+        fmt.t("confirm.media", count=files) if files else None,
+        fmt.t("confirm.options") if option_lines else None,
+        *option_lines,
+        "",
+        fmt.t("confirm.price", price=fmt.money(price)),
+        fmt.t("confirm.balance", balance=fmt.money(balance), after=fmt.money(balance - price)),
+        fmt.t("confirm.shortfall", shortfall=fmt.money(shortfall)) if shortfall > 0 else None,
+        fmt.t("confirm.edit_hint") if model.prompt is not None else None,
+    )
+    rows: list[tuple[Button, ...]] = [(button(fmt.t("btn.launch"), "launch", draft.id),)]
+    if shortfall > 0:
+        rows.append((button(fmt.t("btn.topup"), "topup"),))
+    if model.options:
+        rows.append((button(fmt.t("btn.options"), "opts", draft.id),))
+    rows.append((button(fmt.t("btn.back"), "model", model.id), button(fmt.t("btn.menu"), "menu")))
+    return Screen(text, tuple(rows), "confirmation")
+
+
+def render_options(fmt: Fmt, model: ModelSpec, draft: Draft, options: Mapping[str, OptionValue]) -> Screen:
+    rows = tuple(
+        (button(f"{fmt.field_label(spec.name)}: {fmt.option_value(spec, options.get(spec.name))}", "opt", draft.id, i),)
+        for i, spec in enumerate(model.options)
+    )
+    text = lines(fmt.t("options.title", name=localized(model.names, fmt.language)), fmt.t("options.hint"))
+    return Screen(text, rows + ((button(fmt.t("btn.to_confirm"), "confirm", draft.id),),), "options")
+
+
+def render_option_values(
+    fmt: Fmt,
+    draft: Draft,
+    index: int,
+    spec: InputSpec,
+    current: OptionValue | None,
+    prices: Sequence[int] | None = None,
+) -> Screen:
+    """``prices``: the order's price with each value, when the option changes the price."""
+    rows = []
+    for j, value in enumerate(choices(spec)):
+        label = fmt.option_value(spec, value)
+        if prices is not None:
+            label = fmt.t("options.value_with_price", value=label, price=fmt.money(prices[j]))
+        if value == current and type(value) is type(current):
+            label = f"• {label}"
+        rows.append((button(label, "set", draft.id, index, j),))
+    text = lines(
+        fmt.t("options.values_title", label=fmt.field_label(spec.name)),
+        fmt.t("options.values_hint", value=fmt.option_value(spec, current)),
+    )
+    return Screen(text, tuple(rows) + ((button(fmt.t("btn.back"), "opts", draft.id),),), "option_values")
+
+
+def render_insufficient(fmt: Fmt, draft_id: str, price: int, balance: int) -> Screen:
+    text = lines(
+        fmt.t("launch.insufficient_title"),
+        "",
+        fmt.t(
+            "launch.insufficient",
+            price=fmt.money(price),
+            balance=fmt.money(balance),
+            shortfall=fmt.money(price - balance),
+        ),
+    )
+    keyboard = (
+        (button(fmt.t("btn.topup"), "topup"),),
+        (button(fmt.t("btn.to_confirm"), "confirm", draft_id), button(fmt.t("btn.menu"), "menu")),
+    )
+    return Screen(text, keyboard, "insufficient_balance")

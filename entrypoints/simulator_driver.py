@@ -1,0 +1,74 @@
+"""The layer under the terminal UI: turns typed lines into the same events Telegram would deliver and
+hands them to the core. Tests drive it directly, without prompt-toolkit."""
+
+from __future__ import annotations
+
+import itertools
+import mimetypes
+from pathlib import Path
+
+from core.bot import BotCore, Outcome
+from entrypoints.simulator_chat import SimulatedChat
+from ports.events import CallbackPress, Command, Event, MediaMessage, TextMessage, UserRef
+from ports.media import MediaKind, MediaRef
+
+FILE_COMMANDS = {
+    "photo": MediaKind.PHOTO,
+    "video": MediaKind.VIDEO,
+    "audio": MediaKind.AUDIO,
+    "voice": MediaKind.VOICE,
+    "file": MediaKind.DOCUMENT,
+}
+
+HELP = (
+    "Type a number to press a button of the last message with buttons, any other text to send it.\n"
+    "/photo PATH, /video PATH, /audio PATH, /voice PATH, /file PATH send a file (a caption may follow the path\n"
+    "after ' | '). Bot commands: /start /help /balance /cancel /language. /quit leaves."
+)
+
+
+class SimulatorError(ValueError):
+    """The typed line cannot be turned into an event (no such button, no such file)."""
+
+
+class SimulatorDriver:
+    def __init__(self, core: BotCore, chat: SimulatedChat, user: UserRef) -> None:
+        self.core = core
+        self.chat = chat
+        self.user = user
+        self._callback_ids = itertools.count(1)
+
+    async def send(self, line: str) -> Outcome:
+        """One typed line: a button number, a file command, a bot command or text."""
+        return await self.core.process(self.parse(line.strip()))
+
+    def parse(self, line: str) -> Event:
+        if line.isdigit():
+            return self.press_event(int(line))
+        if line.startswith("/"):
+            name, _, args = line[1:].partition(" ")
+            name = name.split("@", 1)[0].lower()
+            if name in FILE_COMMANDS:
+                return self.file_event(FILE_COMMANDS[name], args)
+            return Command(self.user, self.user.id, name, args.strip())
+        return TextMessage(self.user, self.user.id, line)
+
+    def press_event(self, number: int) -> CallbackPress:
+        message = self.chat.focused()
+        buttons = message.buttons() if message else ()
+        if not 1 <= number <= len(buttons):
+            raise SimulatorError(f"no button [{number}] on the last message with buttons")
+        button = buttons[number - 1]
+        if button.data is None:
+            raise SimulatorError(f"button [{number}] opens a link: {button.url}")
+        assert message is not None
+        return CallbackPress(self.user, self.user.id, f"sim-{next(self._callback_ids)}", button.data, message.id)
+
+    def file_event(self, kind: MediaKind, args: str) -> MediaMessage:
+        path_text, _, caption = args.partition(" | ")
+        path = Path(path_text.strip()).expanduser()
+        if not path_text.strip() or not path.is_file():
+            raise SimulatorError(f"no such file: {path_text.strip() or '(none given)'}")
+        mime, _ = mimetypes.guess_type(path.name)
+        ref = MediaRef(kind, str(path.resolve()), path.stat().st_size, mime, path.name)
+        return MediaMessage(self.user, self.user.id, ref, caption.strip())

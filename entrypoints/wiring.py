@@ -1,0 +1,80 @@
+"""The composition root: settings in, a wired core out. Nothing connects at import time; resources
+that need closing are opened and closed by ``build_app``'s exit stack."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import AsyncIterator
+
+from adapters.catalog.yaml_catalog import load_catalog
+from adapters.kie.fake import FakeKieGateway
+from adapters.storage.json_storage import JsonStorage
+from adapters.system.clock import SystemClock
+from core.bot import BotCore
+from core.context import CoreSettings, Services
+from core.job_runner import JobRunner, RunnerSettings
+from core.money import currency_for, major_to_minor
+from core.pricing import PriceSettings
+from entrypoints.settings import Settings, SettingsError
+from ports.catalog import Catalog
+from ports.clock import Clock
+from ports.effects import Messenger
+from ports.generation import GenerationGateway
+from ports.media import MediaReader
+from ports.storage import Storage
+
+
+@dataclass
+class App:
+    settings: Settings
+    catalog: Catalog
+    storage: Storage
+    gateway: GenerationGateway
+    services: Services
+    runner: JobRunner
+    core: BotCore
+
+
+def core_settings(settings: Settings) -> CoreSettings:
+    currency = currency_for(settings.CURRENCY)
+    prices = PriceSettings(currency, settings.KIE_CREDIT_USD, settings.USD_RATE, settings.PRICE_MARKUP)
+    return CoreSettings(
+        prices,
+        welcome_balance=major_to_minor(settings.WELCOME_BALANCE, currency),
+        default_language=settings.DEFAULT_LANGUAGE,
+        job_timeouts=settings.job_timeouts(),
+    )
+
+
+def build_gateway(settings: Settings, catalog: Catalog, clock: Clock) -> GenerationGateway:
+    if settings.KIE_MODE != "fake":
+        raise SettingsError("invalid setting KIE_MODE: 'real' is not available yet in this build; use KIE_MODE=fake")
+    outputs = {model.id: model.output for model in catalog.models}
+    return FakeKieGateway(clock, settings.DATA_DIR / "files", outputs=outputs, speed=settings.FAKE_KIE_SPEED)
+
+
+@asynccontextmanager
+async def build_app(
+    settings: Settings,
+    *,
+    messenger: Messenger,
+    media: MediaReader,
+    clock: Clock | None = None,
+    gateway: GenerationGateway | None = None,
+    storage: Storage | None = None,
+    runner_settings: RunnerSettings | None = None,
+) -> AsyncIterator[App]:
+    clock = clock or SystemClock()
+    catalog = load_catalog(settings.CATALOG_PATH)
+    async with AsyncExitStack() as stack:
+        if storage is None:
+            storage = await JsonStorage.open(settings.DATA_DIR)
+            stack.push_async_callback(storage.close)
+        gateway = gateway or build_gateway(settings, catalog, clock)
+        services = Services(storage, catalog, gateway, media, clock, core_settings(settings))
+        runner = JobRunner(services, messenger, runner_settings)
+        stack.push_async_callback(runner.stop)
+        core = BotCore(services, messenger, runner)
+        await runner.resume()
+        yield App(settings, catalog, storage, gateway, services, runner, core)

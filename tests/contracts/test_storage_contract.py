@@ -1,0 +1,490 @@
+"""What every ports.storage.Storage implementation must do.
+
+Runs once per entry of conftest.STORAGE_IMPLEMENTATIONS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ports.events import UserRef
+from ports.storage import (
+    ACTIVE_JOB_STATES,
+    Draft,
+    IdempotencyConflictError,
+    InsufficientBalanceError,
+    Job,
+    JobState,
+    Storage,
+    UnknownUserError,
+)
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+USER = 42
+OTHER_USER = 43
+
+
+def at(seconds: float) -> datetime:
+    return NOW + timedelta(seconds=seconds)
+
+
+async def user_with_balance(storage: Storage, balance: int, user_id: int = USER) -> None:
+    await storage.users.ensure(UserRef(id=user_id, language_code="ru"), welcome_amount=balance, now=NOW)
+
+
+def make_job(job_id: str, price: int = 30, user_id: int = USER, created: float = 0, **fields: object) -> Job:
+    return Job(
+        id=job_id,
+        user_id=user_id,
+        chat_id=user_id,
+        model_id="flux-kontext",
+        input={"prompt": "a cat", "n": 1},
+        price=price,
+        state=JobState.CREATED,
+        created_at=at(created),
+        updated_at=at(created),
+        deadline_at=at(created + 600),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+async def ledger_total(storage: Storage, user_id: int = USER) -> int:
+    return sum(entry.amount for entry in await storage.ledger.entries(user_id, limit=10_000))
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+async def test_welcome_is_credited_once_when_ensure_is_called_twice(storage: Storage) -> None:
+    ref = UserRef(id=USER, language_code="en", username="alice", first_name="Alice")
+
+    user, created = await storage.users.ensure(ref, welcome_amount=50, now=NOW)
+    again, created_again = await storage.users.ensure(ref, welcome_amount=50, now=at(60))
+
+    assert (created, created_again) == (True, False)
+    assert user == again
+    assert user.id == USER and user.created_at == NOW and user.username == "alice"
+    assert await storage.ledger.balance(USER) == 50
+    [welcome] = await storage.ledger.entries(USER)
+    assert (welcome.key, welcome.amount, welcome.balance_after) == (f"welcome:{USER}", 50, 50)
+    assert welcome.reason == "welcome"
+
+
+async def test_welcome_is_credited_once_when_ensure_runs_concurrently(storage: Storage) -> None:
+    ref = UserRef(id=USER)
+
+    results = await asyncio.gather(*(storage.users.ensure(ref, welcome_amount=50, now=NOW) for _ in range(10)))
+
+    assert sorted(created for _, created in results) == [False] * 9 + [True]
+    assert await storage.ledger.balance(USER) == 50
+    assert len(await storage.ledger.entries(USER)) == 1
+
+
+async def test_ensure_with_zero_welcome_creates_the_user_without_ledger_entries(storage: Storage) -> None:
+    await storage.users.ensure(UserRef(id=USER), welcome_amount=0, now=NOW)
+
+    assert await storage.users.get(USER) is not None
+    assert await storage.ledger.balance(USER) == 0
+    assert await storage.ledger.entries(USER) == []
+
+
+async def test_ensure_refreshes_username_first_name_and_language_code(storage: Storage) -> None:
+    await storage.users.ensure(UserRef(USER, "ru", "old", "Old"), welcome_amount=10, now=NOW)
+
+    user, created = await storage.users.ensure(UserRef(USER, "en", "new", "New"), welcome_amount=10, now=at(5))
+
+    assert not created
+    assert (user.language_code, user.username, user.first_name) == ("en", "new", "New")
+    assert user.created_at == NOW
+    assert await storage.users.get(USER) == user
+    assert await storage.ledger.balance(USER) == 10
+
+
+async def test_language_and_active_draft_are_stored_on_the_user(storage: Storage) -> None:
+    await user_with_balance(storage, 0)
+
+    await storage.users.set_language(USER, "en")
+    await storage.users.set_active_draft(USER, "d1")
+    user = await storage.users.get(USER)
+    await storage.users.set_active_draft(USER, None)
+
+    assert user is not None and (user.language, user.active_draft_id) == ("en", "d1")
+    cleared = await storage.users.get(USER)
+    assert cleared is not None and cleared.active_draft_id is None
+
+
+async def test_unknown_user_is_none_and_cannot_be_changed(storage: Storage) -> None:
+    assert await storage.users.get(USER) is None
+    with pytest.raises(UnknownUserError):
+        await storage.users.set_language(USER, "en")
+
+
+# --- ledger -------------------------------------------------------------------------------------
+
+
+async def test_credit_then_debit_gives_the_balance_and_entries_newest_first(storage: Storage) -> None:
+    await user_with_balance(storage, 10)
+
+    await storage.ledger.credit(USER, 100, "pay:1", "payment", at(1))
+    debit = await storage.ledger.debit(USER, 30, "spend:1", "launch", at(2))
+
+    assert await storage.ledger.balance(USER) == 80
+    assert debit.amount == -30 and debit.balance_after == 80
+    entries = await storage.ledger.entries(USER)
+    assert [(e.key, e.amount, e.balance_after) for e in entries] == [
+        ("spend:1", -30, 80),
+        ("pay:1", 100, 110),
+        (f"welcome:{USER}", 10, 10),
+    ]
+    assert [e.created_at for e in entries] == [at(2), at(1), NOW]
+    assert [e.key for e in await storage.ledger.entries(USER, limit=2)] == ["spend:1", "pay:1"]
+
+
+async def test_a_repeated_key_is_a_no_op_returning_the_first_entry(storage: Storage) -> None:
+    await user_with_balance(storage, 0)
+
+    first = await storage.ledger.credit(USER, 100, "pay:1", "payment", at(1))
+    again = await storage.ledger.credit(USER, 100, "pay:1", "payment", at(99))
+    spent = await storage.ledger.debit(USER, 40, "spend:1", "launch", at(2))
+    spent_again = await storage.ledger.debit(USER, 40, "spend:1", "launch", at(98))
+
+    assert (again, spent_again) == (first, spent)
+    assert await storage.ledger.balance(USER) == 60
+    assert len(await storage.ledger.entries(USER)) == 2
+
+
+async def test_a_key_reused_for_another_movement_raises_idempotency_conflict(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    await user_with_balance(storage, 100, user_id=OTHER_USER)
+    await storage.ledger.credit(USER, 10, "pay:1", "payment", at(1))
+
+    with pytest.raises(IdempotencyConflictError):
+        await storage.ledger.credit(USER, 11, "pay:1", "payment", at(2))
+    with pytest.raises(IdempotencyConflictError):
+        await storage.ledger.debit(USER, 10, "pay:1", "payment", at(2))
+    with pytest.raises(IdempotencyConflictError):
+        await storage.ledger.credit(OTHER_USER, 10, "pay:1", "payment", at(2))
+
+    assert await storage.ledger.balance(USER) == 110
+    assert await storage.ledger.balance(OTHER_USER) == 100
+
+
+async def test_a_debit_beyond_the_balance_raises_and_leaves_the_balance_unchanged(storage: Storage) -> None:
+    await user_with_balance(storage, 20)
+
+    with pytest.raises(InsufficientBalanceError) as raised:
+        await storage.ledger.debit(USER, 21, "spend:1", "launch", at(1))
+
+    assert (raised.value.balance, raised.value.needed) == (20, 21)
+    assert await storage.ledger.balance(USER) == 20
+    assert len(await storage.ledger.entries(USER)) == 1
+    assert (await storage.ledger.debit(USER, 20, "spend:1", "launch", at(2))).balance_after == 0
+
+
+async def test_ten_concurrent_debits_of_one_against_five_succeed_exactly_five_times(storage: Storage) -> None:
+    await user_with_balance(storage, 5)
+
+    results = await asyncio.gather(
+        *(storage.ledger.debit(USER, 1, f"spend:{i}", "launch", at(i)) for i in range(10)),
+        return_exceptions=True,
+    )
+
+    assert sum(1 for r in results if isinstance(r, InsufficientBalanceError)) == 5
+    assert sum(1 for r in results if not isinstance(r, BaseException)) == 5
+    assert await storage.ledger.balance(USER) == 0
+    assert await ledger_total(storage) == 0
+
+
+async def test_the_ledger_sums_to_the_balance_after_a_mixed_sequence(storage: Storage) -> None:
+    await user_with_balance(storage, 7)
+    for i in range(30):
+        if i % 3 == 0:
+            await storage.ledger.credit(USER, 5 + i, f"c:{i}", "payment", at(i))
+            await storage.ledger.credit(USER, 5, "c:0", "payment", at(i))  # a repeat: a no-op
+        elif i % 7 == 0:
+            with pytest.raises(InsufficientBalanceError):
+                await storage.ledger.debit(USER, 10_000, f"d:{i}", "launch", at(i))
+        else:
+            await storage.ledger.debit(USER, 3, f"d:{i}", "launch", at(i))
+
+    balance = await storage.ledger.balance(USER)
+    assert balance == await ledger_total(storage)
+    entries = await storage.ledger.entries(USER, limit=10_000)
+    assert entries[0].balance_after == balance
+    assert all(newer.balance_after == older.balance_after + newer.amount for newer, older in zip(entries, entries[1:]))
+
+
+async def test_amounts_must_be_positive(storage: Storage) -> None:
+    await user_with_balance(storage, 10)
+
+    for amount in (0, -5):
+        with pytest.raises(ValueError):
+            await storage.ledger.credit(USER, amount, f"c:{amount}", "payment", NOW)
+        with pytest.raises(ValueError):
+            await storage.ledger.debit(USER, amount, f"d:{amount}", "launch", NOW)
+
+    assert await storage.ledger.balance(USER) == 10
+
+
+async def test_the_ledger_rejects_an_unknown_user(storage: Storage) -> None:
+    with pytest.raises(UnknownUserError):
+        await storage.ledger.credit(USER, 10, "pay:1", "payment", NOW)
+    with pytest.raises(UnknownUserError):
+        await storage.ledger.debit(USER, 10, "spend:1", "launch", NOW)
+    with pytest.raises(UnknownUserError):
+        await storage.ledger.balance(USER)
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+async def test_launch_debits_the_price_and_stores_the_job_together(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    job = make_job("j1", price=30)
+
+    stored, created = await storage.jobs.launch(job)
+
+    assert created and stored == job
+    assert await storage.jobs.get("j1") == job
+    assert await storage.ledger.balance(USER) == 70
+    [charge, _] = await storage.ledger.entries(USER)
+    assert (charge.key, charge.amount, charge.reason, charge.balance_after) == ("launch:j1", -30, "launch", 70)
+
+
+async def test_returned_jobs_are_copies_that_callers_cannot_change_in_storage(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    job = replace(make_job("j1"), input={"prompt": "a cat", "image_urls": ["https://x/a.png"], "extra": {"n": 1}})
+    stored, _ = await storage.jobs.launch(job)
+
+    stored.input["image_urls"].append("https://x/b.png")
+    loaded = await storage.jobs.get("j1")
+    assert loaded is not None
+    loaded.input["extra"]["n"] = 2
+
+    assert await storage.jobs.get("j1") == job
+
+
+async def test_a_double_launch_charges_once_and_returns_the_same_job(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    job = make_job("j1", price=30)
+
+    first = await storage.jobs.launch(job)
+    second = await storage.jobs.launch(replace(job, price=99, created_at=at(5)))
+
+    assert first == (job, True)
+    assert second == (job, False)
+    assert await storage.ledger.balance(USER) == 70
+
+
+async def test_a_concurrent_double_launch_charges_once(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    job = make_job("j1", price=30)
+
+    results = await asyncio.gather(*(storage.jobs.launch(job) for _ in range(5)))
+
+    assert all(stored == job for stored, _ in results)
+    assert sorted(created for _, created in results) == [False] * 4 + [True]
+    assert await storage.ledger.balance(USER) == 70
+    assert len(await storage.ledger.entries(USER)) == 2
+
+
+async def test_a_launch_with_insufficient_balance_stores_no_job_and_charges_nothing(storage: Storage) -> None:
+    await user_with_balance(storage, 10)
+
+    with pytest.raises(InsufficientBalanceError):
+        await storage.jobs.launch(make_job("j1", price=30))
+
+    assert await storage.jobs.get("j1") is None
+    assert await storage.jobs.for_user(USER) == []
+    assert await storage.ledger.balance(USER) == 10
+    assert len(await storage.ledger.entries(USER)) == 1
+
+
+async def test_a_transition_from_an_allowed_state_sets_the_state_and_fields(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    await storage.jobs.launch(make_job("j1"))
+
+    moved = await storage.jobs.transition(
+        "j1", {JobState.CREATED}, JobState.SUBMITTED, task_id="task-1", updated_at=at(3), progress_message_id=7
+    )
+    done = await storage.jobs.transition(
+        "j1", ACTIVE_JOB_STATES, JobState.SUCCEEDED, result_urls=("https://x/1.png", "https://x/2.png")
+    )
+
+    assert moved is not None and (moved.state, moved.task_id, moved.updated_at) == (JobState.SUBMITTED, "task-1", at(3))
+    assert moved.progress_message_id == 7
+    assert done is not None and done.state is JobState.SUCCEEDED
+    assert done.result_urls == ("https://x/1.png", "https://x/2.png") and done.task_id == "task-1"
+    assert await storage.jobs.get("j1") == done
+
+
+async def test_a_transition_from_a_disallowed_state_returns_none(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    await storage.jobs.launch(make_job("j1"))
+
+    assert await storage.jobs.transition("j1", {JobState.RUNNING}, JobState.SUCCEEDED, result_text="x") is None
+    job = await storage.jobs.get("j1")
+    assert job is not None and job.state is JobState.CREATED and job.result_text is None
+
+
+async def test_a_duplicate_transition_returns_none(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    await storage.jobs.launch(make_job("j1"))
+
+    first = await storage.jobs.transition("j1", {JobState.CREATED}, JobState.SUBMITTED, task_id="t1")
+    duplicate = await storage.jobs.transition("j1", {JobState.CREATED}, JobState.SUBMITTED, task_id="t2")
+
+    assert first is not None and duplicate is None
+    assert await storage.jobs.get("j1") == first
+
+
+async def test_a_transition_changing_an_immutable_field_raises_value_error(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    await storage.jobs.launch(make_job("j1", price=30))
+
+    with pytest.raises(ValueError):
+        await storage.jobs.transition("j1", {JobState.CREATED}, JobState.SUBMITTED, price=0)
+
+    job = await storage.jobs.get("j1")
+    assert job is not None and job.state is JobState.CREATED and job.price == 30
+
+
+async def test_a_transition_of_an_unknown_job_returns_none(storage: Storage) -> None:
+    assert await storage.jobs.transition("nope", {JobState.CREATED}, JobState.SUBMITTED) is None
+
+
+async def test_a_refund_credits_once_even_when_called_twice_concurrently(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    await storage.jobs.launch(make_job("j1", price=30))
+    await storage.jobs.transition("j1", ACTIVE_JOB_STATES, JobState.FAILED, error="rejected")
+
+    results = await asyncio.gather(storage.jobs.refund("j1", at(9)), storage.jobs.refund("j1", at(9)))
+
+    refunded = [job for job in results if job is not None]
+    assert len(refunded) == 1 and refunded[0].state is JobState.REFUNDED and refunded[0].updated_at == at(9)
+    assert refunded[0].error == "rejected"
+    assert await storage.ledger.balance(USER) == 100
+    refund = (await storage.ledger.entries(USER))[0]
+    assert (refund.key, refund.amount, refund.reason) == ("refund:j1", 30, "refund")
+    assert await storage.jobs.refund("j1", at(10)) is None
+
+
+async def test_a_timed_out_job_is_refundable(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    await storage.jobs.launch(make_job("j1", price=30))
+    await storage.jobs.transition("j1", ACTIVE_JOB_STATES, JobState.TIMED_OUT, error="timeout")
+
+    refunded = await storage.jobs.refund("j1", at(9))
+
+    assert refunded is not None and refunded.state is JobState.REFUNDED
+    assert await storage.ledger.balance(USER) == 100
+
+
+async def test_the_refund_of_a_job_that_never_failed_returns_none(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    await storage.jobs.launch(make_job("j1", price=30))
+    await storage.jobs.transition("j1", ACTIVE_JOB_STATES, JobState.DELIVERED)
+
+    assert await storage.jobs.refund("j1", at(1)) is None
+    assert await storage.jobs.refund("unknown", at(1)) is None
+    assert await storage.ledger.balance(USER) == 70
+
+
+async def test_a_zero_price_launch_and_refund_leave_no_ledger_entries(storage: Storage) -> None:
+    await user_with_balance(storage, 0)
+
+    _, created = await storage.jobs.launch(make_job("free", price=0))
+    await storage.jobs.transition("free", ACTIVE_JOB_STATES, JobState.FAILED)
+    refunded = await storage.jobs.refund("free", at(1))
+
+    assert created and refunded is not None and refunded.state is JobState.REFUNDED
+    assert await storage.ledger.entries(USER) == []
+    assert await storage.ledger.balance(USER) == 0
+
+
+async def test_find_by_task_returns_the_job_carrying_that_task_id(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    await storage.jobs.launch(make_job("j1"))
+    await storage.jobs.launch(make_job("j2"))
+    await storage.jobs.transition("j2", {JobState.CREATED}, JobState.SUBMITTED, task_id="task-2")
+
+    found = await storage.jobs.find_by_task("task-2")
+
+    assert found is not None and found.id == "j2"
+    assert await storage.jobs.find_by_task("task-1") is None
+
+
+async def test_in_states_returns_matching_jobs_oldest_first(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    for job_id, created in (("late", 30), ("early", 10), ("middle", 20), ("done", 5)):
+        await storage.jobs.launch(make_job(job_id, price=1, created=created))
+    await storage.jobs.transition("done", ACTIVE_JOB_STATES, JobState.DELIVERED)
+    await storage.jobs.transition("middle", ACTIVE_JOB_STATES, JobState.RUNNING)
+
+    active = await storage.jobs.in_states(ACTIVE_JOB_STATES)
+
+    assert [job.id for job in active] == ["early", "middle", "late"]
+    assert [job.id for job in await storage.jobs.in_states(ACTIVE_JOB_STATES, limit=2)] == ["early", "middle"]
+    assert [job.id for job in await storage.jobs.in_states({JobState.DELIVERED})] == ["done"]
+
+
+async def test_for_user_returns_the_users_jobs_newest_first_with_paging(storage: Storage) -> None:
+    await user_with_balance(storage, 100)
+    await user_with_balance(storage, 100, user_id=OTHER_USER)
+    for i in (3, 1, 4, 0, 2):
+        await storage.jobs.launch(make_job(f"j{i}", price=1, created=i))
+    await storage.jobs.launch(make_job("theirs", price=1, user_id=OTHER_USER, created=9))
+
+    first_page = await storage.jobs.for_user(USER, limit=2)
+    second_page = await storage.jobs.for_user(USER, limit=2, offset=2)
+    last_page = await storage.jobs.for_user(USER, limit=2, offset=4)
+
+    assert [job.id for job in first_page + second_page + last_page] == ["j4", "j3", "j2", "j1", "j0"]
+    assert [job.id for job in await storage.jobs.for_user(OTHER_USER)] == ["theirs"]
+    assert await storage.jobs.for_user(7) == []
+
+
+# --- drafts -------------------------------------------------------------------------------------
+
+
+async def test_a_draft_round_trips_with_media_tuples_and_mixed_options(storage: Storage) -> None:
+    draft = Draft(
+        id="d1",
+        user_id=USER,
+        chat_id=USER,
+        model_id="flux-kontext",
+        created_at=NOW,
+        media={"image_urls": ("https://x/a.png", "https://x/b.png"), "mask_url": ()},
+        prompt="a cat in a hat",
+        options={"aspect_ratio": "16:9", "enhance": True, "steps": 30, "guidance": 2.5, "strength": 1.0},
+        message_id=555,
+    )
+
+    await storage.drafts.put(draft)
+    loaded = await storage.drafts.get("d1")
+
+    assert loaded == draft
+    assert loaded is not None
+    assert {name: type(value) for name, value in loaded.options.items()} == {
+        "aspect_ratio": str,
+        "enhance": bool,
+        "steps": int,
+        "guidance": float,
+        "strength": float,
+    }
+    assert isinstance(loaded.media["image_urls"], tuple)
+
+
+async def test_putting_a_draft_again_replaces_it(storage: Storage) -> None:
+    draft = Draft(id="d1", user_id=USER, chat_id=USER, model_id="m", created_at=NOW)
+    await storage.drafts.put(draft)
+
+    changed = replace(draft, prompt="new", options={"n": 2})
+    await storage.drafts.put(changed)
+
+    assert await storage.drafts.get("d1") == changed
+    assert await storage.drafts.get("missing") is None

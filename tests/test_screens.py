@@ -1,0 +1,164 @@
+"""Whole screens, compared with ==."""
+
+from core.drafts import NeedMedia, NeedPrompt
+from core.money import NBSP
+from core.views.account import render_topup
+from core.views.catalog import render_category, render_model_card
+from core.views.jobs import render_failed, render_progress, result_effects
+from core.views.menu import render_main_menu
+from core.views.order import render_confirmation, render_insufficient, render_option_values
+from ports.catalog import OutputKind
+from ports.effects import ResultKind, SendMedia, SendScreen
+from ports.screens import Button, Screen
+from tests.builders import EN, IMAGE, IMAGE_TO_VIDEO, RU, TEXT_TO_IMAGE, VIDEO, draft
+
+R = f"{NBSP}₽"
+
+
+def test_main_menu_shows_categories_balance_history_help_and_language():
+    screen = render_main_menu(RU, name="Анна", balance=10000, categories=[IMAGE, VIDEO], welcome_bonus=10000)
+    assert screen == Screen(
+        "👋 Привет, Анна!\n"
+        "Я создаю картинки, видео и звук нейросетями KIE AI: выберите раздел, модель, опишите идею.\n"
+        f"🎁 На баланс начислен приветственный бонус: 100,00{R}.\n"
+        "\n"
+        f"💰 Баланс: 100,00{R}\n"
+        "Выберите раздел:",
+        (
+            (Button("🎨 Картинки и дизайн", "cat:image"),),
+            (Button("🎬 Видео", "cat:video"),),
+            (Button("💰 Баланс", "balance"), Button("🕘 История", "history")),
+            (Button("❓ Помощь", "help"), Button("🌐 Язык", "lang")),
+        ),
+        "main_menu",
+    )
+
+
+def test_category_lists_models_with_their_lowest_price():
+    screen = render_category(RU, IMAGE, [(TEXT_TO_IMAGE, 400)])
+    assert screen == Screen(
+        "🎨 Картинки и дизайн\nВыберите модель:",
+        ((Button(f"Тест-картинка · от 4,00{R}", "model:test/text-to-image"),), (Button("🏠 Меню", "menu"),)),
+        "model_selection",
+    )
+
+
+def test_a_long_category_is_paginated_and_wraps_around():
+    screen = render_category(EN, IMAGE, [(TEXT_TO_IMAGE, 400)] * 9, page=1)
+    assert screen.keyboard[-2] == (
+        Button("◀️", "cat:image:0"), Button("page 2/2", "noop"), Button("▶️", "cat:image:0"),
+    )
+    assert len(screen.keyboard) == 3  # one model on page 2, navigation, menu
+
+
+def test_model_card_asks_for_the_prompt_in_the_same_message():
+    screen = render_model_card(RU, TEXT_TO_IMAGE, 400, 10000, NeedPrompt(TEXT_TO_IMAGE.prompt))
+    assert screen == Screen(
+        "Тест-картинка\n"
+        "Картинка по описанию\n"
+        "\n"
+        "Что нужно: описание (до 100 символов).\n"
+        f"💵 Цена: от 4,00{R}\n"
+        f"💰 Баланс: 100,00{R}\n"
+        "\n"
+        "✍️ Напишите, что нужно сделать (до 100 символов).",
+        ((Button("◀️ Назад", "cat:image"), Button("🏠 Меню", "menu")),),
+        "model_card",
+    )
+
+
+def test_model_card_of_an_image_model_asks_for_the_photo_first():
+    screen = render_model_card(EN, IMAGE_TO_VIDEO, 5000, 0, NeedMedia(IMAGE_TO_VIDEO.inputs[0], 0))
+    assert screen.text.endswith("Needs: a photo, a description (up to 500 characters).\n"
+                                "💵 Price: from RUB\u00a050.00\n💰 Balance: RUB\u00a00.00\n\n"
+                                "📎 Send a photo (as a photo or as a file).")
+
+
+def test_confirmation_lists_every_option_price_and_balance_after():
+    d = draft(IMAGE_TO_VIDEO, media={"image_url": ("file:///a.png",)}, prompt="go")
+    screen = render_confirmation(RU, IMAGE_TO_VIDEO, d, {"duration": "5", "sound": False}, 5000, 10000)
+    assert screen == Screen(
+        "🧾 Проверьте заказ\n"
+        "\n"
+        "Модель: Тест-видео\n"
+        "Описание: «go»\n"
+        "Файлы: 1\n"
+        "Параметры:\n"
+        "• Длительность, с: 5\n"
+        "• Звук: нет\n"
+        "\n"
+        f"💵 Цена: 50,00{R}\n"
+        f"💰 Баланс: 100,00{R} → после запуска: 50,00{R}\n"
+        "Чтобы изменить описание, просто отправьте новое.",
+        (
+            (Button("🚀 Запустить", "launch:d1"),),
+            (Button("⚙️ Параметры", "opts:d1"),),
+            (Button("◀️ Назад", "model:test/image-to-video"), Button("🏠 Меню", "menu")),
+        ),
+        "confirmation",
+    )
+
+
+def test_confirmation_with_too_little_balance_shows_the_shortfall_and_top_up():
+    screen = render_confirmation(EN, TEXT_TO_IMAGE, draft(prompt="cat"), {"resolution": "1K"}, 400, 100)
+    assert "⚠️ You are RUB\u00a03.00 short. Top up to run it." in screen.text
+    assert (Button("💳 Top up", "topup"),) in screen.keyboard
+
+
+def test_option_values_mark_the_current_one_and_show_prices():
+    screen = render_option_values(RU, draft(), 0, TEXT_TO_IMAGE.inputs[2], "1K", [400, 800])
+    assert screen.keyboard == (
+        (Button(f"• 1K · 4,00{R}", "set:d1:0:0"),),
+        (Button(f"2K · 8,00{R}", "set:d1:0:1"),),
+        (Button("◀️ Назад", "opts:d1"),),
+    )
+
+
+def test_insufficient_balance_screen_names_the_shortfall_and_offers_top_up():
+    assert render_insufficient(RU, "d1", 5000, 1000) == Screen(
+        "💳 Недостаточно средств\n\n"
+        f"Цена: 50,00{R}\nБаланс: 10,00{R}\nНе хватает: 40,00{R}\n\n"
+        "Ничего не списано. Пополните баланс и вернитесь к заказу.",
+        ((Button("💳 Пополнить", "topup"),), (Button("✅ К заказу", "confirm:d1"), Button("🏠 Меню", "menu"))),
+        "insufficient_balance",
+    )
+
+
+def test_progress_has_no_buttons_and_says_the_result_will_come():
+    assert render_progress(EN, "Test image", 400, "running", 40) == Screen(
+        "⏳ Test image\n🎨 Generating… 40%\nCharged: RUB\u00a04.00\n\nThe result will arrive here by itself; no need to wait.",
+        (),
+        "job_progress",
+    )
+
+
+def test_failure_says_why_and_how_much_came_back():
+    screen = render_failed(RU, "Тест-картинка", "j1", reason="запрещённый контент", refunded=400)
+    assert screen == Screen(
+        f"❌ Не получилось: Тест-картинка\nПричина: запрещённый контент\n💸 Деньги возвращены: 4,00{R}.",
+        ((Button("🔁 Ещё раз", "again:j1"), Button("🏠 Меню", "menu:new")),),
+        "job_failed",
+    )
+
+
+def test_a_result_is_media_with_again_and_menu_under_the_last_file():
+    effects = result_effects(
+        EN, chat_id=5, job_id="j1", name="Test image", output=OutputKind.IMAGE, prompt="cat",
+        urls=("file:///a.png", "file:///b.png"), text=None,
+    )
+    keyboard = ((Button("🔁 Again", "again:j1"), Button("🏠 Menu", "menu:new")),)
+    assert effects == [
+        SendMedia(5, ResultKind.PHOTO, "file:///a.png"),
+        SendMedia(5, ResultKind.PHOTO, "file:///b.png", "✅ Test image\n“cat”", keyboard),
+    ]
+
+
+def test_a_text_result_is_sent_as_a_message():
+    effects = result_effects(
+        EN, chat_id=5, job_id="j1", name="STT", output=OutputKind.TEXT, prompt=None, urls=(), text="hello",
+    )
+    assert effects == [SendScreen(5, Screen("📝 STT:\n\nhello", ((Button("🔁 Again", "again:j1"), Button("🏠 Menu", "menu:new")),), "job_result"))]
+
+
+def test_top_up_tells_how_to_pay_and_gives_the_user_id():
+    assert "42" in render_topup(EN, 42).text

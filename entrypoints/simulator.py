@@ -26,7 +26,9 @@ from entrypoints.settings import SettingsError, load_settings
 from entrypoints.simulator_chat import SimulatedChat
 from entrypoints.simulator_driver import HELP, SimulatorDriver, SimulatorError
 from entrypoints.wiring import App, build_app
+from ports.catalog import CatalogError
 from ports.events import UserRef
+from ports.storage import StorageUnavailableError
 
 DEFAULT_SIMULATOR_BALANCE = Decimal("100")
 
@@ -101,7 +103,11 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return asyncio.run(run(parse_args(argv)))
+    try:
+        return asyncio.run(run(parse_args(argv)))
+    except (StorageUnavailableError, CatalogError) as error:
+        print(f"cannot start: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from dataclasses import replace
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.drafts import (
+    NeedMedia,
     PromptError,
     Ready,
     choices,
@@ -21,6 +22,7 @@ from core.views.catalog import render_ask, render_model_card, render_unavailable
 from core.views.common import button
 from core.views.order import render_confirmation, render_option_values, render_options
 from ports.catalog import ModelSpec
+from ports.events import CallbackPress
 from ports.screens import Screen
 from ports.storage import Draft
 
@@ -50,7 +52,7 @@ async def open_model(services: Services, turn: Turn, fields: tuple[str, ...]) ->
     model = services.catalog.model(fields[0])
     if model is None or not model.enabled:
         return Reply([turn.show(render_unavailable(turn.fmt))], rejected="MODEL_UNAVAILABLE")
-    message_id = getattr(turn.event, "message_id", None)
+    message_id = turn.event.message_id if isinstance(turn.event, CallbackPress) else None
     draft = Draft(services.new_id(), turn.user.id, turn.chat_id, model.id, turn.now, message_id=message_id)
     await services.storage.drafts.put(draft)
     await services.storage.users.set_active_draft(turn.user.id, draft.id)
@@ -94,7 +96,7 @@ async def on_text(services: Services, turn: Turn, text: str) -> Reply:
         return await no_draft(services, turn)
     draft, model = found
     step = next_step(model, draft)
-    if hasattr(step, "have"):  # NeedMedia: files come first
+    if isinstance(step, NeedMedia):  # files come first
         what = turn.fmt.t(f"media.{step.spec.kind.value}")
         return Reply([turn.send(message_screen(turn, turn.fmt.t("input.expected_media", what=what), model))], rejected="VALIDATION_FAIL")
     return await apply_prompt(services, turn, model, draft, text)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from core.context import Reply, Services, Turn
 from core.drafts import NeedMedia, NeedPrompt, add_media, media_slot, next_step
-from core.files import MAX_BYTES, input_kind, sniff
+from core.files import MAX_BYTES, FileType, input_kind, sniff
 from core.handlers.drafting import active_draft, apply_prompt, message_screen, next_screen, no_draft
-from ports.catalog import InputKind, ModelSpec
+from ports.catalog import InputKind, InputSpec, ModelSpec
 from ports.generation import GatewayError
 from ports.media import MediaRef, MediaTooLargeError, MediaUnavailableError
 from ports.storage import Draft
@@ -20,11 +20,13 @@ def _max_seconds(model: ModelSpec) -> int | None:
     return model.billed_units * per_unit if per_unit else None
 
 
-def _problem(turn: Turn, model: ModelSpec, draft: Draft, ref: MediaRef, kind: InputKind | None) -> str | None:
+def _problem(
+    turn: Turn, model: ModelSpec, draft: Draft, ref: MediaRef, kind: InputKind | None, slot: InputSpec | None
+) -> str | None:
     """Why this file cannot be taken now, as a text for the user; None when it can."""
     fmt = turn.fmt
     step = next_step(model, draft)
-    if kind is None or media_slot(model, draft, kind) is None:
+    if kind is None or slot is None:
         if isinstance(step, NeedMedia):
             return fmt.t("input.wrong_media", what=fmt.t(f"media.{step.spec.kind.value}"))
         return fmt.t("input.not_expected_media")
@@ -37,8 +39,8 @@ def _problem(turn: Turn, model: ModelSpec, draft: Draft, ref: MediaRef, kind: In
     return None
 
 
-async def _fetch(services: Services, turn: Turn, ref: MediaRef, kind: InputKind) -> bytes | str:
-    """The file's bytes, or a text for the user saying why they could not be had."""
+async def _fetch(services: Services, turn: Turn, ref: MediaRef, kind: InputKind) -> tuple[bytes, FileType] | str:
+    """The file's bytes and real type, or a text for the user saying why they could not be had."""
     limit = MAX_BYTES[kind]
     try:
         data = await services.media.read(ref, limit)
@@ -49,7 +51,7 @@ async def _fetch(services: Services, turn: Turn, ref: MediaRef, kind: InputKind)
     detected = sniff(data)
     if detected is None or detected.kind is not kind:
         return turn.fmt.t("input.file_unreadable", formats=FORMATS[kind])
-    return data
+    return data, detected
 
 
 async def on_media(services: Services, turn: Turn, ref: MediaRef, caption: str = "") -> Reply:
@@ -58,16 +60,14 @@ async def on_media(services: Services, turn: Turn, ref: MediaRef, caption: str =
         return await no_draft(services, turn)
     draft, model = found
     kind = input_kind(ref)
-    problem = _problem(turn, model, draft, ref, kind)
-    if problem is not None or kind is None:
+    slot = media_slot(model, draft, kind) if kind is not None else None
+    problem = _problem(turn, model, draft, ref, kind, slot)
+    if problem is not None or kind is None or slot is None:
         return Reply([turn.send(message_screen(turn, problem or "", model))], rejected="VALIDATION_FAIL")
-    data = await _fetch(services, turn, ref, kind)
-    if isinstance(data, str):
-        return Reply([turn.send(message_screen(turn, data, model))], rejected="VALIDATION_FAIL")
-    detected = sniff(data)
-    assert detected is not None  # checked by _fetch
-    slot = media_slot(model, draft, kind)
-    assert slot is not None  # checked by _problem
+    fetched = await _fetch(services, turn, ref, kind)
+    if isinstance(fetched, str):
+        return Reply([turn.send(message_screen(turn, fetched, model))], rejected="VALIDATION_FAIL")
+    data, detected = fetched
     count = sum(len(urls) for urls in draft.media.values()) + 1
     try:
         url = await services.gateway.upload(data, f"{draft.id}-{count}.{detected.extension}", detected.mime_type)

@@ -3,6 +3,7 @@ the effects through the messenger, start the launched job); tests call ``handle`
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
@@ -13,7 +14,7 @@ from core.i18n import Fmt, resolve_language
 from core.job_runner import JobRunner
 from core.views.common import button
 from ports.effects import AnswerCallback, Effect, Messenger, SendScreen
-from ports.events import CallbackPress, Command, Event, MediaMessage, TextMessage
+from ports.events import CallbackPress, Command, Event, MediaMessage, MembershipChange, TextMessage
 from ports.screens import Screen
 
 Handler = Callable[[Services, Turn, tuple[str, ...]], Awaitable[Reply]]
@@ -61,13 +62,33 @@ class BotCore:
         self.messenger = messenger
         self.runner = runner
 
-    async def process(self, event: Event) -> Outcome:
-        """Handle the event, carry out its effects, then start the job it launched (if any)."""
-        outcome = await self.handle(event)
-        await self.messenger.apply(outcome.effects)
+    async def process(self, event: Event, answer_within: float | None = None) -> Outcome:
+        """Handle the event, carry out its effects, then start the job it launched (if any).
+
+        ``answer_within``: when handling a pressed button takes longer than this many seconds, its
+        spinner is stopped at once with an empty answer (Telegram shows it for ~15 s otherwise), and the
+        handler's own answer is dropped (a query is answered once)."""
+        handling = asyncio.ensure_future(self.handle(event))
+        answered_early = False
+        if isinstance(event, CallbackPress) and answer_within is not None:
+            done, _ = await asyncio.wait({handling}, timeout=answer_within)
+            if not done:
+                answered_early = True
+                await self.messenger.apply([AnswerCallback(event.callback_id)])
+        outcome = await handling
+        effects = outcome.effects
+        if answered_early:
+            effects = [effect for effect in effects if not isinstance(effect, AnswerCallback)]
+        await self.messenger.apply(effects)
         if outcome.started_job is not None:
             self.runner.start(outcome.started_job)
         return outcome
+
+    def too_fast(self, event: Event) -> list[Effect]:
+        """The polite answer to a user over the inbound rate limit (no storage access: it must be cheap)."""
+        if isinstance(event, CallbackPress):
+            return [AnswerCallback(event.callback_id, self._fmt_for(event).t("rate.too_fast"))]
+        return []
 
     async def handle(self, event: Event) -> Outcome:
         turn = await self._turn(event)
@@ -79,14 +100,17 @@ class BotCore:
             effects.insert(0, AnswerCallback(event.callback_id, reply.toast, reply.alert))
         return Outcome(effects, route, reply.rejected, reply.started_job)
 
-    def apology(self, event: Event) -> list[Effect]:
-        """What the user sees when handling their update failed unexpectedly: a short apology, the menu."""
-        services = self.services
-        language = resolve_language(None, event.user.language_code, services.settings.default_language)
-        fmt = Fmt(language, services.settings.prices.currency)
+    def _fmt_for(self, event: Event) -> Fmt:
+        settings = self.services.settings
+        return Fmt(resolve_language(None, event.user.language_code, settings.default_language), settings.prices.currency)
+
+    def apology(self, event: Event, answered: bool = False) -> list[Effect]:
+        """What the user sees when handling their update failed unexpectedly: a short apology, the menu.
+        ``answered``: the pressed button was already answered."""
+        fmt = self._fmt_for(event)
         keyboard = ((button(fmt.t("btn.menu"), "menu", "new"),),)
         effects: list[Effect] = []
-        if isinstance(event, CallbackPress):
+        if isinstance(event, CallbackPress) and not answered:
             effects.append(AnswerCallback(event.callback_id))
         effects.append(SendScreen(event.chat_id, Screen(fmt.t("error.apology"), keyboard, "apology")))
         return effects
@@ -111,6 +135,8 @@ class BotCore:
             return f"/{event.name}" if event.name in COMMAND_ROUTES else "/unknown", handler, ()
         if isinstance(event, TextMessage):
             return "text", _on_text, ()
+        if isinstance(event, MembershipChange):
+            return "membership", _on_membership, ()
         return "media", _on_media, ()
 
 
@@ -122,6 +148,12 @@ async def _on_text(services: Services, turn: Turn, fields: tuple[str, ...]) -> R
 async def _on_media(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
     assert isinstance(turn.event, MediaMessage)
     return await uploads.on_media(services, turn, turn.event.media, turn.event.caption)
+
+
+async def _on_membership(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    assert isinstance(turn.event, MembershipChange)
+    await services.storage.users.set_blocked(turn.user.id, not turn.event.active)
+    return Reply()
 
 
 async def _cancel(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:

@@ -20,6 +20,7 @@ from ports.catalog import ModelSpec, OutputKind
 from ports.effects import EditScreen, Effect, Messenger, MessengerUnavailableError, RecipientBlockedError, SendScreen
 from ports.generation import GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
 from ports.storage import ACTIVE_JOB_STATES, Job, JobState
+from ports.trace import correlation_id
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ class JobRunner:
     async def _drive(self, job_id: str) -> None:
         try:
             job = await self._services.storage.jobs.get(job_id)
+            if job is not None and job.cid:
+                correlation_id.set(job.cid)  # this task's own context: the launch's cid follows the job
             if job is not None and job.state is JobState.CREATED:
                 job = await self._submit(job)
             if job is not None and job.state in RUNNING_STATES:
@@ -268,6 +271,7 @@ class JobRunner:
                 return None
             except RecipientBlockedError:
                 log.info("JOB_RECIPIENT_BLOCKED job=%s user=%s", job.id, job.user_id)
+                await self._services.storage.users.set_blocked(job.user_id, True)
                 return "blocked"
             except MessengerUnavailableError:
                 log.warning("JOB_SEND_RETRY job=%s attempt=%d", job.id, attempt + 1)

@@ -3,13 +3,28 @@ that names the variable. Secrets are never part of an error message."""
 
 from __future__ import annotations
 
+import os
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+SECRET_PATTERNS = {
+    "TELEGRAM_BOT_TOKEN": r"\d+:[A-Za-z0-9_-]{5,}",
+    "WEBHOOK_SECRET_TOKEN": r"[A-Za-z0-9_-]{1,256}",
+    "KIE_CALLBACK_TOKEN": r"[A-Za-z0-9_-]{8,256}",
+}
+SECRET_SHAPES = {
+    "TELEGRAM_BOT_TOKEN": "must look like 123456789:ABC... (from @BotFather)",
+    "WEBHOOK_SECRET_TOKEN": "must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)",
+    "KIE_CALLBACK_TOKEN": "must be 8-256 characters of A-Z, a-z, 0-9, _ and -",
+}
 
 
 class SettingsError(ValueError):
@@ -33,6 +48,52 @@ class Settings(BaseModel):
     JOB_TIMEOUT_AUDIO_S: float = Field(default=900, gt=0)
     JOB_TIMEOUT_VIDEO_S: float = Field(default=1800, gt=0)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    LOG_FORMAT: Literal["text", "json"] = "text"
+
+    # Telegram deployment (the runbook's variables)
+    TELEGRAM_BOT_TOKEN: SecretStr | None = None
+    TELEGRAM_API_BASE_URL: str = Field(default="https://api.telegram.org", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    BOT_MODE: Literal["webhook", "polling"] = "polling"
+    PORT: int = Field(default=8000, ge=0, le=65535)  # 0 = any free port (tests, smoke runs)
+    WEBHOOK_BASE_URL: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    WEBHOOK_SECRET_PATH: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,128}$")
+    WEBHOOK_SECRET_TOKEN: SecretStr | None = None
+    KIE_API_KEY: SecretStr | None = None
+    KIE_CALLBACK_PATH: str = Field(default="callbacks/kie", pattern=r"^/?[A-Za-z0-9_/-]{1,128}$")
+    KIE_CALLBACK_TOKEN: SecretStr | None = None
+    DATABASE_URL: SecretStr | None = None
+    ADMIN_ID: tuple[int, ...] = ()
+    WORKERS: int = Field(default=8, ge=1, le=256)  # chats processed concurrently
+    RATE_LIMIT_BURST: int = Field(default=10, ge=1)  # updates a user may send at once
+    RATE_LIMIT_PER_SECOND: float = Field(default=2.0, gt=0)  # sustained updates per user per second
+
+    @field_validator("TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET_TOKEN", "KIE_CALLBACK_TOKEN")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # The message describes the expected shape and never echoes the value.
+        if value is not None and not re.fullmatch(SECRET_PATTERNS[info.field_name], value.get_secret_value()):
+            raise ValueError(SECRET_SHAPES[info.field_name])
+        return value
+
+    @field_validator("ADMIN_ID", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(part.lstrip("-").isdigit() for part in parts):
+                raise ValueError("must be Telegram user ids separated by commas")
+            return tuple(int(part) for part in parts)
+        return value
+
+    @field_validator("WEBHOOK_BASE_URL")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @field_validator("KIE_CALLBACK_PATH")
+    @classmethod
+    def _relative_path(cls, value: str) -> str:
+        return value.strip("/")
 
     @field_validator("CURRENCY")
     @classmethod
@@ -50,9 +111,46 @@ class Settings(BaseModel):
         }
 
 
+    def webhook_url(self) -> str:
+        return f"{self.WEBHOOK_BASE_URL}/webhook/{self.WEBHOOK_SECRET_PATH}"
+
+    def kie_callback_url(self) -> str | None:
+        """Where KIE posts results, when a public URL and a callback token are configured."""
+        if not self.WEBHOOK_BASE_URL or self.KIE_CALLBACK_TOKEN is None:
+            return None
+        return f"{self.WEBHOOK_BASE_URL}/{self.KIE_CALLBACK_PATH}?token={self.KIE_CALLBACK_TOKEN.get_secret_value()}"
+
+    def secrets(self) -> list[str]:
+        """Values never to be printed (masked in every log line)."""
+        values = [self.TELEGRAM_BOT_TOKEN, self.WEBHOOK_SECRET_TOKEN, self.KIE_API_KEY, self.KIE_CALLBACK_TOKEN, self.DATABASE_URL]
+        found = [value.get_secret_value() for value in values if value is not None]
+        if self.WEBHOOK_SECRET_PATH:
+            found.append(self.WEBHOOK_SECRET_PATH)
+        return found
+
+
+def read_environment(directory: Path | None = None) -> dict[str, str]:
+    """The process environment over a ``.env`` file in the working directory (the environment wins)."""
+    dotenv_file = (directory or Path.cwd()) / ".env"
+    from_file = {k: v for k, v in dotenv_values(dotenv_file).items() if v is not None} if dotenv_file.is_file() else {}
+    return {**from_file, **os.environ}
+
+
+def require_telegram(settings: Settings) -> None:
+    """What running on Telegram needs beyond the simulator's defaults; one line naming what is missing."""
+    needed = ["TELEGRAM_BOT_TOKEN"]
+    if settings.BOT_MODE == "webhook":
+        needed += ["WEBHOOK_BASE_URL", "WEBHOOK_SECRET_PATH", "WEBHOOK_SECRET_TOKEN"]
+    for name in needed:
+        if getattr(settings, name) is None:
+            raise SettingsError(f"missing setting {name}: required when BOT_MODE={settings.BOT_MODE}")
+
+
 def load_settings(env: Mapping[str, str], **overrides: object) -> Settings:
     """Settings from an environment mapping (empty strings count as unset), then explicit overrides."""
     values: dict[str, object] = {key: value for key, value in env.items() if key in Settings.model_fields and value != ""}
+    if "WEBHOOK_BASE_URL" not in values and env.get("RENDER_EXTERNAL_URL"):
+        values["WEBHOOK_BASE_URL"] = env["RENDER_EXTERNAL_URL"]  # Render sets it to https://<service>.onrender.com
     values.update({key: value for key, value in overrides.items() if value is not None})
     try:
         return Settings(**values)

@@ -73,7 +73,7 @@ async def build_app(
             stack.push_async_callback(storage.close)
         gateway = gateway or build_gateway(settings, catalog, clock)
         services = Services(storage, catalog, gateway, media, clock, core_settings(settings))
-        runner = JobRunner(services, messenger, runner_settings)
+        runner = JobRunner(services, messenger, runner_settings or RunnerSettings(callback_url=settings.kie_callback_url()))
         stack.push_async_callback(runner.stop)
         core = BotCore(services, messenger, runner)
         await runner.resume()

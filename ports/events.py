@@ -49,4 +49,13 @@ class CallbackPress:
     message_id: int | None = None
 
 
-Event = Command | TextMessage | MediaMessage | CallbackPress
+@dataclass(frozen=True)
+class MembershipChange:
+    """The user blocked (``active`` False) or unblocked/restarted (True) the bot (Telegram my_chat_member)."""
+
+    user: UserRef
+    chat_id: int
+    active: bool
+
+
+Event = Command | TextMessage | MediaMessage | CallbackPress | MembershipChange

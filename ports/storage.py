@@ -95,6 +95,7 @@ class Job:
     result_text: str | None = None
     error: str | None = None  # a short code: "timeout", "rejected", a KIE failCode, ...
     error_message: str | None = None
+    cid: str = ""  # correlation id of the update that launched it; its logs carry it to delivery
 
 
 # Fields a transition may change.
@@ -143,6 +144,10 @@ class Users(Protocol):
     async def set_language(self, user_id: int, language: str) -> None: ...
 
     async def set_active_draft(self, user_id: int, draft_id: str | None) -> None: ...
+
+    async def set_blocked(self, user_id: int, blocked: bool) -> None:
+        """Record that the user blocked the bot (stop sending) or came back. Unknown users: no-op."""
+        ...
 
 
 class Ledger(Protocol):
@@ -196,10 +201,43 @@ class Jobs(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class InboxUpdate:
+    """A Telegram update as received (raw JSON), kept until it has been processed."""
+
+    update_id: int
+    payload: Mapping[str, Any]
+    received_at: datetime
+    chat_id: int | None = None  # updates of one chat are processed in order; None = no chat
+    cid: str = ""  # correlation id given when it arrived
+
+
+class Inbox(Protocol):
+    """Durable intake: an update acknowledged to Telegram is never lost, and processed once."""
+
+    async def put(self, update: InboxUpdate) -> bool:
+        """Store durably. False (and nothing stored) when this update_id was seen before, pending or
+        already processed (processed ids are remembered for at least 24 h, Telegram's retention)."""
+        ...
+
+    async def pending(self, limit: int = 100) -> list[InboxUpdate]:
+        """Stored, not yet done; lowest update_id first."""
+        ...
+
+    async def done(self, update_id: int, now: datetime) -> None:
+        """Processed: remove it from pending (remember the id for deduplication). Idempotent."""
+        ...
+
+    async def depth(self) -> int:
+        """How many updates are pending."""
+        ...
+
+
 class Storage(Protocol):
     users: Users
     ledger: Ledger
     drafts: Drafts
     jobs: Jobs
+    inbox: Inbox
 
     async def close(self) -> None: ...

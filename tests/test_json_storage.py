@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.storage import json_storage
+from adapters.storage import json_file
 from adapters.storage.json_storage import JsonStorage
 from ports.events import UserRef
-from ports.storage import Draft, Job, JobState, StorageUnavailableError
+from ports.storage import Draft, InboxUpdate, Job, JobState, StorageUnavailableError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
@@ -229,14 +229,14 @@ async def test_a_cancelled_caller_still_finishes_the_write_before_the_next_opera
     storage = await JsonStorage.open(tmp_path)
     await storage.users.ensure(UserRef(USER), welcome_amount=100, now=NOW)
     entered, release = threading.Event(), threading.Event()
-    real_write = json_storage._write_durably
+    real_write = json_file.write_durably
 
     def slow_write(*args: object) -> object:
         entered.set()
         release.wait(timeout=10)
         return real_write(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(json_storage, "_write_durably", slow_write)
+    monkeypatch.setattr(json_file, "write_durably", slow_write)
     try:
         credit = asyncio.create_task(storage.ledger.credit(USER, 5, "pay:1", "payment", at(1)))
         assert await asyncio.to_thread(entered.wait, 10)
@@ -285,6 +285,192 @@ async def test_a_naive_datetime_is_rejected_before_anything_changes(tmp_path: Pa
         assert await storage.ledger.balance(USER) == 10 == disk_balance(tmp_path)
     finally:
         await storage.close()
+
+
+async def test_blocked_survives_reopen_and_a_state_older_than_the_field_reads_as_not_blocked(tmp_path: Path) -> None:
+    storage = await JsonStorage.open(tmp_path)
+    await storage.users.ensure(UserRef(USER), welcome_amount=0, now=NOW)
+    await storage.users.ensure(UserRef(USER + 1), welcome_amount=0, now=NOW)
+    await storage.users.set_blocked(USER, True)
+    await storage.close()
+    doc = json.loads((tmp_path / "state.json").read_bytes())
+    del doc["users"][str(USER + 1)]["blocked"]  # as written before User.blocked existed
+    (tmp_path / "state.json").write_text(json.dumps(doc))
+
+    reopened = await JsonStorage.open(tmp_path)
+    try:
+        blocked, older = await reopened.users.get(USER), await reopened.users.get(USER + 1)
+        assert blocked is not None and blocked.blocked is True
+        assert older is not None and older.blocked is False
+        await reopened.users.set_blocked(USER + 1, True)
+        assert json.loads((tmp_path / "state.json").read_bytes())["users"][str(USER + 1)]["blocked"] is True
+    finally:
+        await reopened.close()
+
+
+# --- inbox --------------------------------------------------------------------------------------
+
+
+def update(update_id: int, received: float = 0) -> InboxUpdate:
+    payload = {"update_id": update_id, "message": {"message_id": update_id, "chat": {"id": USER}, "text": "hi"}}
+    return InboxUpdate(update_id=update_id, payload=payload, received_at=at(received), chat_id=USER, cid="c")
+
+
+def disk_inbox(data_dir: Path) -> dict[str, dict[str, object]]:
+    return json.loads((data_dir / "inbox.json").read_bytes())
+
+
+async def test_the_inbox_survives_close_and_reopen(tmp_path: Path) -> None:
+    storage = await JsonStorage.open(tmp_path)
+    for update_id in (1, 2, 3):
+        await storage.inbox.put(update(update_id))
+    await storage.inbox.done(2, at(10))
+    kept = await storage.inbox.pending()
+    await storage.close()
+
+    reopened = await JsonStorage.open(tmp_path)
+    try:
+        assert await reopened.inbox.pending() == kept
+        assert [u.update_id for u in kept] == [1, 3]
+        assert await reopened.inbox.put(update(2)) is False  # done before the restart: still a duplicate
+        assert await reopened.inbox.put(update(3)) is False
+        assert await reopened.inbox.put(update(4)) is True
+        assert await reopened.inbox.depth() == 3
+    finally:
+        await reopened.close()
+
+
+async def test_inbox_writes_go_to_their_own_file_and_leave_the_state_alone(tmp_path: Path) -> None:
+    storage = await JsonStorage.open(tmp_path)
+    try:
+        await storage.users.ensure(UserRef(USER), welcome_amount=100, now=NOW)
+        state_before = (tmp_path / "state.json").stat()
+
+        await storage.inbox.put(update(1))
+        await storage.inbox.done(1, at(1))
+        await storage.inbox.put(update(2))
+
+        state_after = (tmp_path / "state.json").stat()
+        assert (state_after.st_ino, state_after.st_mtime_ns) == (state_before.st_ino, state_before.st_mtime_ns)
+        assert set(disk_inbox(tmp_path)["pending"]) == {"2"}
+        assert disk_inbox(tmp_path)["done"] == {"1": int(at(1).timestamp())}
+    finally:
+        await storage.close()
+
+
+async def test_processed_ids_older_than_24_hours_are_forgotten_on_the_next_write(tmp_path: Path) -> None:
+    day = 24 * 3600
+    storage = await JsonStorage.open(tmp_path)
+    try:
+        for update_id in (1, 2, 3, 4):
+            await storage.inbox.put(update(update_id))
+        await storage.inbox.done(1, at(0))
+        await storage.inbox.done(2, at(3600))
+        await storage.inbox.done(3, at(7200))
+
+        await storage.inbox.done(4, at(3600 + day))  # 1 is older than 24 h; 2 exactly 24 h: kept
+
+        assert set(disk_inbox(tmp_path)["done"]) == {"2", "3", "4"}
+        assert await storage.inbox.put(update(2, received=3600 + day)) is False
+        assert await storage.inbox.put(update(3, received=3600 + day)) is False
+        assert await storage.inbox.put(update(1, received=3600 + day)) is True  # forgotten: taken in again
+
+        await storage.inbox.put(update(5, received=7201 + day))  # a put prunes too: 2 and 3 now go
+        assert set(disk_inbox(tmp_path)["done"]) == {"4"}
+    finally:
+        await storage.close()
+
+    reopened = await JsonStorage.open(tmp_path)
+    try:
+        assert [u.update_id for u in await reopened.inbox.pending()] == [1, 5]
+        assert await reopened.inbox.put(update(4)) is False
+        assert await reopened.inbox.put(update(3)) is True
+    finally:
+        await reopened.close()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b'{"format": "trt-bot-inbox", "version": 1, "pending": {"1": {"update_id": 1',  # cut short
+        b'{"format": "trt-bot-state", "version": 1, "pending": {}, "done": {}}',
+        b'{"format": "trt-bot-inbox", "version": 2, "pending": {}, "done": {}}',
+        b'{"format": "trt-bot-inbox", "version": 1, "pending": {}}',
+        b'{"format": "trt-bot-inbox", "version": 1, "pending": {"2": {"update_id": 1, "payload": {}, '
+        b'"received_at": "2026-01-01T12:00:00.000000+00:00"}}, "done": {}}',
+        b'{"format": "trt-bot-inbox", "version": 1, "pending": {}, "done": {"7": "2026-01-01T12:00:00+00:00"}}',
+    ],
+    ids=["empty", "truncated", "other-format", "unknown-version", "missing-section", "wrong-key", "bad-time"],
+)
+async def test_a_corrupt_inbox_file_raises_instead_of_starting_empty(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "inbox.json").write_bytes(content)
+
+    with pytest.raises(StorageUnavailableError, match="inbox.json"):
+        await JsonStorage.open(tmp_path)
+
+    assert (tmp_path / "inbox.json").read_bytes() == content  # left as found, for a human to look at
+    (tmp_path / "inbox.json").unlink()
+    await (await JsonStorage.open(tmp_path)).close()  # the failed open released the directory lock
+
+
+async def test_a_failed_inbox_write_raises_unavailable_and_leaves_memory_equal_to_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = await JsonStorage.open(tmp_path)
+    try:
+        await storage.inbox.put(update(1))
+        real_replace = os.replace
+
+        def failing_replace(src: str, dst: str) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "replace", failing_replace)
+        with pytest.raises(StorageUnavailableError, match="inbox.json"):
+            await storage.inbox.put(update(2))
+        with pytest.raises(StorageUnavailableError, match="inbox.json"):
+            await storage.inbox.done(1, at(1))
+
+        assert [u.update_id for u in await storage.inbox.pending()] == [1]
+        assert set(disk_inbox(tmp_path)["pending"]) == {"1"} and disk_inbox(tmp_path)["done"] == {}
+        assert list(tmp_path.glob("*.tmp")) == []
+
+        monkeypatch.setattr(os, "replace", real_replace)
+        assert await storage.inbox.put(update(2)) is True  # the failed put stored nothing: not a duplicate
+        await storage.inbox.done(1, at(2))
+        assert set(disk_inbox(tmp_path)["pending"]) == {"2"} and set(disk_inbox(tmp_path)["done"]) == {"1"}
+    finally:
+        await storage.close()
+
+
+async def test_inbox_and_user_repeats_do_not_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = await JsonStorage.open(tmp_path)
+    try:
+        await storage.users.ensure(UserRef(USER), welcome_amount=0, now=NOW)
+        await storage.users.set_blocked(USER, True)
+        await storage.inbox.put(update(1))
+        await storage.inbox.put(update(2))
+        await storage.inbox.done(2, at(1))
+
+        def no_write(src: str, dst: str) -> None:
+            raise AssertionError("a no-op must not write")
+
+        monkeypatch.setattr(os, "replace", no_write)
+        await storage.users.set_blocked(USER, True)
+        await storage.users.set_blocked(USER + 1, True)  # unknown user
+        assert await storage.inbox.put(update(1)) is False
+        assert await storage.inbox.put(update(2)) is False
+        await storage.inbox.done(2, at(2))
+    finally:
+        await storage.close()
+
+
+async def test_inbox_operations_after_close_raise_unavailable(tmp_path: Path) -> None:
+    storage = await JsonStorage.open(tmp_path)
+    await storage.close()
+
+    with pytest.raises(StorageUnavailableError, match="closed"):
+        await storage.inbox.put(update(1))
 
 
 # --- kill -9 ------------------------------------------------------------------------------------
@@ -365,3 +551,53 @@ async def test_every_acknowledged_operation_survives_kill_9(tmp_path: Path) -> N
     assert set(acknowledged) <= keys
     assert sum(entry.amount for entry in entries) == balance
     assert len(keys) - 1 - len(acknowledged) in (0, 1)  # at most the one in flight when killed
+
+
+INBOX_WRITER = """
+import asyncio, sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, sys.argv[2])
+from adapters.storage.json_storage import JsonStorage
+from ports.storage import InboxUpdate
+
+
+async def main():
+    storage = await JsonStorage.open(Path(sys.argv[1]))
+    update_id = 1
+    while True:
+        now = datetime.now(timezone.utc)
+        payload = {"update_id": update_id, "message": {"text": "x" * 200}}
+        assert await storage.inbox.put(InboxUpdate(update_id, payload, now, chat_id=1))
+        print(update_id, flush=True)  # acknowledged to Telegram
+        if update_id % 2 == 0:
+            await storage.inbox.done(update_id - 1, now)
+        update_id += 1
+
+
+asyncio.run(main())
+"""
+
+
+async def test_every_acknowledged_update_survives_kill_9(tmp_path: Path) -> None:
+    script = tmp_path / "inbox_writer.py"
+    script.write_text(INBOX_WRITER)
+    data_dir = tmp_path / "data"
+
+    lines, errors, returncode = await asyncio.to_thread(run_writer_until_killed, script, data_dir, 100, 60)
+
+    assert returncode == -signal.SIGKILL, errors
+    acknowledged = [int(line) for line in lines]
+    assert len(acknowledged) >= 100, errors
+    json.loads((data_dir / "inbox.json").read_bytes())  # parses
+    storage = await JsonStorage.open(data_dir)
+    try:
+        pending = {u.update_id for u in await storage.inbox.pending(limit=1_000_000)}
+        processed = [i for i in acknowledged if i not in pending]
+        lost = [i for i in processed if await storage.inbox.put(update(i))]  # True: not known as done
+    finally:
+        await storage.close()
+    assert lost == []
+    assert len(processed) >= len(acknowledged) // 2 - 1  # the done path was exercised too
+    assert len(pending - set(acknowledged)) <= 1  # at most the one in flight when killed

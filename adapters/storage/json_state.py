@@ -150,6 +150,15 @@ class State:
         record[name] = encoded
         return None, True
 
+    def set_blocked(self, user_id: int, blocked: bool) -> tuple[None, bool]:
+        """Unknown users are a no-op (a block can be reported for someone who never talked to us)."""
+        encoded = encode_field(User, "blocked", blocked)
+        record = self._users.get(str(user_id))
+        if record is None or record.get("blocked", False) == encoded:  # documents older than the field lack it
+            return None, False
+        record["blocked"] = encoded
+        return None, True
+
     def _user_record(self, user_id: int) -> Record:
         record = self._users.get(str(user_id))
         if record is None:

@@ -14,6 +14,7 @@ from core.views.jobs import render_progress
 from core.views.order import render_insufficient
 from ports.events import CallbackPress
 from ports.storage import Draft, InsufficientBalanceError, Job, JobState
+from ports.trace import correlation_id
 
 
 async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
@@ -45,6 +46,7 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
         language=turn.fmt.language,
         options=options,
         progress_message_id=message_id,
+        cid=correlation_id.get(),
     )
     try:
         job, created = await storage.jobs.launch(job)

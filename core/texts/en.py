@@ -131,6 +131,7 @@ TEXTS: dict[str, str] = {
     ),
     "language.title": "🌐 Choose a language",
     "language.changed": "Language: English",
+    "rate.too_fast": "⏳ Too fast, please wait a second.",
     "error.apology": "😔 Something went wrong. We are on it. Here is the menu:",
     "error.storage": "😔 The service is temporarily unavailable, please try again in a minute.",
     # option field labels (KIE field names)

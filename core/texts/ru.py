@@ -131,6 +131,7 @@ TEXTS: dict[str, str] = {
     ),
     "language.title": "🌐 Выберите язык",
     "language.changed": "Язык: русский",
+    "rate.too_fast": "⏳ Слишком быстро, подождите секунду.",
     "error.apology": "😔 Что-то пошло не так. Мы уже разбираемся. Вот меню:",
     "error.storage": "😔 Сервис временно недоступен, попробуйте через минуту.",
     # option field labels (KIE field names)

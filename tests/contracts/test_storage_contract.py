@@ -16,6 +16,7 @@ from ports.storage import (
     ACTIVE_JOB_STATES,
     Draft,
     IdempotencyConflictError,
+    InboxUpdate,
     InsufficientBalanceError,
     Job,
     JobState,
@@ -121,6 +122,33 @@ async def test_unknown_user_is_none_and_cannot_be_changed(storage: Storage) -> N
     assert await storage.users.get(USER) is None
     with pytest.raises(UnknownUserError):
         await storage.users.set_language(USER, "en")
+
+
+async def test_blocked_round_trips_and_survives_other_user_changes(storage: Storage) -> None:
+    await user_with_balance(storage, 0)
+    fresh = await storage.users.get(USER)
+
+    await storage.users.set_blocked(USER, True)
+    blocked = await storage.users.get(USER)
+    await storage.users.ensure(UserRef(id=USER, language_code="en"), welcome_amount=0, now=at(1))
+    await storage.users.set_language(USER, "en")
+    still_blocked = await storage.users.get(USER)
+    await storage.users.set_blocked(USER, True)  # a repeat changes nothing
+    await storage.users.set_blocked(USER, False)
+    back = await storage.users.get(USER)
+
+    assert fresh is not None and fresh.blocked is False
+    assert blocked is not None and blocked.blocked is True
+    assert still_blocked is not None and still_blocked.blocked is True
+    assert back is not None and back.blocked is False and back.language == "en"
+
+
+async def test_set_blocked_of_an_unknown_user_is_a_no_op(storage: Storage) -> None:
+    await storage.users.set_blocked(USER, True)
+
+    assert await storage.users.get(USER) is None
+    user, created = await storage.users.ensure(UserRef(id=USER), welcome_amount=0, now=NOW)
+    assert created and user.blocked is False
 
 
 # --- ledger -------------------------------------------------------------------------------------
@@ -488,3 +516,112 @@ async def test_putting_a_draft_again_replaces_it(storage: Storage) -> None:
 
     assert await storage.drafts.get("d1") == changed
     assert await storage.drafts.get("missing") is None
+
+
+# --- inbox --------------------------------------------------------------------------------------
+
+
+def update(update_id: int, chat_id: int | None = USER, **payload: object) -> InboxUpdate:
+    body = payload or {"message": {"message_id": update_id, "chat": {"id": chat_id}, "text": f"hi {update_id}"}}
+    return InboxUpdate(
+        update_id=update_id,
+        payload={"update_id": update_id, **body},
+        received_at=at(update_id % 1000),
+        chat_id=chat_id,
+        cid=f"cid-{update_id}",
+    )
+
+
+async def test_an_update_is_taken_in_once_while_pending_and_after_done(storage: Storage) -> None:
+    first = update(100)
+
+    assert await storage.inbox.put(first) is True
+    assert await storage.inbox.put(first) is False
+    assert await storage.inbox.put(update(100, text="another body, same id")) is False
+    assert await storage.inbox.pending() == [first]
+
+    await storage.inbox.done(100, at(5))
+
+    assert await storage.inbox.put(first) is False
+    assert await storage.inbox.pending() == []
+    assert await storage.inbox.depth() == 0
+
+
+async def test_pending_is_ordered_by_update_id_and_respects_the_limit(storage: Storage) -> None:
+    for update_id in (105, 101, 109, 103, 102):
+        assert await storage.inbox.put(update(update_id)) is True
+
+    assert [u.update_id for u in await storage.inbox.pending()] == [101, 102, 103, 105, 109]
+    assert [u.update_id for u in await storage.inbox.pending(limit=2)] == [101, 102]
+    assert await storage.inbox.pending(limit=0) == []
+
+
+async def test_done_removes_from_pending_and_is_idempotent(storage: Storage) -> None:
+    for update_id in (1, 2, 3):
+        await storage.inbox.put(update(update_id))
+
+    await storage.inbox.done(2, at(10))
+    await storage.inbox.done(2, at(11))
+
+    assert [u.update_id for u in await storage.inbox.pending()] == [1, 3]
+    assert await storage.inbox.depth() == 2
+    assert await storage.inbox.put(update(2)) is False
+
+
+async def test_depth_counts_pending_updates(storage: Storage) -> None:
+    assert await storage.inbox.depth() == 0
+    for update_id in range(1, 6):
+        await storage.inbox.put(update(update_id))
+    await storage.inbox.put(update(3))  # a duplicate adds nothing
+    await storage.inbox.done(1, at(1))
+
+    assert await storage.inbox.depth() == 4
+
+
+async def test_concurrent_puts_of_one_update_take_it_in_exactly_once(storage: Storage) -> None:
+    results = await asyncio.gather(*(storage.inbox.put(update(7)) for _ in range(10)))
+
+    assert sorted(results) == [False] * 9 + [True]
+    assert await storage.inbox.depth() == 1
+
+
+async def test_concurrent_puts_of_distinct_updates_are_all_kept(storage: Storage) -> None:
+    results = await asyncio.gather(*(storage.inbox.put(update(i)) for i in range(20, 0, -1)))
+
+    assert all(results)
+    assert [u.update_id for u in await storage.inbox.pending()] == list(range(1, 21))
+
+
+async def test_an_update_round_trips_with_nested_json_and_unicode(storage: Storage) -> None:
+    payload = {
+        "update_id": 5,
+        "message": {
+            "message_id": 9,
+            "from": {"id": USER, "is_bot": False, "first_name": "Алиса 🐱", "language_code": "ru"},
+            "chat": {"id": -100123, "type": "supergroup", "title": "日本語 \"quoted\" \\ back\nslash"},
+            "photo": [{"file_id": "a", "width": 90, "height": 90}, {"file_id": "b", "width": 1280, "height": 960}],
+            "entities": [],
+            "caption": None,
+            "ratio": 1.5,
+        },
+    }
+    sent = InboxUpdate(update_id=5, payload=payload, received_at=NOW, chat_id=-100123, cid="c-5")
+    no_chat = InboxUpdate(update_id=6, payload={"update_id": 6, "poll": {"id": "p"}}, received_at=at(1))
+
+    await storage.inbox.put(sent)
+    await storage.inbox.put(no_chat)
+    loaded, loaded_no_chat = await storage.inbox.pending()
+
+    assert loaded == sent and loaded.payload == payload
+    assert loaded.received_at == NOW and (loaded.chat_id, loaded.cid) == (-100123, "c-5")
+    assert loaded_no_chat == no_chat and (loaded_no_chat.chat_id, loaded_no_chat.cid) == (None, "")
+
+
+async def test_pending_updates_are_copies_that_callers_cannot_change_in_storage(storage: Storage) -> None:
+    sent = update(1)
+    await storage.inbox.put(sent)
+
+    [loaded] = await storage.inbox.pending()
+    loaded.payload["message"]["text"] = "changed"
+
+    assert await storage.inbox.pending() == [sent]

@@ -1,0 +1,199 @@
+"""Telegram's limits and how the adapter keeps to them: sizes, text lengths, flood control, retries.
+
+- Sizes follow the Bot API reference (and telegram-bot-api's ``<< 20`` constants): a "MB" is a MiB here.
+- Text limits count UTF-16 code units, as Telegram does (an emoji outside the BMP counts twice).
+- :class:`FloodLimiter` paces sends per chat and overall (GCRA, i.e. a token bucket expressed as a
+  "theoretical arrival time", so each caller reserves its slot without loops or locks).
+- :class:`ApiCaller` wraps one Bot API call: pacing, ``RetryAfter`` waits, bounded retries of network errors,
+  and translation of library errors into the port's errors.
+
+Nothing here sleeps directly: sleeping goes through an injected async ``sleep`` (tests pass one that records).
+Log lines name the method, the chat and lengths, never texts or the token. Deployments should set the
+``httpx`` logger to WARNING: at INFO it logs request URLs, and Bot API URLs contain the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from ports.effects import MessengerUnavailableError, RecipientBlockedError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+MIB = 1 << 20
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_TEXT_LIMIT = 200
+PHOTO_BY_URL_MAX = 5 * MIB  # Telegram fetches the URL itself
+BY_URL_MAX = 20 * MIB
+PHOTO_UPLOAD_MAX = 10 * MIB
+UPLOAD_MAX = 50 * MIB
+GET_FILE_MAX = 20 * MIB  # getFile refuses bigger files ("file is too big")
+ELLIPSIS = "…"
+
+
+def utf16_len(text: str) -> int:
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-16 units, ending with "…" when cut (never splits a character)."""
+    if utf16_len(text) <= limit:
+        return text
+    budget, kept = limit - 1, 0
+    for index, char in enumerate(text):
+        kept += 2 if ord(char) > 0xFFFF else 1
+        if kept > budget:
+            return text[:index] + ELLIPSIS
+    return text  # unreachable: the text was longer than the limit
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """``RetryAfter.retry_after`` as seconds (PTB 22 returns int or timedelta depending on PTB_TIMEDELTA)."""
+    with warnings.catch_warnings():  # synchronous block: safe despite catch_warnings' global state
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class FloodLimiter:
+    """At most one send per chat per ``per_chat_interval`` on average (bursts of ``chat_burst`` allowed) and
+    ``global_per_second`` sends overall (bursts of one second's worth).
+
+    GCRA: each key keeps a theoretical arrival time ``tat``; a send at ``t`` conforms when
+    ``t >= tat - tolerance`` and moves ``tat`` to ``max(tat, t) + interval``. ``acquire`` reserves the slot
+    synchronously (no await between reading and writing the state), then sleeps once if the slot is later.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_chat_interval: float = 1.0,
+        chat_burst: int = 3,
+        global_per_second: float = 30,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+        max_chats: int = 10_000,
+    ) -> None:
+        if per_chat_interval < 0 or chat_burst < 1 or global_per_second <= 0:
+            raise ValueError("per_chat_interval >= 0, chat_burst >= 1 and global_per_second > 0 are required")
+        self._chat_interval = per_chat_interval
+        self._chat_tolerance = per_chat_interval * (chat_burst - 1)
+        self._global_interval = 1.0 / global_per_second
+        self._global_tolerance = self._global_interval * (max(1, int(global_per_second)) - 1)
+        self._sleep, self._clock, self._max_chats = sleep, clock, max_chats
+        self._chats: dict[int, float] = {}
+        self._global_tat = clock()
+
+    async def acquire(self, chat_id: int) -> float:
+        """Wait for this chat's next slot; returns the seconds waited (0 when the send may go at once)."""
+        wait = self._reserve(chat_id)
+        if wait > 0:
+            log.debug("TELEGRAM_PACING chat=%s wait_s=%.3f", chat_id, wait)
+            await self._sleep(wait)
+        return wait
+
+    def defer(self, chat_id: int, seconds: float) -> None:
+        """Telegram answered 429 for this chat: hold every sender to it back for ``seconds``."""
+        now = self._clock()
+        self._chats[chat_id] = max(self._chats.get(chat_id, now), now + seconds + self._chat_tolerance)
+
+    def _reserve(self, chat_id: int) -> float:
+        now = self._clock()
+        if len(self._chats) > self._max_chats:
+            self._chats = {chat: tat for chat, tat in self._chats.items() if tat > now}
+        chat_tat = max(self._chats.get(chat_id, now), now)
+        at = now + max(0.0, chat_tat - self._chat_tolerance - now)
+        global_tat = max(self._global_tat, at)
+        at += max(0.0, global_tat - self._global_tolerance - at)
+        self._chats[chat_id] = max(chat_tat, at) + self._chat_interval
+        self._global_tat = max(global_tat, at) + self._global_interval
+        return at - now
+
+
+class ApiCaller:
+    """Runs one Bot API call by Telegram's rules and translates its errors for the ports:
+
+    - ``RetryAfter`` → sleep ``retry_after`` and retry, at most ``flood_retries`` times;
+    - ``TimedOut``/``NetworkError`` (5xx, connection) → retry with exponential backoff, ``network_attempts`` in
+      all, then ``MessengerUnavailableError``;
+    - ``Forbidden`` (blocked, deactivated, kicked), or "chat not found" for a user's private chat →
+      ``RecipientBlockedError``;
+    - ``BadRequest`` the caller expects (``expected(error)`` true) is re-raised for it to handle; any other is a
+      bug in our payload: logged with the method and raised as ``MessengerUnavailableError``.
+    """
+
+    def __init__(
+        self,
+        limiter: FloodLimiter,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        flood_retries: int = 5,
+        network_attempts: int = 3,
+        backoff_s: float = 0.5,
+    ) -> None:
+        self._limiter, self._sleep = limiter, sleep
+        self._flood_retries, self._network_attempts, self._backoff_s = flood_retries, network_attempts, backoff_s
+
+    async def call(
+        self,
+        method: str,
+        chat_id: int | None,
+        send: Callable[[], Awaitable[T]],
+        *,
+        paced: bool = True,
+        expected: Callable[[BadRequest], bool] = lambda error: False,
+    ) -> T:
+        floods = failures = 0
+        while True:
+            if paced and chat_id is not None:
+                await self._limiter.acquire(chat_id)
+            try:
+                return await send()
+            except RetryAfter as error:
+                floods += 1
+                seconds = retry_seconds(error)
+                if floods > self._flood_retries:
+                    log.error("TELEGRAM_FLOOD_GAVE_UP method=%s chat=%s waits=%d", method, chat_id, floods - 1)
+                    raise MessengerUnavailableError(f"{method}: still flood-limited after {floods - 1} waits") from error
+                log.warning("TELEGRAM_FLOOD_WAIT method=%s chat=%s retry_after_s=%s", method, chat_id, seconds)
+                if chat_id is not None:
+                    self._limiter.defer(chat_id, seconds)
+                await self._sleep(seconds)
+            except Forbidden as error:
+                log.info("TELEGRAM_RECIPIENT_BLOCKED method=%s chat=%s reason=%s", method, chat_id, error.message)
+                raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}") from error
+            except BadRequest as error:
+                if expected(error):
+                    raise
+                if chat_id is not None and chat_id > 0 and "chat not found" in error.message.lower():
+                    log.info("TELEGRAM_RECIPIENT_GONE method=%s chat=%s", method, chat_id)
+                    raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}") from error
+                log.error("TELEGRAM_BAD_REQUEST method=%s chat=%s error=%s", method, chat_id, error.message)
+                raise MessengerUnavailableError(f"{method} was refused: {error.message}") from error
+            except NetworkError as error:  # TimedOut included; BadRequest (a subclass) was handled above
+                failures += 1
+                if failures >= self._network_attempts:
+                    log.error("TELEGRAM_UNAVAILABLE method=%s chat=%s attempts=%d error=%s",
+                              method, chat_id, failures, type(error).__name__)
+                    raise MessengerUnavailableError(f"{method}: {type(error).__name__} after {failures} attempts") from error
+                delay = self._backoff_s * 2 ** (failures - 1)
+                log.warning("TELEGRAM_RETRY method=%s chat=%s attempt=%d delay_s=%s error=%s",
+                            method, chat_id, failures, delay, type(error).__name__)
+                await self._sleep(delay)
+            except TelegramError as error:  # InvalidToken, ChatMigrated, Conflict: not ours to fix here
+                log.error("TELEGRAM_FAILED method=%s chat=%s error=%s", method, chat_id, type(error).__name__)
+                raise MessengerUnavailableError(f"{method}: {type(error).__name__}") from error

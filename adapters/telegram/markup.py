@@ -1,0 +1,28 @@
+"""Screens as Bot API payloads: HTML-escaped text within Telegram's length limits, inline keyboards."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from adapters.telegram.limits import clip
+from ports.screens import Button, Keyboard
+
+
+def html_text(text: str, limit: int) -> str:
+    """Plain text for ``parse_mode=HTML``: cut to ``limit`` (Telegram counts after entity parsing), then escaped."""
+    return html.escape(clip(text, limit), quote=False)
+
+
+def inline_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
+    rows = [[_button(button) for button in row] for row in keyboard if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _button(button: Button) -> InlineKeyboardButton:
+    if button.url is not None:
+        return InlineKeyboardButton(text=button.label, url=button.url)
+    if button.data is not None:
+        return InlineKeyboardButton(text=button.label, callback_data=button.data)
+    raise ValueError(f"button {button.label!r} has neither callback data nor a URL")

@@ -1,0 +1,207 @@
+"""Raw Telegram update JSON → port events.
+
+The same function serves the webhook (the request body) and polling (getUpdates' raw result), so both paths
+see exactly what Telegram sent. It reads plain dicts instead of ``telegram.Update.de_json``:
+
+- no ``Bot`` is needed, and nothing else of PTB's object model (one parse per update, no allocation of dozens
+  of optional attributes);
+- malformed input becomes one ``ValueError`` naming the field, where ``de_json`` lets ``KeyError``/``TypeError``
+  escape (or silently accepts a string where an id should be);
+- an update kind or field Telegram adds tomorrow cannot break parsing of the fields we read.
+
+Rules: a text starting with "/" is a :class:`Command` (name lower-cased, ``@BotName`` removed); other text a
+:class:`TextMessage`; photo/document/video/audio/voice/animation a :class:`MediaMessage`; a callback query a
+:class:`CallbackPress`; ``my_chat_member`` in a private chat a :class:`MembershipChange`. Everything else
+(edited messages, channel posts, service messages such as ``successful_payment``, messages without ``from``,
+``pre_checkout_query``, …) is ``None``: the caller stores it as done without a reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ports.events import CallbackPress, Command, Event, MediaMessage, MembershipChange, TextMessage, UserRef
+from ports.media import MediaKind, MediaRef
+
+# Checked in this order: an animation message also carries a "document" field (Telegram keeps it for old clients).
+_MEDIA_FIELDS: tuple[tuple[str, MediaKind], ...] = (
+    ("animation", MediaKind.VIDEO),
+    ("video", MediaKind.VIDEO),
+    ("audio", MediaKind.AUDIO),
+    ("voice", MediaKind.VOICE),
+    ("document", MediaKind.DOCUMENT),
+)
+_INACTIVE_STATUSES = ("kicked", "left")
+# Update kinds whose chat is ``<kind>.chat.id`` and kinds that only have a sender (``<kind>.from.id``).
+_CHAT_KINDS = (
+    "message", "edited_message", "channel_post", "edited_channel_post", "business_message",
+    "edited_business_message", "my_chat_member", "chat_member", "chat_join_request", "message_reaction",
+)
+_SENDER_KINDS = ("pre_checkout_query", "shipping_query", "inline_query", "chosen_inline_result", "poll_answer")
+
+
+def parse_update(data: Mapping[str, Any]) -> Event | None:
+    """Translate one update; ``None`` for kinds the bot ignores; ``ValueError`` for malformed input."""
+    _obj(data, "update")
+    _int(data, "update_id", "update")
+    if "message" in data:
+        return _message(_obj(data["message"], "message"))
+    if "callback_query" in data:
+        return _callback(_obj(data["callback_query"], "callback_query"))
+    if "my_chat_member" in data:
+        return _membership(_obj(data["my_chat_member"], "my_chat_member"))
+    return None
+
+
+def update_chat_id(data: Mapping[str, Any]) -> int | None:
+    """The chat an update belongs to (for per-chat ordering), or ``None`` if it has none."""
+    _obj(data, "update")
+    for kind in _CHAT_KINDS:
+        if kind in data:
+            body = _obj(data[kind], kind)
+            return _int(_obj(body.get("chat"), f"{kind}.chat"), "id", f"{kind}.chat")
+    if "callback_query" in data:
+        query = _obj(data["callback_query"], "callback_query")
+        if query.get("message") is not None:
+            message = _obj(query["message"], "callback_query.message")
+            return _int(_obj(message.get("chat"), "callback_query.message.chat"), "id", "callback_query.message.chat")
+        return _int(_obj(query.get("from"), "callback_query.from"), "id", "callback_query.from")
+    for kind in _SENDER_KINDS:
+        if kind in data:
+            body = _obj(data[kind], kind)
+            sender = body.get("from", body.get("user"))
+            return None if sender is None else _int(_obj(sender, f"{kind}.from"), "id", f"{kind}.from")
+    return None
+
+
+# --- kinds -----------------------------------------------------------------------------------------------
+
+
+def _message(message: Mapping[str, Any]) -> Event | None:
+    chat_id = _int(_obj(message.get("chat"), "message.chat"), "id", "message.chat")
+    if message.get("from") is None:  # channel posts forwarded into groups, anonymous admins
+        return None
+    user = _user(message["from"], "message.from")
+    text = _str(message, "text", "message")
+    if text is not None:
+        return _text_or_command(user, chat_id, text)
+    media = _media(message)
+    if media is None:  # a service message (successful_payment, new members, …) or an unsupported kind
+        return None
+    return MediaMessage(user=user, chat_id=chat_id, media=media, caption=_str(message, "caption", "message") or "")
+
+
+def _text_or_command(user: UserRef, chat_id: int, text: str) -> Event:
+    if text.startswith("/"):
+        head, *rest = text.split(None, 1)
+        name = head[1:].split("@", 1)[0].lower()
+        if name:
+            return Command(user=user, chat_id=chat_id, name=name, args=rest[0].strip() if rest else "")
+    return TextMessage(user=user, chat_id=chat_id, text=text)
+
+
+def _media(message: Mapping[str, Any]) -> MediaRef | None:
+    if "photo" in message:
+        sizes = message["photo"]
+        if not isinstance(sizes, list) or not sizes:
+            raise ValueError("message.photo must be a non-empty array of PhotoSize")
+        photos = [_obj(size, "message.photo[]") for size in sizes]
+        largest = max(photos, key=_photo_area)
+        return MediaRef(MediaKind.PHOTO, _file_id(largest, "message.photo[]"),
+                        size=_opt_int(largest, "file_size", "message.photo[]"), mime_type="image/jpeg")
+    for field, kind in _MEDIA_FIELDS:
+        if field in message:
+            where = f"message.{field}"
+            body = _obj(message[field], where)
+            return MediaRef(
+                kind,
+                _file_id(body, where),
+                size=_opt_int(body, "file_size", where),
+                mime_type=_str(body, "mime_type", where),
+                file_name=_str(body, "file_name", where),
+                duration_s=_opt_int(body, "duration", where),
+            )
+    return None
+
+
+def _photo_area(size: Mapping[str, Any]) -> tuple[int, int]:
+    where = "message.photo[]"
+    width, height = _opt_int(size, "width", where) or 0, _opt_int(size, "height", where) or 0
+    return width * height, _opt_int(size, "file_size", where) or 0
+
+
+def _callback(query: Mapping[str, Any]) -> CallbackPress:
+    callback_id = _str(query, "id", "callback_query")
+    if not callback_id:
+        raise ValueError("callback_query.id is missing")
+    user = _user(query.get("from"), "callback_query.from")
+    data = _str(query, "data", "callback_query") or ""
+    if query.get("message") is not None:
+        message = _obj(query["message"], "callback_query.message")
+        chat_id = _int(_obj(message.get("chat"), "callback_query.message.chat"), "id", "callback_query.message.chat")
+        message_id: int | None = _int(message, "message_id", "callback_query.message")
+    else:  # a button under an inline-mode message: no chat of ours, answer in the user's private chat
+        chat_id, message_id = user.id, None
+    return CallbackPress(user=user, chat_id=chat_id, callback_id=callback_id, data=data, message_id=message_id)
+
+
+def _membership(change: Mapping[str, Any]) -> MembershipChange | None:
+    chat = _obj(change.get("chat"), "my_chat_member.chat")
+    chat_id = _int(chat, "id", "my_chat_member.chat")
+    user = _user(change.get("from"), "my_chat_member.from")
+    status = _str(_obj(change.get("new_chat_member"), "my_chat_member.new_chat_member"), "status",
+                  "my_chat_member.new_chat_member")
+    if status is None:
+        raise ValueError("my_chat_member.new_chat_member.status is missing")
+    if chat.get("type") != "private":
+        return None
+    return MembershipChange(user=user, chat_id=chat_id, active=status not in _INACTIVE_STATUSES)
+
+
+def _user(value: Any, where: str) -> UserRef:
+    body = _obj(value, where)
+    return UserRef(
+        id=_int(body, "id", where),
+        language_code=_str(body, "language_code", where),
+        username=_str(body, "username", where),
+        first_name=_str(body, "first_name", where),
+    )
+
+
+# --- typed access: every failure is a ValueError naming the field ---------------------------------------
+
+
+def _obj(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _int(body: Mapping[str, Any], key: str, where: str) -> int:
+    value = body.get(key)
+    if value is None:
+        raise ValueError(f"{where}.{key} is missing")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{where}.{key} must be an integer, got {type(value).__name__}")
+    return value
+
+
+def _opt_int(body: Mapping[str, Any], key: str, where: str) -> int | None:
+    return None if body.get(key) is None else _int(body, key, where)
+
+
+def _str(body: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{where}.{key} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _file_id(body: Mapping[str, Any], where: str) -> str:
+    file_id = _str(body, "file_id", where)
+    if not file_id:
+        raise ValueError(f"{where}.file_id is missing")
+    return file_id

@@ -1,0 +1,127 @@
+"""The one aiohttp application, in both bot modes: GET /health, POST /webhook/{secret path},
+POST /{KIE_CALLBACK_PATH}."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from entrypoints.dispatcher import Dispatcher
+from entrypoints.telemetry import exception_caught
+from ports.storage import StorageUnavailableError
+
+log = logging.getLogger(__name__)
+
+MAX_UPDATE_BYTES = 1024 * 1024
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+VERSION = "0.2.0"
+
+
+@dataclass
+class HealthState:
+    """Everything /health reports, kept in memory so the endpoint calls no outside service."""
+
+    bot_mode: str
+    storage: str
+    started: float = field(default_factory=time.monotonic)
+    active: bool = True
+    lock_acquired: bool = True
+    jobs_in_flight: Callable[[], int] = lambda: 0
+    inbox_depth: Callable[[], int] = lambda: 0
+
+    def body(self) -> dict[str, object]:
+        return {
+            "ok": True,
+            "mode": "active" if self.active else "passive",
+            "lock_acquired": self.lock_acquired,
+            "ts": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "storage": self.storage,
+            "bot_mode": self.bot_mode,
+            "version": VERSION,
+            "uptime_s": round(time.monotonic() - self.started, 1),
+            "inbox_depth": self.inbox_depth(),
+            "jobs_in_flight": self.jobs_in_flight(),
+        }
+
+
+def _same(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _json_error(status: int, description: str) -> web.Response:
+    return web.json_response({"ok": False, "description": description}, status=status)
+
+
+def make_http_app(
+    *,
+    health: HealthState,
+    dispatcher: Dispatcher,
+    webhook_path: str | None,
+    webhook_token: str | None,
+    kie_callback_path: str,
+    kie_callback_token: str | None,
+    on_task_event: Callable[[str], Awaitable[bool]],
+) -> web.Application:
+    app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+    background: set[asyncio.Task[bool]] = set()
+
+    async def get_health(request: web.Request) -> web.Response:
+        return web.json_response(health.body())
+
+    async def post_webhook(request: web.Request) -> web.Response:
+        if webhook_path is None or webhook_token is None or not _same(request.match_info["path"], webhook_path):
+            raise web.HTTPNotFound()
+        if not _same(request.headers.get(SECRET_HEADER), webhook_token):
+            return _json_error(403, "wrong or missing secret token")
+        if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
+            return _json_error(413, "update too large")
+        try:
+            payload = json.loads(await request.read())
+        except web.HTTPRequestEntityTooLarge:
+            return _json_error(413, "update too large")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _json_error(400, "body is not JSON")
+        update_id = payload.get("update_id") if isinstance(payload, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
+            return _json_error(400, "not a Telegram update (no update_id)")
+        try:
+            await dispatcher.accept(payload)
+        except StorageUnavailableError as error:
+            exception_caught(error, update_id=update_id, stage="webhook_store")
+            return _json_error(503, "cannot store the update now; Telegram will retry")
+        return web.json_response({"ok": True})
+
+    async def post_kie_callback(request: web.Request) -> web.Response:
+        if kie_callback_token is None or not _same(request.query.get("token"), kie_callback_token):
+            return web.json_response({"code": 403, "msg": "forbidden"}, status=403)
+        try:
+            body = json.loads(await request.read())
+        except (UnicodeDecodeError, json.JSONDecodeError, web.HTTPRequestEntityTooLarge):
+            return web.json_response({"code": 400, "msg": "body is not JSON"}, status=400)
+        data = body.get("data") if isinstance(body, dict) else None
+        data = data if isinstance(data, dict) else {}
+        task_id = data.get("taskId") or data.get("task_id") or (body.get("taskId") if isinstance(body, dict) else None)
+        if not isinstance(task_id, str) or not task_id:
+            return web.json_response({"code": 400, "msg": "no taskId"}, status=400)
+        # The callback is a prompt to confirm: the job runner reads the task's state from KIE itself.
+        task = asyncio.create_task(on_task_event(task_id))
+        background.add(task)
+        task.add_done_callback(background.discard)
+        return web.json_response({"code": 200, "msg": "success"})
+
+    async def drain_background(app: web.Application) -> None:
+        await asyncio.gather(*background, return_exceptions=True)
+
+    app.router.add_get("/health", get_health)
+    app.router.add_post("/webhook/{path}", post_webhook)
+    app.router.add_post(f"/{kie_callback_path}", post_kie_callback)
+    app.on_shutdown.append(drain_background)
+    return app

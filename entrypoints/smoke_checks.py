@@ -125,15 +125,16 @@ def percentile(values: list[float], share: float) -> float:
 async def check_fast_ack(
     http: aiohttp.ClientSession, base: str, path: str, token: str, count: int = 20
 ) -> tuple[Check, list[float]]:
-    """``count`` harmless updates posted one after another; p50/p95 of the time to a 200."""
+    """``count`` harmless updates posted one after another; p50/p95/p99 of the time to a 200 (the check
+    holds the p95 to the runbook's 200 ms)."""
     times, statuses = [], []
     for _ in range(count):
         started = time.perf_counter()
         statuses.append(await post_update(http, base, path, token, probe_update()))
         times.append((time.perf_counter() - started) * 1000)
-    p50, p95 = statistics.median(times), percentile(times, 0.95)
+    p50, p95, p99 = statistics.median(times), percentile(times, 0.95), percentile(times, 0.99)
     ok = set(statuses) == {200} and p95 < ACK_LIMIT_MS
-    detail = f"n={count} p50={p50:.1f} ms p95={p95:.1f} ms max={max(times):.1f} ms (limit {ACK_LIMIT_MS:.0f} ms)"
+    detail = f"n={count} p50={p50:.1f} ms p95={p95:.1f} ms p99={p99:.1f} ms max={max(times):.1f} ms (limit {ACK_LIMIT_MS:.0f} ms)"
     if set(statuses) != {200}:
         detail += f"; statuses {sorted(set(statuses))}"
     return Check("webhook fast-ack", ok, detail), times

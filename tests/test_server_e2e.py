@@ -182,3 +182,50 @@ async def test_the_job_keeps_the_cid_of_the_update_that_launched_it(tmp_path, ca
         launch_lines = [r for r in caplog.records if getattr(r, "cid", None) == job.cid or f"cid={job.cid}" in r.getMessage()]
         assert any("CALLBACK_ACCEPTED" in r.getMessage() for r in launch_lines)
         assert any("JOB_DELIVERED" in r.getMessage() for r in caplog.records if f"job={job.id}" in r.getMessage())
+
+
+async def test_a_slow_handler_still_answers_the_button_within_a_second(tmp_path):
+    async with running_server(tmp_path) as client:
+        await client.say(USER, "/start")
+        storage = client.server.app.storage
+        original = storage.ledger.entries
+
+        async def slow_entries(user_id, limit=20):
+            await asyncio.sleep(2.0)
+            return await original(user_id, limit)
+
+        storage.ledger.entries = slow_entries
+        menu = client.last_with_buttons(USER)
+        started = time.perf_counter()
+        assert await client.post_update(callback_update(USER, "balance", menu.message_id)) == 200
+        async with asyncio.timeout(5):
+            while not client.api.calls("answerCallbackQuery"):
+                await asyncio.sleep(0.02)
+        answered = time.perf_counter() - started
+        assert answered < 1.5 and not client.api.calls("editMessageText")  # answered while still working
+        await client.settle()
+        assert client.api.messages(USER)[0].text.startswith("💰 Баланс")
+        assert len(client.api.calls("answerCallbackQuery")) == 1
+
+
+async def test_a_photo_sent_in_telegram_is_fetched_uploaded_and_used(tmp_path):
+    from adapters.kie.fake_media import png_bytes
+
+    async with running_server(tmp_path) as client:
+        await client.say(USER, "/start")
+        await client.press(USER, "Инструменты")
+        await client.press(USER, "Удалить фон")
+        client.api.add_file("photo-file-1", png_bytes("cat"))
+        sizes = [{"file_id": "photo-file-1", "file_unique_id": "u1", "width": 256, "height": 256, "file_size": 1000}]
+        update = message_update(USER, "")
+        update["message"].pop("text")
+        update["message"]["photo"] = sizes
+        assert await client.post_update(update) == 200
+        await client.settle()
+        assert client.last_with_buttons(USER).text.startswith("🧾 Проверьте заказ")
+        await client.press(USER, "Запустить")
+        (upload,) = client.server.app.gateway.uploads
+        assert upload.size == len(png_bytes("cat")) and upload.mime_type == "image/png"
+        job = (await client.server.app.storage.jobs.for_user(USER))[0]
+        assert job.input["image"] == upload.url and job.state is JobState.DELIVERED
+        assert [m.kind for m in client.api.messages(USER)].count("photo") == 1

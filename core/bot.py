@@ -9,7 +9,7 @@ from typing import Awaitable, Callable
 
 from core import callbacks
 from core.context import Reply, Services, Turn
-from core.handlers import account, drafting, launching, navigation, uploads
+from core.handlers import account, admin, drafting, launching, navigation, uploads
 from core.i18n import Fmt, resolve_language
 from core.job_runner import JobRunner
 from core.views.common import button
@@ -43,6 +43,7 @@ COMMAND_ROUTES: dict[str, Handler] = {
     "help": navigation.help_screen,
     "balance": account.balance,
     "language": navigation.language,
+    "status": admin.status,
 }
 
 
@@ -131,7 +132,7 @@ class BotCore:
         if isinstance(event, Command):
             if event.name == "cancel":
                 return "cancel", _cancel, ()
-            handler = COMMAND_ROUTES.get(event.name, _unknown_command)
+            handler = COMMAND_ROUTES.get(event.name, navigation.unknown_command)
             return f"/{event.name}" if event.name in COMMAND_ROUTES else "/unknown", handler, ()
         if isinstance(event, TextMessage):
             return "text", _on_text, ()
@@ -162,6 +163,3 @@ async def _cancel(services: Services, turn: Turn, fields: tuple[str, ...]) -> Re
     return Reply([turn.send(screen)])
 
 
-async def _unknown_command(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    screen = await navigation.main_menu_screen(services, turn, notice=turn.fmt.t("menu.unknown_command"))
-    return Reply([turn.send(screen)], rejected="UNKNOWN_COMMAND")

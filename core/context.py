@@ -35,6 +35,7 @@ class CoreSettings:
     welcome_balance: int = 0  # smallest unit, granted once per new user
     default_language: str = "ru"
     job_timeouts: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_JOB_TIMEOUTS))
+    admin_ids: tuple[int, ...] = ()
 
     def job_timeout(self, category: str) -> float:
         return self.job_timeouts.get(category, DEFAULT_JOB_TIMEOUTS["video"])

@@ -12,9 +12,11 @@ import logging
 import random
 import weakref
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from core.context import Services
 from core.i18n import Fmt, localized
+from core.views.admin import render_alert
 from core.views.jobs import render_done, render_failed, render_progress, result_effects
 from ports.catalog import ModelSpec, OutputKind
 from ports.effects import EditScreen, Effect, Messenger, MessengerUnavailableError, RecipientBlockedError, SendScreen
@@ -24,6 +26,8 @@ from ports.trace import correlation_id
 
 log = logging.getLogger(__name__)
 
+ALERT_CODES = frozenset({"auth", "quota"})  # the operator must act; users only see "unavailable"
+ALERT_EVERY = timedelta(minutes=10)
 FINISHING_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT})
 RUNNING_STATES = frozenset({JobState.SUBMITTED, JobState.RUNNING})
 
@@ -49,6 +53,7 @@ class JobRunner:
         # Held while a job is being finished; dropped by the garbage collector when nobody holds it.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._shown: dict[str, tuple[str, int | None]] = {}
+        self._alerted: dict[str, datetime] = {}
 
     # --- public -----------------------------------------------------------------------------
 
@@ -127,6 +132,8 @@ class JobRunner:
                     await services.clock.sleep(settings.submit_backoff * 2**attempt * random.uniform(0.8, 1.2))
                     continue
                 log.warning("JOB_SUBMIT_FAILED job=%s code=%s", job.id, error.code)
+                if error.code in ALERT_CODES:
+                    await self._alert_admins(error.code)
                 await services.storage.jobs.transition(
                     job.id, {JobState.CREATED}, JobState.FAILED, error=error.code, error_message=str(error),
                     updated_at=services.clock.now(),
@@ -277,6 +284,22 @@ class JobRunner:
                 log.warning("JOB_SEND_RETRY job=%s attempt=%d", job.id, attempt + 1)
                 await self._services.clock.sleep(2.0 * 2**attempt)
         return "unavailable"
+
+    async def _alert_admins(self, code: str) -> None:
+        """Tell every admin, at most once per ALERT_EVERY per problem."""
+        services = self._services
+        now = services.clock.now()
+        last = self._alerted.get(code)
+        if last is not None and now - last < ALERT_EVERY:
+            return
+        self._alerted[code] = now
+        log.error("KIE_OPERATOR_ALERT code=%s admins=%d", code, len(services.settings.admin_ids))
+        fmt = Fmt(services.settings.default_language, services.settings.prices.currency)
+        for admin_id in services.settings.admin_ids:
+            try:
+                await self._messenger.apply([SendScreen(admin_id, render_alert(fmt, code))])
+            except (MessengerUnavailableError, RecipientBlockedError) as error:
+                log.warning("KIE_OPERATOR_ALERT_NOT_SENT admin=%s error=%s", admin_id, type(error).__name__)
 
     async def _show_progress(self, job: Job, stage: str, progress: int | None) -> None:
         if job.progress_message_id is None:

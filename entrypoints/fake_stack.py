@@ -5,6 +5,7 @@ Telegram does (a user who types and presses buttons). Used by scripts/smoke_webh
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -23,6 +24,7 @@ from adapters.telegram.fake_bot_api import FakeBotApi, SentMessage
 SECRET_PATH = "test-secret-path"
 SECRET_TOKEN = "test_secret_token"
 FAST_RUNNER = RunnerSettings(poll_first=0.05, poll_max=0.2, submit_backoff=0.05)
+
 
 def server_settings(directory: Path, api: FakeBotApi, **env: str) -> Settings:
     values = {
@@ -71,19 +73,24 @@ class Client:
 
     async def press(self, chat_id: int, label_part: str) -> None:
         message = self.last_with_buttons(chat_id)
-        data = next(d for row in message.buttons for label, d in row if label_part in label)
+        found = [d for row in message.buttons for label, d in row if label_part in label]
+        if not found:
+            raise LookupError(f"no button with {label_part!r} among {[label for row in message.buttons for label, _ in row]}")
+        data = found[0]
         assert await self.post_update(callback_update(chat_id, data, message.message_id)) == 200
         await self.settle()
 
 
 @asynccontextmanager
-async def running_server(directory: Path, **env: str) -> AsyncIterator[Client]:
+async def running_server(directory: Path, runner: RunnerSettings = FAST_RUNNER, **env: str) -> AsyncIterator[Client]:
+    """``runner``: job polling for the test (its callback URL is filled in from the settings)."""
     async with FakeBotApi() as api:
         settings = server_settings(directory, api, **env)
+        runner = replace(runner, callback_url=settings.kie_callback_url())
         bot = make_bot(settings)
         async with bot:
             async with build_app(
-                settings, messenger=TelegramMessenger(bot), media=TelegramMediaReader(bot), runner_settings=FAST_RUNNER
+                settings, messenger=TelegramMessenger(bot), media=TelegramMediaReader(bot), runner_settings=runner
             ) as app:
                 server = Server(settings, app, bot)
                 await server.start(host="127.0.0.1")

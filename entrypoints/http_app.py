@@ -16,6 +16,7 @@ from aiohttp import web
 
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.telemetry import exception_caught
+from ports.generation import GatewayHealth
 from ports.storage import StorageUnavailableError
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class HealthState:
     lock_acquired: bool = True
     jobs_in_flight: Callable[[], int] = lambda: 0
     inbox_depth: Callable[[], int] = lambda: 0
+    generator: Callable[[], GatewayHealth] = GatewayHealth
 
     def body(self) -> dict[str, object]:
         return {
@@ -49,7 +51,14 @@ class HealthState:
             "uptime_s": round(time.monotonic() - self.started, 1),
             "inbox_depth": self.inbox_depth(),
             "jobs_in_flight": self.jobs_in_flight(),
+            "kie": self._generator(),
         }
+
+    def _generator(self) -> dict[str, object]:
+        """The generation service as the latest real calls saw it (no call is made here)."""
+        health = self.generator()
+        stamp = health.last_call_at.strftime("%Y-%m-%dT%H:%M:%SZ") if health.last_call_at else None
+        return {"state": health.state, "accepting": health.accepting, "last_error": health.last_error, "last_call_at": stamp}
 
 
 def _same(given: str | None, expected: str) -> bool:

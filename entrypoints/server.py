@@ -75,6 +75,7 @@ class Server:
         self.health = HealthState(
             bot_mode=settings.BOT_MODE, storage="json",
             jobs_in_flight=lambda: app.runner.in_flight, inbox_depth=lambda: self.dispatcher.pending,
+            generator=lambda: app.services.gateway.health(),
         )
         self.site_runner: web.AppRunner | None = None
         self.port: int | None = None

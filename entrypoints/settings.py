@@ -42,7 +42,10 @@ class Settings(BaseModel):
     USD_RATE: Decimal = Field(default=Decimal("100"), gt=0)  # currency units per USD
     PRICE_MARKUP: Decimal = Field(default=Decimal("2"), gt=0)
     DEFAULT_LANGUAGE: Literal["ru", "en"] = "ru"
-    KIE_MODE: Literal["fake", "real"] = "fake"
+    KIE_MODE: Literal["fake", "real"] = "fake"  # default: real when KIE_API_KEY is set
+    KIE_API_BASE_URL: str = Field(default="https://api.kie.ai", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    KIE_UPLOAD_BASE_URL: str = Field(default="https://kieai.redpandaai.co", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    KIE_TIMEOUT_S: float = Field(default=30.0, gt=0)
     FAKE_KIE_SPEED: float = Field(default=1.0, gt=0)  # divides the fake generator's durations
     JOB_TIMEOUT_IMAGE_S: float = Field(default=900, gt=0)
     JOB_TIMEOUT_AUDIO_S: float = Field(default=900, gt=0)
@@ -152,9 +155,14 @@ def load_settings(env: Mapping[str, str], **overrides: object) -> Settings:
     if "WEBHOOK_BASE_URL" not in values and env.get("RENDER_EXTERNAL_URL"):
         values["WEBHOOK_BASE_URL"] = env["RENDER_EXTERNAL_URL"]  # Render sets it to https://<service>.onrender.com
     values.update({key: value for key, value in overrides.items() if value is not None})
+    if "KIE_MODE" not in values and values.get("KIE_API_KEY"):
+        values["KIE_MODE"] = "real"
     try:
-        return Settings(**values)
+        settings = Settings(**values)
     except ValidationError as error:
         first = error.errors()[0]
         name = ".".join(str(part) for part in first["loc"]) or "settings"
         raise SettingsError(f"invalid setting {name}: {first['msg']}") from None
+    if settings.KIE_MODE == "real" and settings.KIE_API_KEY is None:
+        raise SettingsError("missing setting KIE_API_KEY: required when KIE_MODE=real")
+    return settings

@@ -59,7 +59,9 @@ async def run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     balance = args.balance if args.balance is not None else (None if env.get("WELCOME_BALANCE") else DEFAULT_SIMULATOR_BALANCE)
     try:
-        settings = load_settings(env, DATA_DIR=args.data_dir, WELCOME_BALANCE=balance, FAKE_KIE_SPEED=args.speed)
+        settings = load_settings(
+            env, DATA_DIR=args.data_dir, WELCOME_BALANCE=balance, FAKE_KIE_SPEED=args.speed, KIE_MODE="fake"
+        )
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2

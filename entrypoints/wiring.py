@@ -9,6 +9,7 @@ from typing import AsyncIterator
 
 from adapters.catalog.yaml_catalog import load_catalog
 from adapters.kie.fake import FakeKieGateway
+from adapters.kie.http_gateway import KieHttpGateway
 from adapters.storage.json_storage import JsonStorage
 from adapters.system.clock import SystemClock
 from core.bot import BotCore
@@ -16,7 +17,7 @@ from core.context import CoreSettings, Services
 from core.job_runner import JobRunner, RunnerSettings
 from core.money import currency_for, major_to_minor
 from core.pricing import PriceSettings
-from entrypoints.settings import Settings, SettingsError
+from entrypoints.settings import Settings
 from ports.catalog import Catalog
 from ports.clock import Clock
 from ports.effects import Messenger
@@ -44,12 +45,19 @@ def core_settings(settings: Settings) -> CoreSettings:
         welcome_balance=major_to_minor(settings.WELCOME_BALANCE, currency),
         default_language=settings.DEFAULT_LANGUAGE,
         job_timeouts=settings.job_timeouts(),
+        admin_ids=settings.ADMIN_ID,
     )
 
 
-def build_gateway(settings: Settings, catalog: Catalog, clock: Clock) -> GenerationGateway:
-    if settings.KIE_MODE != "fake":
-        raise SettingsError("invalid setting KIE_MODE: 'real' is not available yet in this build; use KIE_MODE=fake")
+async def build_gateway(settings: Settings, catalog: Catalog, clock: Clock, stack: AsyncExitStack) -> GenerationGateway:
+    if settings.KIE_MODE == "real":
+        assert settings.KIE_API_KEY is not None  # load_settings checked it
+        gateway = KieHttpGateway(
+            settings.KIE_API_BASE_URL, settings.KIE_UPLOAD_BASE_URL, settings.KIE_API_KEY.get_secret_value(),
+            clock=clock, timeout=settings.KIE_TIMEOUT_S,
+        )
+        stack.push_async_callback(gateway.aclose)
+        return gateway
     outputs = {model.id: model.output for model in catalog.models}
     return FakeKieGateway(clock, settings.DATA_DIR / "files", outputs=outputs, speed=settings.FAKE_KIE_SPEED)
 
@@ -71,7 +79,7 @@ async def build_app(
         if storage is None:
             storage = await JsonStorage.open(settings.DATA_DIR)
             stack.push_async_callback(storage.close)
-        gateway = gateway or build_gateway(settings, catalog, clock)
+        gateway = gateway or await build_gateway(settings, catalog, clock, stack)
         services = Services(storage, catalog, gateway, media, clock, core_settings(settings))
         runner = JobRunner(services, messenger, runner_settings or RunnerSettings(callback_url=settings.kie_callback_url()))
         stack.push_async_callback(runner.stop)

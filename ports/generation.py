@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any, Mapping, Protocol
 
@@ -81,6 +83,17 @@ class UnknownTaskError(GatewayError):
     code = "unknown_task"
 
 
+@dataclass(frozen=True)
+class GatewayHealth:
+    """What the latest real calls said about the service (never a call of its own)."""
+
+    state: str = "unknown"  # "ok" | "degraded" (recent transient errors) | "down" (breaker open) | "unknown"
+    accepting: bool = True  # False while the circuit breaker is open: do not start new work
+    last_error: str | None = None  # a GatewayError code, e.g. "unavailable", "auth", "quota"
+    last_call_at: datetime | None = None
+    retry_at: datetime | None = None  # when the open breaker lets a trial call through
+
+
 class GenerationGateway(Protocol):
     async def submit(self, request: GenerationRequest) -> str:
         """Create a task; return its task id."""
@@ -90,4 +103,13 @@ class GenerationGateway(Protocol):
 
     async def upload(self, data: bytes, file_name: str, mime_type: str) -> str:
         """Store a user's file where the generator can read it; return its URL."""
+        ...
+
+    async def credits(self) -> Decimal:
+        """The operator's remaining credits at the generation service."""
+        ...
+
+    def health(self) -> GatewayHealth:
+        """From memory: the state seen on the latest calls (for /health, admins, and refusing launches
+        while the service is down)."""
         ...

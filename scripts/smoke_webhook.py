@@ -31,7 +31,7 @@ async def journey(client: Client) -> Check:
         await client.press(USER, "Z-Image")
         await client.say(USER, "test")
         await client.press(USER, "Запустить")
-    except (StopIteration, IndexError, TimeoutError) as error:
+    except (LookupError, TimeoutError) as error:
         return Check("E2E /start → cat:image → model → test → Запустить", False, f"stuck: {type(error).__name__}")
     photos = [m for m in client.api.messages(USER) if m.kind == "photo"]
     ok = len(photos) == 1 and "«test»" in (photos[0].text or "")

@@ -38,6 +38,12 @@ class ScriptedStatuses:
     async def upload(self, data, file_name, mime_type):
         return await self.inner.upload(data, file_name, mime_type)
 
+    async def credits(self):
+        return await self.inner.credits()
+
+    def health(self):
+        return self.inner.health()
+
     async def status(self, task_id):
         state = self.script[min(self.calls, len(self.script) - 1)]
         self.calls += 1
@@ -200,4 +206,22 @@ async def test_rejection_at_upload_is_reported_without_a_charge(tmp_path):
         outcome = await bot.send(f"/photo {bot.write_photo()}")
         assert outcome.rejected == "UPLOAD_FAILED"
         assert bot.last().text.startswith("⚠️ Could not upload the file")
+        assert await bot.balance() == 10000
+
+
+async def test_an_exhausted_kie_account_refunds_the_user_and_alerts_admins_once(tmp_path):
+    from ports.generation import GatewayQuotaError
+
+    async with running_bot(tmp_path, ADMIN_ID=(7, 8)) as bot:
+        bot.app.gateway.fail_next_submits(2, GatewayQuotaError("Credits insufficient"))
+        first = await launch_z_image(bot)
+        await bot.settle()
+        second = await launch_z_image(bot, "again")
+        await bot.settle()
+        for job_id in (first, second):
+            assert (await bot.app.storage.jobs.get(job_id)).state is JobState.REFUNDED
+        assert "Сервис генерации временно недоступен." in bot.last().text
+        alerts = [e for e in bot.chat.effects if getattr(e, "chat_id", None) in (7, 8)]
+        assert [a.chat_id for a in alerts] == [7, 8]  # once per admin within ten minutes
+        assert alerts[0].screen.text.startswith("🚨 На счёте KIE закончились кредиты (402).")
         assert await bot.balance() == 10000

@@ -62,6 +62,7 @@ async def test_health_reports_the_runbook_fields_from_memory(tmp_path):
         assert body["ok"] is True and body["mode"] == "active" and body["lock_acquired"] is True
         assert body["ts"].endswith("Z") and body["bot_mode"] == "webhook" and body["storage"] == "json"
         assert {"version", "uptime_s", "inbox_depth", "jobs_in_flight"} <= set(body)
+        assert body["kie"]["state"] == "ok" and body["kie"]["accepting"] is True
 
 
 @pytest.mark.parametrize(

@@ -75,3 +75,13 @@ def test_secrets_lists_every_value_to_mask():
     settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_SECRET_TOKEN": "tok_en", "WEBHOOK_SECRET_PATH": "pathpath1",
                               "KIE_API_KEY": "kie_key", "DATABASE_URL": "postgresql://u:pw@h/db"})
     assert set(settings.secrets()) == {TOKEN, "tok_en", "pathpath1", "kie_key", "postgresql://u:pw@h/db"}
+
+
+def test_a_kie_key_switches_the_generator_to_the_real_api_unless_told_otherwise():
+    assert load_settings({"KIE_API_KEY": "kie_abc"}).KIE_MODE == "real"
+    assert load_settings({"KIE_API_KEY": "kie_abc", "KIE_MODE": "fake"}).KIE_MODE == "fake"
+
+
+def test_the_real_api_without_a_key_stops_the_start_naming_it():
+    with pytest.raises(SettingsError, match="KIE_API_KEY"):
+        load_settings({"KIE_MODE": "real"})

@@ -257,3 +257,27 @@ async def test_a_stranger_cannot_launch_someone_elses_draft(tmp_path):
         outcome = await bot.app.core.process(CallbackPress(stranger, 999, "x", launch, 1))
         assert outcome.rejected == "UNKNOWN_CALLBACK" and outcome.started_job is None
         assert await bot.app.storage.ledger.balance(999) == 10000
+
+
+async def test_while_the_generator_is_down_launch_refuses_and_charges_nothing(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        await open_z_image(bot)
+        await bot.send("test")
+        bot.app.gateway.set_offline(True)
+        outcome = await bot.press("Запустить")
+        assert outcome.rejected == "SERVICE_UNAVAILABLE" and outcome.started_job is None
+        assert bot.screen_text().startswith("⏸ Сервис генерации сейчас недоступен. Ничего не списано")
+        bot.app.gateway.set_offline(False)
+        await bot.press("К заказу")
+        assert (await bot.press("Запустить")).started_job is not None
+        await bot.settle()
+        assert await bot.balance() == 10000 - Z_IMAGE_PRICE
+
+
+async def test_admins_see_the_kie_state_and_credits_others_get_no_hint(tmp_path):
+    async with running_bot(tmp_path, ADMIN_ID=(1001,)) as bot:
+        await bot.send("/status")
+        assert bot.last().text == "🛠 Состояние\nKIE: ok, приём заказов: да\nКредиты KIE: 1000"
+    async with running_bot(tmp_path / "other") as bot:
+        outcome = await bot.send("/status")
+        assert outcome.rejected == "UNKNOWN_COMMAND" and "Кредиты" not in bot.last().text

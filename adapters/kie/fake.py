@@ -26,6 +26,7 @@ import secrets
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -33,6 +34,7 @@ from adapters.kie import fake_media
 from ports.catalog import OutputKind
 from ports.clock import Clock
 from ports.generation import (
+    GatewayHealth,
     GatewayError,
     GatewayRejectedError,
     GatewayUnavailableError,
@@ -129,6 +131,7 @@ class FakeKieGateway:
         self._submit_errors: deque[GatewayError] = deque()
         self._outcomes: deque[_Outcome] = deque()
         self._offline = False
+        self._credits = Decimal("1000")
         self._upload_count = 0
         # Ids and file names carry a per-instance prefix: a restarted process never reuses an earlier
         # run's task ids (its tasks are gone) nor overwrites that run's files.
@@ -141,6 +144,18 @@ class FakeKieGateway:
 
     def set_offline(self, offline: bool) -> None:
         self._offline = offline
+
+    def set_credits(self, credits: Decimal) -> None:
+        self._credits = Decimal(credits)
+
+    async def credits(self) -> Decimal:
+        self._check_online()
+        return self._credits
+
+    def health(self) -> GatewayHealth:
+        if self._offline:
+            return GatewayHealth("down", accepting=False, last_error="unavailable", last_call_at=self._clock.now())
+        return GatewayHealth("ok", last_call_at=self._clock.now())
 
     def fail_next_submits(self, n: int, error: GatewayError) -> None:
         """The next ``n`` submit calls raise ``error`` (nothing is created)."""

@@ -11,8 +11,11 @@ from core.handlers.navigation import stale
 from core.i18n import localized
 from core.views.catalog import render_unavailable
 from core.views.jobs import render_progress
+from core.validation import problems
+from core.views.common import button
 from core.views.order import render_insufficient
 from ports.events import CallbackPress
+from ports.screens import Screen
 from ports.storage import Draft, InsufficientBalanceError, Job, JobState
 from ports.trace import correlation_id
 
@@ -29,6 +32,13 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
         return Reply([turn.show(render_unavailable(turn.fmt))], rejected="MODEL_UNAVAILABLE")
     if not isinstance(next_step(model, draft), Ready):
         return Reply(toast=turn.fmt.t("launch.incomplete"), alert=True, rejected="VALIDATION_FAIL")
+    if not services.gateway.health().accepting:
+        return Reply([turn.show(notice(turn, turn.fmt.t("launch.service_down"), draft.id))], rejected="SERVICE_UNAVAILABLE")
+    payload = build_input(model, draft)
+    found = problems(model, payload)
+    if found:
+        details = "; ".join(f"{turn.fmt.field_label(p.field)}: {turn.fmt.t(f'invalid.{p.reason}')}" for p in found)
+        return Reply([turn.show(notice(turn, turn.fmt.t("launch.invalid", details=details)))], rejected="VALIDATION_FAIL")
     options = current_options(model, draft)
     price = services.price(model, options)
     message_id = turn.event.message_id if isinstance(turn.event, CallbackPress) else None
@@ -37,7 +47,7 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
         user_id=turn.user.id,
         chat_id=turn.chat_id,
         model_id=model.id,
-        input=build_input(model, draft),
+        input=payload,
         price=price,
         state=JobState.CREATED,
         created_at=turn.now,
@@ -59,6 +69,13 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
         await storage.users.set_active_draft(turn.user.id, None)
     progress = render_progress(turn.fmt, localized(model.names, turn.fmt.language), price, "created")
     return Reply([turn.show(progress)], toast=turn.fmt.t("launch.started"), started_job=job.id)
+
+
+def notice(turn: Turn, text: str, draft_id: str | None = None) -> Screen:
+    """A refusal at launch: nothing was charged; the way back to the order (when it can still go) or the menu."""
+    menu = button(turn.fmt.t("btn.menu"), "menu")
+    row = (button(turn.fmt.t("btn.to_confirm"), "confirm", draft_id), menu) if draft_id else (menu,)
+    return Screen(text, (row,), "launch_refused")
 
 
 async def again(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:

@@ -63,3 +63,8 @@ async def language(services: Services, turn: Turn, fields: tuple[str, ...] = ())
 
 async def noop(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
     return Reply()
+
+
+async def unknown_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    screen = await main_menu_screen(services, turn, notice=turn.fmt.t("menu.unknown_command"))
+    return Reply([turn.send(screen)], rejected="UNKNOWN_COMMAND")

@@ -1,17 +1,21 @@
-"""The GenerationGateway contract: what every implementation (the in-process fake, later the real HTTP client
-against a fake KIE server) must do. Each implementation is wrapped in a small harness that builds it on a
+"""The GenerationGateway contract: what every implementation (the in-process fake, and the real HTTP client
+against the fake KIE server) must do. Each implementation is wrapped in a small harness that builds it on a
 VirtualClock and knows how to script it; append new harness factories to ``IMPLEMENTATIONS``."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import AsyncIterator, Callable
 from urllib.parse import unquote, urlparse
 
+import httpx
 import pytest
 
 from adapters.kie.fake import FakeKieGateway
+from adapters.kie.fake_server import FakeKieServer, ModelRules
+from adapters.kie.http_gateway import KieHttpGateway
 from adapters.system.clock import VirtualClock
 from ports.catalog import OutputKind
 from ports.generation import (
@@ -83,12 +87,74 @@ class FakeHarness(Harness):
         return Path(unquote(parsed.path))
 
 
-IMPLEMENTATIONS: list[Callable[[VirtualClock, Path], Harness]] = [FakeHarness.build]
+@asynccontextmanager
+async def fake_harness(clock: VirtualClock, tmp_path: Path) -> AsyncIterator[Harness]:
+    yield FakeHarness.build(clock, tmp_path)
 
 
-@pytest.fixture(params=IMPLEMENTATIONS, ids=lambda factory: factory.__qualname__.split(".")[0])
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
-    return request.param(VirtualClock(), tmp_path)
+class _Switchable(httpx.AsyncBaseTransport):
+    """A real network transport that can be cut: offline, every request fails to connect."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.offline = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.offline:
+            raise httpx.ConnectError("connection refused (harness offline)", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@dataclass
+class HttpHarness(Harness):
+    """The real client (KieHttpGateway) over HTTP to the fake KIE server on loopback."""
+
+    gateway: KieHttpGateway
+    clock: VirtualClock
+    storage_dir: Path
+    server: FakeKieServer
+    transport: _Switchable
+
+    def script_transient_submit_error(self, n: int) -> None:
+        self.server.fail_next("createTask", http_status=503, msg="Service Unavailable", count=n)
+
+    def set_offline(self, offline: bool) -> None:
+        self.transport.offline = offline
+
+    def stored_path(self, url: str) -> Path:
+        parsed = urlparse(url)
+        assert parsed.scheme == "http" and parsed.path.startswith("/files/"), url
+        return self.storage_dir / unquote(parsed.path[len("/files/"):])
+
+
+@asynccontextmanager
+async def http_harness(clock: VirtualClock, tmp_path: Path) -> AsyncIterator[Harness]:
+    files_dir = tmp_path / "kie-files"
+    rules = {model: ModelRules(output=output) for model, output in MODELS.items()}
+    durations = {kind: TASK_SECONDS for kind in OutputKind}
+    async with FakeKieServer(clock=clock, files_dir=files_dir, models=rules, durations=durations) as server:
+        transport = _Switchable()
+        async with httpx.AsyncClient(transport=transport, timeout=10) as client:
+            gateway = KieHttpGateway(
+                server.api_base_url, server.upload_base_url, "test-kie-key", clock=clock, client=client,
+                sleep=clock.sleep, retries=0, breaker_threshold=1000,
+            )
+            yield HttpHarness(gateway, clock, files_dir, server, transport)
+
+
+IMPLEMENTATIONS: list[Callable[[VirtualClock, Path], AbstractAsyncContextManager[Harness]]] = [
+    fake_harness,
+    http_harness,
+]
+
+
+@pytest.fixture(params=IMPLEMENTATIONS, ids=lambda factory: factory.__name__.removesuffix("_harness"))
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with request.param(VirtualClock(), tmp_path) as built:
+        yield built
 
 
 @pytest.fixture

@@ -12,13 +12,11 @@ from typing import Any, AsyncIterator
 
 import aiohttp
 
-from adapters.telegram.files import TelegramMediaReader
-from adapters.telegram.messenger import TelegramMessenger
 from core.job_runner import RunnerSettings
-from entrypoints.server import Server, make_bot
+from entrypoints.instance import Instance
+from entrypoints.server import make_bot, make_instance
 from entrypoints.settings import Settings, load_settings
 from entrypoints.smoke_checks import SECRET_HEADER, callback_update, message_update
-from entrypoints.wiring import build_app
 from adapters.telegram.fake_bot_api import FakeBotApi, SentMessage
 
 SECRET_PATH = "test-secret-path"
@@ -40,7 +38,7 @@ def server_settings(directory: Path, api: FakeBotApi, **env: str) -> Settings:
 class Client:
     """Talks to a running server as Telegram does, and reads what the user got."""
 
-    def __init__(self, server: Server, api: FakeBotApi, http: aiohttp.ClientSession) -> None:
+    def __init__(self, server: Instance, api: FakeBotApi, http: aiohttp.ClientSession) -> None:
         self.server, self.api, self.http = server, api, http
         self.base = f"http://127.0.0.1:{server.port}"
 
@@ -86,16 +84,11 @@ async def running_server(directory: Path, runner: RunnerSettings = FAST_RUNNER, 
     """``runner``: job polling for the test (its callback URL is filled in from the settings)."""
     async with FakeBotApi() as api:
         settings = server_settings(directory, api, **env)
-        runner = replace(runner, callback_url=settings.kie_callback_url())
-        bot = make_bot(settings)
-        async with bot:
-            async with build_app(
-                settings, messenger=TelegramMessenger(bot), media=TelegramMediaReader(bot), runner_settings=runner
-            ) as app:
-                server = Server(settings, app, bot)
-                await server.start(host="127.0.0.1")
-                try:
-                    async with aiohttp.ClientSession() as http:
-                        yield Client(server, api, http)
-                finally:
-                    await server.stop(grace=5)
+        async with make_bot(settings) as bot:
+            instance = make_instance(settings, bot, runner_settings=replace(runner, callback_url=settings.kie_callback_url()))
+            await instance.start(host="127.0.0.1")
+            try:
+                async with aiohttp.ClientSession() as http:
+                    yield Client(instance, api, http)
+            finally:
+                await instance.stop(grace=5)

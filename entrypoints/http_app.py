@@ -10,11 +10,10 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from entrypoints.dispatcher import Dispatcher
 from entrypoints.telemetry import exception_caught
 from ports.generation import GatewayHealth
 from ports.storage import StorageUnavailableError
@@ -69,10 +68,15 @@ def _json_error(status: int, description: str) -> web.Response:
     return web.json_response({"ok": False, "description": description}, status=status)
 
 
+class UpdateNotAcceptedError(Exception):
+    """The instance cannot take updates now (passive without a shared inbox): answer 503 so Telegram
+    delivers the update again later instead of losing it."""
+
+
 def make_http_app(
     *,
     health: HealthState,
-    dispatcher: Dispatcher,
+    accept: Callable[[Mapping[str, Any]], Awaitable[bool]],
     webhook_path: str | None,
     webhook_token: str | None,
     kie_callback_path: str,
@@ -102,7 +106,9 @@ def make_http_app(
         if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
             return _json_error(400, "not a Telegram update (no update_id)")
         try:
-            await dispatcher.accept(payload)
+            await accept(payload)
+        except UpdateNotAcceptedError:
+            return _json_error(503, "this instance is passive; Telegram will retry")
         except StorageUnavailableError as error:
             exception_caught(error, update_id=update_id, stage="webhook_store")
             return _json_error(503, "cannot store the update now; Telegram will retry")

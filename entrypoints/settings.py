@@ -66,6 +66,11 @@ class Settings(BaseModel):
     KIE_CALLBACK_TOKEN: SecretStr | None = None
     DATABASE_URL: SecretStr | None = None
     ADMIN_ID: tuple[int, ...] = ()
+    DB_POOL_MAX: int = Field(default=10, ge=1, le=100)  # PostgreSQL connections per instance (runbook: 10)
+    LOCK_RETRY_SECONDS: float = Field(default=3.0, gt=0)  # a passive instance tries the leader lock this often
+    LOCK_STALE_SECONDS: float = Field(default=60.0, gt=0)  # a leader silent this long is evicted
+    SHUTDOWN_GRACE_S: float = Field(default=20.0, ge=0)  # SIGTERM: time for running handlers to finish
+    INSTANCE_ID: str = Field(default="", max_length=64)  # shown in logs and the lock table; default host-pid
     WORKERS: int = Field(default=8, ge=1, le=256)  # chats processed concurrently
     RATE_LIMIT_BURST: int = Field(default=10, ge=1)  # updates a user may send at once
     RATE_LIMIT_PER_SECOND: float = Field(default=2.0, gt=0)  # sustained updates per user per second

@@ -72,7 +72,10 @@ async def build_app(
     gateway: GenerationGateway | None = None,
     storage: Storage | None = None,
     runner_settings: RunnerSettings | None = None,
+    resume: bool = True,
 ) -> AsyncIterator[App]:
+    """``resume``: drive the unfinished jobs at once (the simulator); the server does it only while it
+    holds the leader lock. A given ``storage`` is the caller's to close."""
     clock = clock or SystemClock()
     catalog = load_catalog(settings.CATALOG_PATH)
     async with AsyncExitStack() as stack:
@@ -84,5 +87,6 @@ async def build_app(
         runner = JobRunner(services, messenger, runner_settings or RunnerSettings(callback_url=settings.kie_callback_url()))
         stack.push_async_callback(runner.stop)
         core = BotCore(services, messenger, runner)
-        await runner.resume()
+        if resume:
+            await runner.resume()
         yield App(settings, catalog, storage, gateway, services, runner, core)

@@ -6,7 +6,9 @@ its own asyncio.Lock, and the one durable write path (temp file, fsync, rename, 
 worker thread; rollback and StorageUnavailableError when it fails). Two files, so that taking in an update
 (on the webhook's critical path) rewrites the small inbox, never the whole state; inbox operations need
 not be atomic with ledger ones. A flock on ``<data_dir>/state.lock`` keeps a second process (or a second
-JsonStorage) from opening the same directory and overwriting its writes.
+JsonStorage) from opening the same directory and overwriting its writes. When the process already holds
+that flock as its leader lock (file_leader_lock.FileLeaderLock), pass it to open(): the storage then relies
+on it instead of taking a second flock (which would be refused), and leaves releasing it to its owner.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.storage.file_leader_lock import LOCK_FILE, FileLeaderLock
 from adapters.storage.json_file import DurableFile, lock_directory
 from adapters.storage.json_inbox import InboxDocument
 from adapters.storage.json_state import State
 from ports.events import UserRef
-from ports.storage import Draft, InboxUpdate, Job, JobState, LedgerEntry, User
+from ports.storage import Draft, InboxUpdate, Job, JobState, LedgerEntry, StorageUnavailableError, User
 
 STATE_FILE = "state.json"
 INBOX_FILE = "inbox.json"
-LOCK_FILE = "state.lock"
 
 StateFile = DurableFile[State]
 InboxFile = DurableFile[InboxDocument]
@@ -35,9 +37,9 @@ InboxFile = DurableFile[InboxDocument]
 class JsonStorage:
     """ports.storage.Storage over JSON files. Create with ``await JsonStorage.open(data_dir)``."""
 
-    def __init__(self, state: StateFile, inbox: InboxFile, lock_fd: int) -> None:
+    def __init__(self, state: StateFile, inbox: InboxFile, lock_fd: int | None) -> None:
         self._files = (state, inbox)
-        self._lock_fd: int | None = lock_fd
+        self._lock_fd = lock_fd  # None when a FileLeaderLock given to open() guards the directory
         self.users = _Users(state)
         self.ledger = _Ledger(state)
         self.drafts = _Drafts(state)
@@ -45,8 +47,11 @@ class JsonStorage:
         self.inbox = _Inbox(inbox)
 
     @classmethod
-    async def open(cls, data_dir: Path) -> JsonStorage:
-        return cls(*await asyncio.to_thread(_open_files, Path(data_dir)))
+    async def open(cls, data_dir: Path, *, lock: FileLeaderLock | None = None) -> JsonStorage:
+        """Open (creating) the directory. Without ``lock``, take the directory's flock for the storage's
+        life. With ``lock``, it must be held and be the flock on this directory's lock file; the storage
+        then takes none (close() does not release it: close the storage, then release the lock)."""
+        return cls(*await asyncio.to_thread(_open_files, Path(data_dir), lock))
 
     async def close(self) -> None:
         for file in self._files:
@@ -152,15 +157,24 @@ class _Inbox:
 # --- opening (runs in a worker thread) ----------------------------------------------------------
 
 
-def _open_files(data_dir: Path) -> tuple[StateFile, InboxFile, int]:
-    """Lock the directory (creating it), then load both files, dropping crash leftovers."""
-    lock_fd = lock_directory(data_dir / LOCK_FILE)
+def _open_files(data_dir: Path, lock: FileLeaderLock | None) -> tuple[StateFile, InboxFile, int | None]:
+    """Lock the directory (creating it), unless ``lock`` already guards it; then load both files,
+    dropping crash leftovers."""
+    if lock is not None:
+        if not lock.guards(data_dir):
+            raise StorageUnavailableError(
+                f"the leader lock given for {data_dir} is not held, or is not the lock of that directory"
+            )
+        lock_fd = None
+    else:
+        lock_fd = lock_directory(data_dir / LOCK_FILE)
     try:
         state = DurableFile.load(data_dir / STATE_FILE, State.parse, State.empty, "balances")
         inbox = DurableFile.load(
             data_dir / INBOX_FILE, InboxDocument.parse, InboxDocument.empty, "updates acknowledged to Telegram"
         )
     except BaseException:
-        os.close(lock_fd)
+        if lock_fd is not None:
+            os.close(lock_fd)
         raise
     return state, inbox, lock_fd

@@ -148,6 +148,7 @@ TEXTS: dict[str, str] = {
     "admin.status.credits_error": "KIE credits: could not be read ({code})",
     "admin.alert.auth": "🚨 KIE rejects the API key (401). No generation can start: check KIE_API_KEY. Users are refunded.",
     "admin.alert.quota": "🚨 The KIE account is out of credits (402). Users see “temporarily unavailable” and are refunded: top up at kie.ai.",
+    "passive.updating": "🔄 The bot is updating, please try again in a minute.",
     "error.apology": "😔 Something went wrong. We are on it. Here is the menu:",
     "error.storage": "😔 The service is temporarily unavailable, please try again in a minute.",
     # option field labels (KIE field names)

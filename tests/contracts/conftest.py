@@ -15,6 +15,7 @@ import pytest
 
 from adapters.storage.json_storage import JsonStorage
 from ports.storage import Storage
+from tests.pg import open_pg
 
 StorageFactory = Callable[[Path], AbstractAsyncContextManager[Storage]]
 
@@ -30,6 +31,7 @@ async def open_json(tmp_path: Path) -> AsyncIterator[Storage]:
 
 STORAGE_IMPLEMENTATIONS: list[tuple[str, StorageFactory]] = [
     ("json", open_json),
+    ("postgres", open_pg),  # tests/pg.py: a throwaway database on the test server, emptied per test
 ]
 
 

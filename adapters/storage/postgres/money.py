@@ -1,0 +1,74 @@
+"""The one way a balance changes: ``move`` inside the caller's transaction (ledger, welcome, launch, refund).
+
+No read-modify-write: the balance is changed by a single guarded UPDATE that PostgreSQL evaluates on the
+latest row version under the row lock (``balance >= $2`` for a debit), and ``users.balance`` has
+``CHECK (balance >= 0)`` besides. The ledger entry is inserted in the same transaction with
+``ON CONFLICT (key) DO NOTHING``; the UNIQUE key makes a second movement with the same key impossible,
+even from another process. When the insert finds the key taken (a repeat, or a twin that committed first),
+the UPDATE is undone in the same transaction, still under the row lock, and the existing entry decides:
+same user and amount -> it is returned unchanged; anything else -> IdempotencyConflictError.
+
+Locks are always taken in the order job row -> user row -> ledger key, so transactions never deadlock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from adapters.storage.postgres import codec
+from ports.storage import (
+    IdempotencyConflictError,
+    InsufficientBalanceError,
+    LedgerEntry,
+    UnknownUserError,
+)
+
+DEBIT = "UPDATE users SET balance = balance - $2 WHERE id = $1 AND balance >= $2 RETURNING balance"
+CREDIT = "UPDATE users SET balance = balance + $2 WHERE id = $1 RETURNING balance"
+INSERT_ENTRY = (
+    "INSERT INTO ledger (key, user_id, amount, balance_after, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6) "
+    f"ON CONFLICT (key) DO NOTHING RETURNING {codec.ENTRY_COLUMNS}"
+)
+ENTRY_BY_KEY = f"SELECT {codec.ENTRY_COLUMNS} FROM ledger WHERE key = $1"
+BALANCE = "SELECT balance FROM users WHERE id = $1"
+
+
+async def move(
+    conn: asyncpg.Connection, user_id: int, amount: int, key: str, reason: str, now: datetime
+) -> tuple[LedgerEntry, bool]:
+    """Move ``amount`` (signed: > 0 credit, < 0 debit) for the user; the entry, and whether it is new.
+
+    Must run inside a transaction. Raises UnknownUserError, InsufficientBalanceError (nothing changed) or
+    IdempotencyConflictError; the caller's transaction then rolls back whatever else it did.
+    """
+    change, undo = (CREDIT, DEBIT) if amount > 0 else (DEBIT, CREDIT)
+    balance = await conn.fetchval(change, user_id, abs(amount))
+    if balance is None:  # unknown user, or a debit beyond the balance: unless this key moved already
+        current = await conn.fetchval(BALANCE, user_id)
+        if current is None:
+            raise UnknownUserError(f"unknown user {user_id}")
+        existing = await _existing(conn, key, user_id, amount)
+        if existing is not None:
+            return existing, False
+        raise InsufficientBalanceError(current, -amount)
+    row = await conn.fetchrow(INSERT_ENTRY, key, user_id, amount, balance, reason, now)
+    if row is not None:
+        return codec.entry(row), True
+    existing = await _existing(conn, key, user_id, amount)
+    if existing is None:  # the key vanished between the two statements: only a manual DELETE does that
+        raise IdempotencyConflictError(f"key {key!r} is taken and gone again; refusing to move money")
+    await conn.fetchval(undo, user_id, abs(amount))  # exact: this transaction holds the row lock
+    return existing, False
+
+
+async def _existing(conn: asyncpg.Connection, key: str, user_id: int, amount: int) -> LedgerEntry | None:
+    row = await conn.fetchrow(ENTRY_BY_KEY, key)
+    if row is None:
+        return None
+    if row["user_id"] != user_id or row["amount"] != amount:
+        raise IdempotencyConflictError(
+            f"key {key!r} already moved {row['amount']} for user {row['user_id']}, not {amount} for user {user_id}"
+        )
+    return codec.entry(row)

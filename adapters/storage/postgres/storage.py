@@ -1,0 +1,89 @@
+"""PostgresStorage: ports.storage.Storage on one asyncpg pool, for any number of bot processes.
+
+Create with ``await PostgresStorage.open(dsn)``; it applies pending migrations first (``migrate=False``
+skips that, for a process that must not change the schema). Every connection of the pool carries the
+server-side limits (``statement_timeout``, ``idle_in_transaction_session_timeout``) so that a stuck query or
+a forgotten transaction is ended by PostgreSQL itself, and ``command_timeout`` bounds each call on the client
+side. The pool's size is the runbook's: at most 10 connections per process by default.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from adapters.storage.postgres.db import Database, translate
+from adapters.storage.postgres.drafts import PostgresDrafts
+from adapters.storage.postgres.inbox import PostgresInbox
+from adapters.storage.postgres.jobs import PostgresJobs
+from adapters.storage.postgres.ledger import PostgresLedger
+from adapters.storage.postgres.migrations import apply_migrations
+from adapters.storage.postgres.users import PostgresUsers
+
+APPLICATION_NAME = "trt-bot"
+
+
+class PostgresStorage:
+    """ports.storage.Storage over PostgreSQL. ``pool`` is the asyncpg pool, for health checks and tests."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.users = PostgresUsers(db)
+        self.ledger = PostgresLedger(db)
+        self.drafts = PostgresDrafts(db)
+        self.jobs = PostgresJobs(db)
+        self.inbox = PostgresInbox(db)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._db.pool
+
+    @classmethod
+    async def open(
+        cls,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        statement_timeout_ms: int = 15_000,
+        idle_in_transaction_timeout_ms: int = 10_000,
+        command_timeout: float = 20,
+        acquire_timeout: float = 10,
+        connect_timeout: float = 10,
+        migrate: bool = True,
+    ) -> PostgresStorage:
+        """Open the pool (``min_size`` connections at once) and apply pending migrations.
+
+        Raises StorageUnavailableError (from the original) when the server cannot be reached."""
+        try:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                command_timeout=command_timeout,
+                timeout=connect_timeout,
+                server_settings={
+                    "application_name": APPLICATION_NAME,
+                    "statement_timeout": str(statement_timeout_ms),
+                    "idle_in_transaction_session_timeout": str(idle_in_transaction_timeout_ms),
+                    "timezone": "UTC",
+                },
+            )
+        except Exception as error:
+            translated = translate(error, max_size)
+            if translated is None:
+                raise
+            raise translated from error
+        db = Database(pool, max_size=max_size, acquire_timeout=acquire_timeout)
+        if migrate:
+            try:
+                async with db.connection() as conn:
+                    await apply_migrations(conn)
+            except BaseException:
+                await db.close()
+                raise
+        return cls(db)
+
+    async def close(self) -> None:
+        """Wait for the operations in flight, then close every connection."""
+        await self._db.close()
+

@@ -1,0 +1,228 @@
+"""One process of the bot. Its HTTP server runs from the start; it processes only while it holds the
+leader lock (active). Passive, it still takes webhooks: with PostgreSQL it stores them in the shared
+inbox (the active instance processes them); with JSON files (no shared inbox) it tells the user the
+bot is updating, logs PASSIVE_REJECT and answers 503 so Telegram delivers the update again later.
+
+Becoming active: queue the inbox, resume unfinished jobs, take over getUpdates (polling) or the
+webhook, start the sweeper. Losing the lock: stop processing at once. SIGTERM: stop taking work into
+processing (webhooks go on being stored), let running handlers finish within the grace period, release
+the lock, close everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from typing import Any, Callable, Mapping
+
+from aiohttp import web
+from telegram import Bot
+
+from adapters.telegram.polling import UpdatePoller, set_webhook
+from adapters.telegram.updates import parse_update, update_chat_id
+from core.passive import passive_reply
+from core.rate_limit import RateLimiter
+from entrypoints.dispatcher import Dispatcher
+from entrypoints.http_app import HealthState, UpdateNotAcceptedError, make_http_app
+from entrypoints.settings import Settings
+from entrypoints.telemetry import exception_caught, passive_reject
+from entrypoints.wiring import App, build_app
+from ports.effects import Messenger
+from ports.generation import GatewayHealth
+from ports.leader import LeaderLock
+from ports.media import MediaReader
+from ports.storage import Storage, StorageUnavailableError
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query", "my_chat_member"]
+PUMP_SECONDS = 1.0  # the active instance picks up updates other instances stored
+RESUME_SECONDS = 60.0  # and re-drives jobs whose delivery or refund is still pending
+
+
+StorageOpener = Callable[[], Any]  # async () -> Storage, called once the instance may open it
+
+
+class Instance:
+    def __init__(
+        self,
+        settings: Settings,
+        bot: Bot,
+        *,
+        messenger: Messenger,
+        media: MediaReader,
+        lock: LeaderLock,
+        open_storage: StorageOpener,
+        shared_inbox: bool,
+        runner_settings: Any = None,
+        poll_updates: Callable[[UpdatePoller, Dispatcher], Any] | None = None,
+    ) -> None:
+        self.settings, self.bot, self.lock = settings, bot, lock
+        self._messenger, self._media, self._open_storage = messenger, media, open_storage
+        self._shared_inbox = shared_inbox
+        self._runner_settings = runner_settings
+        self._poll_updates = poll_updates
+        self._stack = AsyncExitStack()
+        self.app: App | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.health = HealthState(
+            bot_mode=settings.BOT_MODE, storage="postgres" if shared_inbox else "json", active=False, lock_acquired=False,
+            jobs_in_flight=lambda: self.app.runner.in_flight if self.app else 0,
+            inbox_depth=lambda: self.dispatcher.pending if self.dispatcher else 0,
+            generator=lambda: self.app.services.gateway.health() if self.app else GatewayHealth(),
+        )
+        self._site: web.AppRunner | None = None
+        self._leading: asyncio.Task[None] | None = None
+        self._active_tasks: list[asyncio.Task[None]] = []
+        self.port: int | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self, host: str = "0.0.0.0") -> None:
+        if self._shared_inbox:
+            await self._build(await self._open_storage())  # passive ingest works from the first second
+        await self._start_http(host)
+        await self._try_lead()
+        self._leading = asyncio.create_task(self._lead_forever(), name="leadership")
+        log.info("BOT_STARTED bot_mode=%s port=%s storage=%s mode=%s", self.settings.BOT_MODE, self.port,
+                 self.health.storage, "active" if self.health.active else "passive")
+
+    async def stop(self, grace: float) -> None:
+        if self._leading is not None:
+            self._leading.cancel()
+            await asyncio.gather(self._leading, return_exceptions=True)
+        await self._stand_down(grace)
+        await self.lock.release()
+        self.health.lock_acquired = False
+        if self._site is not None:
+            await self._site.cleanup()
+        await self._stack.aclose()
+        log.info("BOT_STOPPED")
+
+    # --- leadership ---------------------------------------------------------------------------
+
+    async def _lead_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.LOCK_RETRY_SECONDS)
+            try:
+                await self._try_lead()
+            except Exception as error:  # the leadership loop must survive anything
+                exception_caught(error, stage="leadership")
+
+    async def _try_lead(self) -> None:
+        if not self.lock.held:
+            if await self.lock.try_acquire():
+                await self._take_over()
+        elif not await self.lock.heartbeat():
+            log.warning("LEADER_LOST instance=%s: processing stops", self.settings.INSTANCE_ID)
+            await self._stand_down(grace=5.0)
+
+    async def _take_over(self) -> None:
+        if self.app is None:
+            await self._build(await self._open_storage())
+        assert self.app is not None and self.dispatcher is not None
+        self.health.active = self.health.lock_acquired = True
+        queued = await self.dispatcher.start()
+        jobs = await self.app.runner.resume()
+        log.info("INSTANCE_ACTIVE inbox_pending=%d jobs_resumed=%d", queued, jobs)
+        if self.settings.BOT_MODE == "webhook":
+            token = self.settings.WEBHOOK_SECRET_TOKEN
+            assert token is not None
+            await set_webhook(self.bot, self.settings.webhook_url(), token.get_secret_value(), ALLOWED_UPDATES)
+        elif self._poll_updates is not None:
+            poller = UpdatePoller(self.bot, allowed_updates=ALLOWED_UPDATES)
+            self._active_tasks.append(asyncio.create_task(self._poll_updates(poller, self.dispatcher), name="polling"))
+        self._active_tasks.append(asyncio.create_task(self._sweep(), name="sweeper"))
+
+    async def _stand_down(self, grace: float) -> None:
+        self.health.active = False
+        self.health.lock_acquired = self.lock.held
+        for task in self._active_tasks:
+            task.cancel()
+        await asyncio.gather(*self._active_tasks, return_exceptions=True)
+        self._active_tasks.clear()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop(grace)
+        if self.app is not None:
+            await self.app.runner.stop()
+
+    async def _sweep(self) -> None:
+        """Active only: pick up updates stored by other instances; re-drive stuck deliveries/refunds."""
+        assert self.app is not None and self.dispatcher is not None
+        since_resume = 0.0
+        while True:
+            await asyncio.sleep(PUMP_SECONDS)
+            since_resume += PUMP_SECONDS
+            try:
+                await self.dispatcher.load_pending()
+                if since_resume >= RESUME_SECONDS:
+                    since_resume = 0.0
+                    await self.app.runner.resume()
+            except StorageUnavailableError as error:
+                exception_caught(error, stage="sweeper")
+
+    # --- building -----------------------------------------------------------------------------
+
+    async def _build(self, storage: Storage) -> None:
+        self._stack.push_async_callback(storage.close)
+        self.app = await self._stack.enter_async_context(build_app(
+            self.settings, messenger=self._messenger, media=self._media, storage=storage,
+            runner_settings=self._runner_settings, resume=False,
+        ))
+        settings = self.settings
+        self.dispatcher = Dispatcher(
+            inbox=storage.inbox, users=storage.users, core=self.app.core, parse=parse_update, chat_of=update_chat_id,
+            clock=self.app.services.clock, workers=settings.WORKERS,
+            limiter=RateLimiter(settings.RATE_LIMIT_BURST, settings.RATE_LIMIT_PER_SECOND),
+        )
+
+    async def _start_http(self, host: str) -> None:
+        settings = self.settings
+        token = settings.WEBHOOK_SECRET_TOKEN.get_secret_value() if settings.WEBHOOK_SECRET_TOKEN else None
+        callback_token = settings.KIE_CALLBACK_TOKEN.get_secret_value() if settings.KIE_CALLBACK_TOKEN else None
+        http = make_http_app(
+            health=self.health, accept=self.accept,
+            webhook_path=settings.WEBHOOK_SECRET_PATH, webhook_token=token,
+            kie_callback_path=settings.KIE_CALLBACK_PATH, kie_callback_token=callback_token,
+            on_task_event=self.confirm_task,
+        )
+        self._site = web.AppRunner(http, access_log=None)
+        await self._site.setup()
+        site = web.TCPSite(self._site, host, settings.PORT)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # the real port when PORT=0 (tests)
+
+    # --- intake -------------------------------------------------------------------------------
+
+    async def accept(self, payload: Mapping[str, Any]) -> bool:
+        """The webhook's intake: store durably (any instance with a shared inbox), or refuse politely."""
+        if self.dispatcher is not None:
+            return await self.dispatcher.accept(payload)
+        await self._passive_answer(payload)
+        raise UpdateNotAcceptedError("passive instance without a shared inbox")
+
+    async def _passive_answer(self, payload: Mapping[str, Any]) -> None:
+        try:
+            event = parse_update(payload)
+        except ValueError:
+            event = None
+        data = payload.get("callback_query", {}).get("data") if isinstance(payload.get("callback_query"), dict) else None
+        passive_reject("callback_query" if data is not None else "update", data)
+        if event is None:
+            return
+        try:
+            await self._messenger.apply(passive_reply(event, self.settings.DEFAULT_LANGUAGE))
+        except Exception as error:  # a courtesy message; the update itself is redelivered by Telegram
+            exception_caught(error, stage="passive_reply")
+
+    async def confirm_task(self, task_id: str) -> bool:
+        """A KIE callback. Only the active instance acts on it (the active one also polls every job)."""
+        if self.app is None or not self.health.active:
+            log.info("KIE_CALLBACK_IGNORED_PASSIVE task=%s", task_id)
+            return False
+        try:
+            return await self.app.runner.on_task_event(task_id)
+        except Exception as error:  # a background callback: logged with its cid, never lost silently
+            exception_caught(error, stage="kie_callback", task_id=task_id)
+            return False

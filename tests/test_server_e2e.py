@@ -230,3 +230,20 @@ async def test_a_photo_sent_in_telegram_is_fetched_uploaded_and_used(tmp_path):
         job = (await client.server.app.storage.jobs.for_user(USER))[0]
         assert job.input["image"] == upload.url and job.state is JobState.DELIVERED
         assert [m.kind for m in client.api.messages(USER)].count("photo") == 1
+
+
+async def test_a_graceful_stop_lets_the_running_handler_finish(tmp_path):
+    async with running_server(tmp_path) as client:
+        storage = client.server.app.storage
+        original = storage.ledger.balance
+
+        async def slow_balance(user_id):
+            await asyncio.sleep(1.0)
+            return await original(user_id)
+
+        storage.ledger.balance = slow_balance
+        assert await client.post_update(message_update(USER, "/start")) == 200
+        await asyncio.sleep(0.2)  # the handler is running now
+        await client.server.stop(grace=5)
+        assert client.api.messages(USER)[-1].text.startswith("👋 Привет")
+        assert client.server.dispatcher.pending == 0

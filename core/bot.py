@@ -5,47 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
-from core import callbacks
+from core import routes
+from core.broadcaster import Broadcaster
 from core.context import Reply, Services, Turn
-from core.handlers import account, admin, drafting, launching, navigation, uploads
+from core.handlers.admin_tools import is_admin
 from core.i18n import Fmt, resolve_language
 from core.job_runner import JobRunner
 from core.views.common import button
-from ports.effects import AnswerCallback, Effect, Messenger, SendScreen
-from ports.events import CallbackPress, Command, Event, MediaMessage, MembershipChange, TextMessage
+from ports.effects import AnswerCallback, AnswerPreCheckout, Effect, Messenger, SendScreen
+from ports.events import CallbackPress, Event, PaymentReceived, PaymentRefunded, PreCheckout
 from ports.screens import Screen
-
-Handler = Callable[[Services, Turn, tuple[str, ...]], Awaitable[Reply]]
-
-CALLBACK_ROUTES: dict[str, Handler] = {
-    "menu": navigation.menu,
-    "cat": navigation.category,
-    "help": navigation.help_screen,
-    "lang": navigation.language,
-    "noop": navigation.noop,
-    "balance": account.balance,
-    "topup": account.topup,
-    "history": account.history,
-    "model": drafting.open_model,
-    "opts": drafting.show_options,
-    "opt": drafting.show_option_values,
-    "set": drafting.change_option,
-    "confirm": drafting.confirm,
-    "launch": launching.launch,
-    "again": launching.again,
-}
-
-COMMAND_ROUTES: dict[str, Handler] = {
-    "start": navigation.menu,
-    "menu": navigation.menu,
-    "help": navigation.help_screen,
-    "balance": account.balance,
-    "language": navigation.language,
-    "status": admin.status,
-}
-
 
 @dataclass
 class Outcome:
@@ -55,13 +25,15 @@ class Outcome:
     route: str
     rejected: str | None = None  # a reason code when the input was refused
     started_job: str | None = None
+    started_broadcast: str | None = None
 
 
 class BotCore:
-    def __init__(self, services: Services, messenger: Messenger, runner: JobRunner) -> None:
+    def __init__(self, services: Services, messenger: Messenger, runner: JobRunner, broadcaster: Broadcaster) -> None:
         self.services = services
         self.messenger = messenger
         self.runner = runner
+        self.broadcaster = broadcaster
 
     async def process(self, event: Event, answer_within: float | None = None) -> Outcome:
         """Handle the event, carry out its effects, then start the job it launched (if any).
@@ -83,6 +55,9 @@ class BotCore:
         await self.messenger.apply(effects)
         if outcome.started_job is not None:
             self.runner.start(outcome.started_job)
+        if outcome.started_broadcast is not None:
+            message_id = event.message_id if isinstance(event, CallbackPress) else None
+            self.broadcaster.start(outcome.started_broadcast, (event.chat_id, message_id) if message_id else None)
         return outcome
 
     def too_fast(self, event: Event) -> list[Effect]:
@@ -93,13 +68,15 @@ class BotCore:
 
     async def handle(self, event: Event) -> Outcome:
         turn = await self._turn(event)
-        route, handler, fields = self._route(event)
+        name, handler, fields = routes.route(event)
+        if turn.user.banned and not is_admin(self.services, turn) and not isinstance(event, PAID):
+            name, handler, fields = "banned", _banned, ()
         reply = await handler(self.services, turn, fields)
         effects = list(reply.effects)
         if isinstance(event, CallbackPress):
             # Every pressed button is answered, first, exactly once: no endless spinner.
             effects.insert(0, AnswerCallback(event.callback_id, reply.toast, reply.alert))
-        return Outcome(effects, route, reply.rejected, reply.started_job)
+        return Outcome(effects, name, reply.rejected, reply.started_job, reply.started_broadcast)
 
     def _fmt_for(self, event: Event) -> Fmt:
         settings = self.services.settings
@@ -120,46 +97,18 @@ class BotCore:
         services = self.services
         now = services.clock.now()
         user, created = await services.storage.users.ensure(event.user, services.settings.welcome_balance, now)
+        await services.storage.directory.touch(user.id, now)
         language = resolve_language(user.language, user.language_code, services.settings.default_language)
         return Turn(event, user, Fmt(language, services.settings.prices.currency), now, created)
 
-    def _route(self, event: Event) -> tuple[str, Handler, tuple[str, ...]]:
-        if isinstance(event, CallbackPress):
-            data = callbacks.decode(event.data)
-            if data is None or data.tag not in CALLBACK_ROUTES:
-                return "stale", navigation.stale, ()
-            return data.tag, CALLBACK_ROUTES[data.tag], data.fields
-        if isinstance(event, Command):
-            if event.name == "cancel":
-                return "cancel", _cancel, ()
-            handler = COMMAND_ROUTES.get(event.name, navigation.unknown_command)
-            return f"/{event.name}" if event.name in COMMAND_ROUTES else "/unknown", handler, ()
-        if isinstance(event, TextMessage):
-            return "text", _on_text, ()
-        if isinstance(event, MembershipChange):
-            return "membership", _on_membership, ()
-        return "media", _on_media, ()
+
+# Money already taken by Telegram is credited (and refunds taken back) even for a banned user.
+PAID = (PaymentReceived, PaymentRefunded)
 
 
-async def _on_text(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    assert isinstance(turn.event, TextMessage)
-    return await drafting.on_text(services, turn, turn.event.text)
-
-
-async def _on_media(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    assert isinstance(turn.event, MediaMessage)
-    return await uploads.on_media(services, turn, turn.event.media, turn.event.caption)
-
-
-async def _on_membership(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    assert isinstance(turn.event, MembershipChange)
-    await services.storage.users.set_blocked(turn.user.id, not turn.event.active)
-    return Reply()
-
-
-async def _cancel(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    await services.storage.users.set_active_draft(turn.user.id, None)
-    screen = await navigation.main_menu_screen(services, turn, notice=turn.fmt.t("menu.cancelled"))
-    return Reply([turn.send(screen)])
-
-
+async def _banned(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    if isinstance(turn.event, PreCheckout):
+        return Reply([AnswerPreCheckout(turn.event.query_id, False, turn.fmt.t("pay.refused_banned"))], rejected="BANNED")
+    if isinstance(turn.event, CallbackPress):
+        return Reply(toast=turn.fmt.t("banned.text"), alert=True, rejected="BANNED")
+    return Reply([turn.send(Screen(turn.fmt.t("banned.text"), (), "banned"))], rejected="BANNED")

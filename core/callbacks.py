@@ -29,6 +29,16 @@ TAGS: dict[str, tuple[int, int]] = {
     "help": (0, 0),
     "lang": (0, 1),  # lang | lang:<code>
     "noop": (0, 0),  # a label-only button (page number)
+    "stars": (1, 1),  # stars:<package>: send the Stars invoice
+    "manual": (0, 0),  # manual top-up: choose an amount
+    "mamt": (1, 1),  # mamt:<amount>: then send a receipt
+    "mok": (1, 1),  # mok:<top-up id>: an admin approves
+    "mno": (1, 1),  # mno:<top-up id>: an admin rejects
+    "ref": (0, 0),  # the invite screen
+    "res": (1, 1),  # res:<job>: send the job's result again
+    "adm": (1, 2),  # adm:<action>[:<argument>]: the admin panel
+    "bcgo": (1, 1),  # bcgo:<broadcast>: confirm and send
+    "bcno": (1, 1),  # bcno:<broadcast>: cancel the draft
 }
 
 

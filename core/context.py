@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Callable, Mapping
 
 from core.i18n import Fmt
 from core.pricing import PriceSettings, price_for, price_from
+from ports.billing import StarsGateway
 from ports.catalog import Catalog, ModelSpec, OptionValue
 from ports.clock import Clock
 from ports.effects import EditScreen, Effect, SendScreen
@@ -36,6 +38,15 @@ class CoreSettings:
     default_language: str = "ru"
     job_timeouts: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_JOB_TIMEOUTS))
     admin_ids: tuple[int, ...] = ()
+    stars_packages: tuple[int, ...] = (100, 250, 500, 1000)  # Stars per package
+    stars_rate: Decimal = Decimal("1.5")  # balance-currency major units per Star
+    manual_amounts: tuple[int, ...] = ()  # manual top-up choices, smallest unit (empty: disabled)
+    manual_details: str = ""  # where to transfer the money (shown with the receipt request)
+    free_daily_limit: int = 3
+    free_utc_offset_minutes: int = 0  # the free tier's day boundary (FREE_TZ)
+    referral_bonus_inviter: int = 0  # smallest unit
+    referral_bonus_invitee: int = 0
+    bot_username: str = "TrtBot"  # for invite links t.me/<bot_username>?start=ref_<code>
 
     def job_timeout(self, category: str) -> float:
         return self.job_timeouts.get(category, DEFAULT_JOB_TIMEOUTS["video"])
@@ -50,6 +61,10 @@ class Services:
     clock: Clock
     settings: CoreSettings
     new_id: Callable[[], str] = new_short_id
+    stars: StarsGateway | None = None  # refunds of Stars payments (Telegram); None in the simulator
+    # What the process started with; ``catalog`` and ``settings.prices.markup`` carry admins' overrides.
+    base_catalog: Catalog | None = None
+    base_markup: Decimal | None = None
 
     def price(self, model: ModelSpec, options: Mapping[str, OptionValue]) -> int:
         return price_for(model, options, self.settings.prices)
@@ -93,3 +108,4 @@ class Reply:
     # Set when the handler refused the input (telemetry CALLBACK_REJECTED reason_code).
     rejected: str | None = None
     started_job: str | None = None
+    started_broadcast: str | None = None

@@ -248,6 +248,8 @@ class JobRunner:
         refunded = await self._services.storage.jobs.refund(job.id, self._services.clock.now())
         if refunded is None:
             return
+        if job.free:
+            await self._services.storage.free_usage.release(job.id)  # the free try comes back too
         log.info("JOB_REFUNDED job=%s amount=%d reason=%s", job.id, job.price, job.error)
         fmt, _, name = self._fmt_and_model(job)
         screen = render_failed(

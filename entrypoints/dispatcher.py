@@ -20,7 +20,7 @@ from core.rate_limit import RateLimiter
 from entrypoints.telemetry import exception_caught, marker, new_cid
 from ports.clock import Clock
 from ports.effects import EditScreen, RecipientBlockedError, SendScreen
-from ports.events import CallbackPress, Event
+from ports.events import CallbackPress, Command, Event, MediaMessage, TextMessage
 from ports.storage import Inbox, InboxUpdate, Users
 from ports.trace import correlation_id
 
@@ -30,6 +30,9 @@ Parser = Callable[[Mapping[str, Any]], Event | None]
 ChatOf = Callable[[Mapping[str, Any]], int | None]
 
 CALLBACK_ANSWER_WITHIN = 0.8  # seconds; Telegram users see a spinner until a press is answered
+# What the per-user rate limit applies to: what users type and press. Payments, pre-checkout queries and
+# membership changes always go through (dropping a successful_payment would lose money).
+LIMITED = (Command, TextMessage, MediaMessage, CallbackPress)
 
 
 class Dispatcher:
@@ -161,7 +164,7 @@ class Dispatcher:
                 return
             if isinstance(event, CallbackPress):
                 marker("CALLBACK_RECEIVED", callback_id=event.callback_id, update_id=item.update_id)
-            if not self._limiter.allow(event.user.id, self._monotonic()):
+            if isinstance(event, LIMITED) and not self._limiter.allow(event.user.id, self._monotonic()):
                 await self._core.messenger.apply(self._core.too_fast(event))
                 if isinstance(event, CallbackPress):
                     marker("CALLBACK_REJECTED", reason_code="RATE_LIMIT")

@@ -29,7 +29,7 @@ def server_settings(directory: Path, api: FakeBotApi, **env: str) -> Settings:
         "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_BASE_URL": api.base_url, "BOT_MODE": "webhook", "PORT": "0",
         "WEBHOOK_BASE_URL": "https://bot.example", "WEBHOOK_SECRET_PATH": SECRET_PATH,
         "WEBHOOK_SECRET_TOKEN": SECRET_TOKEN, "DATA_DIR": str(directory / "data"), "WELCOME_BALANCE": "100",
-        "FAKE_KIE_SPEED": "40",
+        "FAKE_KIE_SPEED": "40", "FREE_DAILY_LIMIT": "0",
     }
     values.update(env)
     return load_settings(values)
@@ -52,14 +52,22 @@ class Client:
         ) as response:
             return response.status
 
+    def _quiet(self) -> bool:
+        # In polling mode an update pushed to the fake Bot API is not stored until the poller fetches it.
+        return (
+            not self.api.pending_updates
+            and self.server.dispatcher.pending == 0
+            and self.server.app.runner.in_flight == 0
+        )
+
     async def settle(self, timeout: float = 10.0) -> None:
-        """Wait until every stored update is processed and every job has finished."""
+        """Wait until every update is fetched, stored and processed, and every job has finished."""
         async with asyncio.timeout(timeout):
             while True:
                 await asyncio.sleep(0.02)
-                if self.server.dispatcher.pending == 0 and self.server.app.runner.in_flight == 0:
+                if self._quiet():
                     await self.server.dispatcher.wait_idle()
-                    if self.server.dispatcher.pending == 0 and self.server.app.runner.in_flight == 0:
+                    if self._quiet():
                         return
 
     def last_with_buttons(self, chat_id: int) -> SentMessage:

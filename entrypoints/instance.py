@@ -20,9 +20,11 @@ from aiohttp import web
 from telegram import Bot
 
 from adapters.telegram.polling import UpdatePoller, set_webhook
+from adapters.telegram.stars import TelegramStars
 from adapters.telegram.updates import parse_update, update_chat_id
 from core.passive import passive_reply
 from core.rate_limit import RateLimiter
+from core.runtime import reload_overrides
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.http_app import HealthState, UpdateNotAcceptedError, make_http_app
 from entrypoints.settings import Settings
@@ -123,9 +125,11 @@ class Instance:
             await self._build(await self._open_storage())
         assert self.app is not None and self.dispatcher is not None
         self.health.active = self.health.lock_acquired = True
+        await reload_overrides(self.app.services)  # what admins changed while another instance led
         queued = await self.dispatcher.start()
         jobs = await self.app.runner.resume()
-        log.info("INSTANCE_ACTIVE inbox_pending=%d jobs_resumed=%d", queued, jobs)
+        broadcasts = await self.app.broadcaster.resume()
+        log.info("INSTANCE_ACTIVE inbox_pending=%d jobs_resumed=%d broadcasts_resumed=%d", queued, jobs, broadcasts)
         if self.settings.BOT_MODE == "webhook":
             token = self.settings.WEBHOOK_SECRET_TOKEN
             assert token is not None
@@ -146,6 +150,7 @@ class Instance:
             await self.dispatcher.stop(grace)
         if self.app is not None:
             await self.app.runner.stop()
+            await self.app.broadcaster.stop()
 
     async def _sweep(self) -> None:
         """Active only: pick up updates stored by other instances; re-drive stuck deliveries/refunds."""
@@ -168,7 +173,8 @@ class Instance:
         self._stack.push_async_callback(storage.close)
         self.app = await self._stack.enter_async_context(build_app(
             self.settings, messenger=self._messenger, media=self._media, storage=storage,
-            runner_settings=self._runner_settings, resume=False,
+            runner_settings=self._runner_settings, resume=False, stars=TelegramStars(self.bot),
+            bot_username=_username(self.bot),
         ))
         settings = self.settings
         self.dispatcher = Dispatcher(
@@ -226,3 +232,11 @@ class Instance:
         except Exception as error:  # a background callback: logged with its cid, never lost silently
             exception_caught(error, stage="kie_callback", task_id=task_id)
             return False
+
+
+def _username(bot: Bot) -> str | None:
+    """The bot's @username for invite links (known once the Bot is initialised)."""
+    try:
+        return bot.username
+    except RuntimeError:
+        return None

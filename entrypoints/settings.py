@@ -66,6 +66,14 @@ class Settings(BaseModel):
     KIE_CALLBACK_TOKEN: SecretStr | None = None
     DATABASE_URL: SecretStr | None = None
     ADMIN_ID: tuple[int, ...] = ()
+    STARS_PACKAGES: tuple[int, ...] = (100, 250, 500, 1000)  # Stars per top-up package, comma-separated
+    STARS_RATE: Decimal = Field(default=Decimal("1.5"), gt=0)  # CURRENCY major units credited per Star
+    MANUAL_TOPUP_AMOUNTS: tuple[Decimal, ...] = ()  # major units offered for bank transfers; empty = off
+    MANUAL_TOPUP_DETAILS: str = Field(default="", max_length=1000)  # bank details shown to the user
+    FREE_DAILY_LIMIT: int = Field(default=3, ge=0)  # free-tier runs per user per day
+    FREE_TZ: str = "UTC"  # the free tier's day boundary: UTC or a fixed offset like +03:00
+    REFERRAL_BONUS_INVITER: Decimal = Field(default=Decimal("50"), ge=0)  # major units
+    REFERRAL_BONUS_INVITEE: Decimal = Field(default=Decimal("25"), ge=0)
     DB_POOL_MAX: int = Field(default=10, ge=1, le=100)  # PostgreSQL connections per instance (runbook: 10)
     LOCK_RETRY_SECONDS: float = Field(default=3.0, gt=0)  # a passive instance tries the leader lock this often
     LOCK_STALE_SECONDS: float = Field(default=60.0, gt=0)  # a leader silent this long is evicted
@@ -92,6 +100,34 @@ class Settings(BaseModel):
                 raise ValueError("must be Telegram user ids separated by commas")
             return tuple(int(part) for part in parts)
         return value
+
+    @field_validator("STARS_PACKAGES", "MANUAL_TOPUP_AMOUNTS", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("STARS_PACKAGES")
+    @classmethod
+    def _positive_packages(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(stars < 1 or stars > 10000 for stars in value):
+            raise ValueError("must be 1-10000 Stars each, comma-separated")
+        return value
+
+    @field_validator("FREE_TZ")
+    @classmethod
+    def _utc_offset(cls, value: str) -> str:
+        if value.upper() != "UTC" and not re.fullmatch(r"[+-](0\d|1[0-4]):[0-5]\d", value):
+            raise ValueError("must be UTC or an offset like +03:00")
+        return value
+
+    def free_utc_offset_minutes(self) -> int:
+        if self.FREE_TZ.upper() == "UTC":
+            return 0
+        sign = -1 if self.FREE_TZ.startswith("-") else 1
+        hours, minutes = self.FREE_TZ[1:].split(":")
+        return sign * (int(hours) * 60 + int(minutes))
 
     @field_validator("WEBHOOK_BASE_URL")
     @classmethod

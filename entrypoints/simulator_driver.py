@@ -21,7 +21,8 @@ FILE_COMMANDS = {
 }
 
 HELP = (
-    "Type a number to press a button of the last message with buttons, any other text to send it.\n"
+    "Type a number to press a button of the last message with buttons, any other text (or a number no\n"
+    "button has) to send it.\n"
     "/photo PATH, /video PATH, /audio PATH, /voice PATH, /file PATH send a file (a caption may follow the path\n"
     "after ' | '). Bot commands: /start /help /balance /cancel /language. /quit leaves."
 )
@@ -43,7 +44,7 @@ class SimulatorDriver:
         return await self.core.process(self.parse(line.strip()))
 
     def parse(self, line: str) -> Event:
-        if line.isdigit():
+        if line.isdigit() and self._is_button(int(line)):
             return self.press_event(int(line))
         if line.startswith("/"):
             name, _, args = line[1:].partition(" ")
@@ -52,6 +53,11 @@ class SimulatorDriver:
                 return self.file_event(FILE_COMMANDS[name], args)
             return Command(self.user, self.user.id, name, args.strip())
         return TextMessage(self.user, self.user.id, line)
+
+    def _is_button(self, number: int) -> bool:
+        """A number presses a button when there is one with it; otherwise it is text (a user id, an amount)."""
+        message = self.chat.focused()
+        return message is not None and 1 <= number <= len(message.buttons())
 
     def press_event(self, number: int) -> CallbackPress:
         message = self.chat.focused()

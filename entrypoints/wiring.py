@@ -4,7 +4,7 @@ that need closing are opened and closed by ``build_app``'s exit stack."""
 from __future__ import annotations
 
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import AsyncIterator
 
 from adapters.catalog.yaml_catalog import load_catalog
@@ -13,11 +13,14 @@ from adapters.kie.http_gateway import KieHttpGateway
 from adapters.storage.json_storage import JsonStorage
 from adapters.system.clock import SystemClock
 from core.bot import BotCore
+from core.broadcaster import Broadcaster
 from core.context import CoreSettings, Services
 from core.job_runner import JobRunner, RunnerSettings
 from core.money import currency_for, major_to_minor
 from core.pricing import PriceSettings
+from core.runtime import reload_overrides
 from entrypoints.settings import Settings
+from ports.billing import StarsGateway
 from ports.catalog import Catalog
 from ports.clock import Clock
 from ports.effects import Messenger
@@ -35,6 +38,7 @@ class App:
     services: Services
     runner: JobRunner
     core: BotCore
+    broadcaster: Broadcaster
 
 
 def core_settings(settings: Settings) -> CoreSettings:
@@ -46,6 +50,14 @@ def core_settings(settings: Settings) -> CoreSettings:
         default_language=settings.DEFAULT_LANGUAGE,
         job_timeouts=settings.job_timeouts(),
         admin_ids=settings.ADMIN_ID,
+        stars_packages=settings.STARS_PACKAGES,
+        stars_rate=settings.STARS_RATE,
+        manual_amounts=tuple(major_to_minor(amount, currency) for amount in settings.MANUAL_TOPUP_AMOUNTS),
+        manual_details=settings.MANUAL_TOPUP_DETAILS,
+        free_daily_limit=settings.FREE_DAILY_LIMIT,
+        free_utc_offset_minutes=settings.free_utc_offset_minutes(),
+        referral_bonus_inviter=major_to_minor(settings.REFERRAL_BONUS_INVITER, currency),
+        referral_bonus_invitee=major_to_minor(settings.REFERRAL_BONUS_INVITEE, currency),
     )
 
 
@@ -73,6 +85,8 @@ async def build_app(
     storage: Storage | None = None,
     runner_settings: RunnerSettings | None = None,
     resume: bool = True,
+    stars: StarsGateway | None = None,
+    bot_username: str | None = None,
 ) -> AsyncIterator[App]:
     """``resume``: drive the unfinished jobs at once (the simulator); the server does it only while it
     holds the leader lock. A given ``storage`` is the caller's to close."""
@@ -83,10 +97,17 @@ async def build_app(
             storage = await JsonStorage.open(settings.DATA_DIR)
             stack.push_async_callback(storage.close)
         gateway = gateway or await build_gateway(settings, catalog, clock, stack)
-        services = Services(storage, catalog, gateway, media, clock, core_settings(settings))
+        base = core_settings(settings)
+        if bot_username:
+            base = replace(base, bot_username=bot_username)
+        services = Services(storage, catalog, gateway, media, clock, base, stars=stars)
+        await reload_overrides(services)  # models switched off and the markup set by admins
         runner = JobRunner(services, messenger, runner_settings or RunnerSettings(callback_url=settings.kie_callback_url()))
         stack.push_async_callback(runner.stop)
-        core = BotCore(services, messenger, runner)
+        broadcaster = Broadcaster(services, messenger)
+        stack.push_async_callback(broadcaster.stop)
+        core = BotCore(services, messenger, runner, broadcaster)
         if resume:
             await runner.resume()
-        yield App(settings, catalog, storage, gateway, services, runner, core)
+            await broadcaster.resume()
+        yield App(settings, catalog, storage, gateway, services, runner, core, broadcaster)

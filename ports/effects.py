@@ -51,7 +51,36 @@ class SendMedia:
     keyboard: Keyboard = ()
 
 
-Effect = SendScreen | EditScreen | AnswerCallback | SendMedia
+@dataclass(frozen=True)
+class SendFile:
+    """Re-send a file Telegram already has (a receipt to admins, a broadcast photo) by its file_id."""
+
+    chat_id: int
+    kind: ResultKind  # PHOTO or DOCUMENT
+    file_id: str
+    caption: str = ""
+    keyboard: Keyboard = ()
+
+
+@dataclass(frozen=True)
+class SendInvoice:
+    """A Telegram Stars invoice (currency XTR, one price in whole Stars)."""
+
+    chat_id: int
+    title: str  # 1-32 characters
+    description: str  # 1-255 characters
+    payload: str  # 1-128 bytes, names the package
+    stars: int
+
+
+@dataclass(frozen=True)
+class AnswerPreCheckout:
+    query_id: str
+    ok: bool
+    error_message: str = ""
+
+
+Effect = SendScreen | EditScreen | AnswerCallback | SendMedia | SendFile | SendInvoice | AnswerPreCheckout
 
 
 class RecipientBlockedError(Exception):

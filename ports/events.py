@@ -58,4 +58,43 @@ class MembershipChange:
     active: bool
 
 
-Event = Command | TextMessage | MediaMessage | CallbackPress | MembershipChange
+@dataclass(frozen=True)
+class PreCheckout:
+    """Telegram asks whether to accept a payment (answer within 10 s)."""
+
+    user: UserRef
+    chat_id: int
+    query_id: str
+    currency: str
+    total_amount: int
+    payload: str
+
+
+@dataclass(frozen=True)
+class PaymentReceived:
+    """successful_payment: the only moment money is credited."""
+
+    user: UserRef
+    chat_id: int
+    currency: str
+    total_amount: int
+    payload: str
+    charge_id: str  # telegram_payment_charge_id
+
+
+@dataclass(frozen=True)
+class PaymentRefunded:
+    """refunded_payment: Telegram returned the Stars to the user."""
+
+    user: UserRef
+    chat_id: int
+    currency: str
+    total_amount: int
+    payload: str
+    charge_id: str
+
+
+Event = (
+    Command | TextMessage | MediaMessage | CallbackPress | MembershipChange | PreCheckout | PaymentReceived
+    | PaymentRefunded
+)

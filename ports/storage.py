@@ -10,10 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Collection, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol
 
 from ports.catalog import OptionValue
 from ports.events import UserRef
+
+if TYPE_CHECKING:  # the roles defined beside their entities (ports/billing.py, ports/admin.py)
+    from ports.admin import AuditLog, Broadcasts, RuntimeSettings, Stats, UserDirectory
+    from ports.billing import FreeUsage, ManualTopups, Payments, Referrals
 
 
 # --- entities ---------------------------------------------------------------------------------
@@ -28,7 +32,9 @@ class User:
     username: str | None = None
     first_name: str | None = None
     active_draft_id: str | None = None
-    blocked: bool = False
+    blocked: bool = False  # the user blocked the bot (Telegram 403): nothing is sent to them
+    last_seen_at: datetime | None = None
+    banned: bool = False  # an admin blocked the user: the bot serves them nothing
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ class Job:
     error: str | None = None  # a short code: "timeout", "rejected", a KIE failCode, ...
     error_message: str | None = None
     cid: str = ""  # correlation id of the update that launched it; its logs carry it to delivery
+    free: bool = False  # a free-tier run: price 0, one free try taken (given back if it fails)
 
 
 # Fields a transition may change.
@@ -143,17 +150,31 @@ class Users(Protocol):
 
     async def set_language(self, user_id: int, language: str) -> None: ...
 
-    async def set_active_draft(self, user_id: int, draft_id: str | None) -> None: ...
+    async def set_active_draft(self, user_id: int, draft_id: str | None) -> None:
+        """What the user's next message answers: a draft id, or a pending input marker such as
+        ``topup:<amount>`` or ``admin:find`` (core/pending.py). None = nothing pending."""
+        ...
 
     async def set_blocked(self, user_id: int, blocked: bool) -> None:
         """Record that the user blocked the bot (stop sending) or came back. Unknown users: no-op."""
+        ...
+
+    async def set_banned(self, user_id: int, banned: bool) -> bool:
+        """An admin blocks or unblocks the user. False for an unknown user."""
         ...
 
 
 class Ledger(Protocol):
     async def balance(self, user_id: int) -> int: ...
 
-    async def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry: ...
+    async def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
+        """Add money. When the user has a debt (a Stars refund that exceeded the balance), the same
+        operation settles it first with a second entry (key ``settle:<key>``, reason "debt")."""
+        ...
+
+    async def debt(self, user_id: int) -> int:
+        """What the user owes (smallest unit), 0 normally."""
+        ...
 
     async def debit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
         """Raise InsufficientBalanceError (nothing changed) when the balance is below ``amount``."""
@@ -239,5 +260,14 @@ class Storage(Protocol):
     drafts: Drafts
     jobs: Jobs
     inbox: Inbox
+    payments: "Payments"
+    topups: "ManualTopups"
+    free_usage: "FreeUsage"
+    referrals: "Referrals"
+    audit: "AuditLog"
+    stats: "Stats"
+    directory: "UserDirectory"
+    runtime: "RuntimeSettings"
+    broadcasts: "Broadcasts"
 
     async def close(self) -> None: ...

@@ -80,6 +80,7 @@ class Bot:
 async def running_bot(
     tmp_path: Path, *, balance: str = "100", language: str = "ru", user_id: int = 1001, **settings: object
 ) -> AsyncIterator[Bot]:
+    settings.setdefault("FREE_DAILY_LIMIT", 0)  # most tests pay for Z-Image; the free-tier tests turn it on
     config = load_settings({}, DATA_DIR=tmp_path / "data", WELCOME_BALANCE=Decimal(balance), **settings)
     clock = VirtualClock()
     printed: list[str] = []

@@ -175,6 +175,7 @@ async def test_a_kill_9_mid_generation_is_recovered_by_the_next_process_without_
             "WEBHOOK_SECRET_PATH": SECRET_PATH, "WEBHOOK_SECRET_TOKEN": SECRET_TOKEN, "DATABASE_URL": dsn,
             "KIE_API_KEY": "test-kie-key", "KIE_API_BASE_URL": kie.api_base_url,
             "KIE_UPLOAD_BASE_URL": kie.upload_base_url, "WELCOME_BALANCE": "100", "LOCK_RETRY_SECONDS": "0.5",
+            "FREE_DAILY_LIMIT": "0",
         }
         port = free_port()
         first = await start_process({**env, "PORT": str(port), "INSTANCE_ID": "first"})

@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 
 from adapters.storage.postgres import PostgresStorage, migrate
+from adapters.storage.postgres.migrations import load_migrations
 from ports.events import UserRef
 from ports.storage import (
     ACTIVE_JOB_STATES,
@@ -249,7 +250,9 @@ async def test_migrations_are_recorded_and_applying_them_again_changes_nothing(s
     dsn = await pg.session_database()
 
     assert await migrate(dsn) == []
-    [record] = await sql(storage, "SELECT version, name, applied_at FROM schema_migrations")
+    records = await sql(storage, "SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
+    assert [row["name"] for row in records] == [migration.name for migration in load_migrations()]
+    record = records[0]
     assert (record["version"], record["name"]) == (1, "0001_initial")
     assert record["applied_at"].tzinfo is not None
     tables = {row["tablename"] for row in await sql(storage, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
@@ -261,7 +264,7 @@ async def test_concurrent_migrations_of_an_empty_database_apply_once() -> None:
     async with pg.scratch_database() as dsn:
         results = await asyncio.gather(*(migrate(dsn) for _ in range(3)))
 
-        assert sorted(results) == [[], [], ["0001_initial"]]
+        assert sorted(results) == [[], [], [migration.name for migration in load_migrations()]]
         storage = await PostgresStorage.open(dsn)  # migrate=True: nothing left to apply, opens fine
         await storage.close()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from core.bot import CALLBACK_ROUTES
+from core.routes import CALLBACK_ROUTES
 from core.callbacks import MAX_CALLBACK_BYTES, decode
 from ports.effects import EditScreen, SendMedia, SendScreen
 from ports.screens import Button

@@ -2,7 +2,7 @@
 
 from core.drafts import NeedMedia, NeedPrompt
 from core.money import NBSP
-from core.views.account import render_topup
+from core.views.payments import render_topup
 from core.views.catalog import render_category, render_model_card
 from core.views.jobs import render_failed, render_progress, result_effects
 from core.views.menu import render_main_menu
@@ -160,5 +160,13 @@ def test_a_text_result_is_sent_as_a_message():
     assert effects == [SendScreen(5, Screen("📝 STT:\n\nhello", ((Button("🔁 Again", "again:j1"), Button("🏠 Menu", "menu:new")),), "job_result"))]
 
 
-def test_top_up_tells_how_to_pay_and_gives_the_user_id():
-    assert "42" in render_topup(EN, 42).text
+def test_top_up_offers_stars_packages_manual_transfer_and_invites():
+    screen = render_topup(EN, [(100, 15000), (250, 37500)], True, 42)
+    assert screen.keyboard == (
+        (Button("⭐ 100 → RUB\u00a0150.00", "stars:100"),),
+        (Button("⭐ 250 → RUB\u00a0375.00", "stars:250"),),
+        (Button("🏦 Bank transfer", "manual"),),
+        (Button("👥 Invite friends", "ref"),),
+        (Button("💰 Balance", "balance"), Button("🏠 Menu", "menu")),
+    )
+    assert "/paysupport (your ID: 42)" in screen.text

@@ -139,18 +139,14 @@ def test_minimal_user_has_only_an_id_and_a_first_name():
         {"update_id": 1, "edited_message": message(text="fixed")["message"]},
         {"update_id": 2, "channel_post": {"message_id": 3, "chat": {"id": -1001, "title": "C", "type": "channel"},
                                           "date": 1, "text": "news"}},
-        message(successful_payment={"currency": "XTR", "total_amount": 50, "invoice_payload": "p",
-                                    "telegram_payment_charge_id": "stxA", "provider_payment_charge_id": ""}),
         message(new_chat_members=[ANN]),
         message(sticker={"file_id": "CAAD", "file_unique_id": "k", "type": "regular", "width": 512, "height": 512,
                          "is_animated": False, "is_video": False}),
         {"update_id": 3, "message": {"message_id": 4, "sender_chat": {"id": -1001, "type": "channel", "title": "C"},
                                      "chat": {"id": -1002, "type": "supergroup", "title": "G"}, "date": 1, "text": "hi"}},
-        {"update_id": 4, "pre_checkout_query": {"id": "pcq", "from": ANN, "currency": "XTR", "total_amount": 50,
-                                                "invoice_payload": "p"}},
         {"update_id": 5, "some_future_kind": {"x": 1}},
     ],
-    ids=["edited", "channel_post", "successful_payment", "service", "sticker", "no_from", "pre_checkout", "future"],
+    ids=["edited", "channel_post", "service", "sticker", "no_from", "future"],
 )
 def test_kinds_the_bot_does_not_handle_are_ignored(update):
     assert parse_update(update) is None
@@ -210,7 +206,7 @@ def test_non_object_update_raises_value_error():
         (message(text="hi"), 4242),
         ({"update_id": 1, "edited_message": message(text="x")["message"]}, 4242),
         ({"update_id": 1, "pre_checkout_query": {"id": "q", "from": ANN, "currency": "XTR", "total_amount": 5,
-                                                 "invoice_payload": "p"}}, 4242),
+                                                 "invoice_payload": "p"}}, None),  # answered at once, unqueued
         ({"update_id": 1, "callback_query": {"id": "q", "from": ANN, "chat_instance": "1", "data": "d",
                                              "message": {"message_id": 2, "date": 0,
                                                          "chat": {"id": -100777, "type": "supergroup", "title": "G"}}}},

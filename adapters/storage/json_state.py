@@ -12,6 +12,9 @@ Document layout (format version 1)::
      "accounts": {"<user id>": {"balance": int, "entries": [LedgerEntry, ... oldest first]}},
      "drafts":   {"<draft id>": Draft},
      "jobs":     {"<job id>": Job}}
+
+plus the sections of ports.billing (json_billing.py, which also keeps each user's debt); json_reports.py
+answers ports.admin's Stats and UserDirectory from the same document.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
+from adapters.storage.json_billing import BillingRules
 from adapters.storage.json_codec import decode, encode, encode_field
+from adapters.storage.json_reports import ReportQueries
 from ports.events import UserRef
 from ports.storage import (
     JOB_MUTABLE_FIELDS,
@@ -47,7 +52,7 @@ class CorruptStateError(ValueError):
     """The bytes are not a state document this code can read."""
 
 
-class State:
+class State(BillingRules, ReportQueries):
     def __init__(self, doc: Record) -> None:
         self._doc = doc
         self._users: dict[str, Record] = doc["users"]
@@ -62,6 +67,7 @@ class State:
         for job_id, job in self._jobs.items():
             if job["task_id"] is not None:
                 self._job_id_by_task[job["task_id"]] = job_id
+        self._init_billing()
 
     # --- document ---------------------------------------------------------------------------
 
@@ -108,6 +114,7 @@ class State:
             _same(key, decode(Draft, record).id)
         for key, record in self._jobs.items():
             _same(key, decode(Job, record).id)
+        self._check_billing()
 
     # --- users ------------------------------------------------------------------------------
 
@@ -152,12 +159,23 @@ class State:
 
     def set_blocked(self, user_id: int, blocked: bool) -> tuple[None, bool]:
         """Unknown users are a no-op (a block can be reported for someone who never talked to us)."""
-        encoded = encode_field(User, "blocked", blocked)
+        return None, self._set_flag(user_id, "blocked", blocked) is True
+
+    def set_banned(self, user_id: int, banned: bool) -> tuple[bool, bool]:
+        """(known user, changed)."""
+        changed = self._set_flag(user_id, "banned", banned)
+        return changed is not None, changed is True
+
+    def _set_flag(self, user_id: int, name: str, value: bool) -> bool | None:
+        """None for an unknown user, else whether the flag changed (documents older than it lack it)."""
+        encoded = encode_field(User, name, value)
         record = self._users.get(str(user_id))
-        if record is None or record.get("blocked", False) == encoded:  # documents older than the field lack it
-            return None, False
-        record["blocked"] = encoded
-        return None, True
+        if record is None:
+            return None
+        if record.get(name, False) == encoded:
+            return False
+        record[name] = encoded
+        return True
 
     def _user_record(self, user_id: int) -> Record:
         record = self._users.get(str(user_id))
@@ -212,10 +230,13 @@ class State:
         return encode(entry), True
 
     def _apply(self, entry: Record) -> None:
+        settlement = self._settlement(entry)  # json_billing: a credit first pays off the user's debt
         account = self._accounts[str(entry["user_id"])]
         account["entries"].append(entry)
         account["balance"] = entry["balance_after"]
         self._entry_by_key[entry["key"]] = entry
+        if settlement is not None:
+            self._settle(account, settlement)
 
     def _account(self, user_id: int) -> Record:
         account = self._accounts.get(str(user_id))

@@ -21,8 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from adapters.storage.file_leader_lock import LOCK_FILE, FileLeaderLock
+from adapters.storage.json_admin_roles import AdminFile, JsonAudit, JsonBroadcasts, JsonRuntime, load_admin_file
 from adapters.storage.json_file import DurableFile, lock_directory
 from adapters.storage.json_inbox import InboxDocument
+from adapters.storage.json_roles import (
+    JsonDirectory,
+    JsonFreeUsage,
+    JsonPayments,
+    JsonReferrals,
+    JsonStats,
+    JsonTopups,
+)
 from adapters.storage.json_state import State
 from ports.events import UserRef
 from ports.storage import Draft, InboxUpdate, Job, JobState, LedgerEntry, StorageUnavailableError, User
@@ -37,14 +46,20 @@ InboxFile = DurableFile[InboxDocument]
 class JsonStorage:
     """ports.storage.Storage over JSON files. Create with ``await JsonStorage.open(data_dir)``."""
 
-    def __init__(self, state: StateFile, inbox: InboxFile, lock_fd: int | None) -> None:
-        self._files = (state, inbox)
+    def __init__(self, state: StateFile, inbox: InboxFile, lock_fd: int | None, admin: AdminFile) -> None:
+        self._files = (state, inbox, admin)  # admin.json: json_admin_roles.py
         self._lock_fd = lock_fd  # None when a FileLeaderLock given to open() guards the directory
         self.users = _Users(state)
         self.ledger = _Ledger(state)
         self.drafts = _Drafts(state)
         self.jobs = _Jobs(state)
         self.inbox = _Inbox(inbox)
+        self.payments, self.topups = JsonPayments(state), JsonTopups(state)  # json_roles.py
+        self.free_usage, self.referrals = JsonFreeUsage(state), JsonReferrals(state)
+        self.stats, self.directory = JsonStats(state), JsonDirectory(state)
+        self.audit = JsonAudit(admin)
+        self.runtime = JsonRuntime(admin)
+        self.broadcasts = JsonBroadcasts(admin, state)
 
     @classmethod
     async def open(cls, data_dir: Path, *, lock: FileLeaderLock | None = None) -> JsonStorage:
@@ -80,6 +95,9 @@ class _Users:
     async def set_blocked(self, user_id: int, blocked: bool) -> None:
         await self._file.change(lambda state: state.set_blocked(user_id, blocked))
 
+    async def set_banned(self, user_id: int, banned: bool) -> bool:
+        return await self._file.change(lambda state: state.set_banned(user_id, banned))
+
 
 class _Ledger:
     def __init__(self, file: StateFile) -> None:
@@ -93,6 +111,9 @@ class _Ledger:
 
     async def debit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
         return await self._file.change(lambda state: state.debit(user_id, amount, key, reason, now))
+
+    async def debt(self, user_id: int) -> int:
+        return await self._file.read(lambda state: state.debt(user_id))
 
     async def entries(self, user_id: int, limit: int = 20) -> list[LedgerEntry]:
         return await self._file.read(lambda state: state.entries(user_id, limit))
@@ -157,7 +178,9 @@ class _Inbox:
 # --- opening (runs in a worker thread) ----------------------------------------------------------
 
 
-def _open_files(data_dir: Path, lock: FileLeaderLock | None) -> tuple[StateFile, InboxFile, int | None]:
+def _open_files(
+    data_dir: Path, lock: FileLeaderLock | None
+) -> tuple[StateFile, InboxFile, int | None, AdminFile]:
     """Lock the directory (creating it), unless ``lock`` already guards it; then load both files,
     dropping crash leftovers."""
     if lock is not None:
@@ -173,8 +196,9 @@ def _open_files(data_dir: Path, lock: FileLeaderLock | None) -> tuple[StateFile,
         inbox = DurableFile.load(
             data_dir / INBOX_FILE, InboxDocument.parse, InboxDocument.empty, "updates acknowledged to Telegram"
         )
+        admin = load_admin_file(data_dir)
     except BaseException:
         if lock_fd is not None:
             os.close(lock_fd)
         raise
-    return state, inbox, lock_fd
+    return state, inbox, lock_fd, admin

@@ -7,6 +7,8 @@
   within the upload limits, and that to a text message with the link. Documents by URL only work for
   GIF/PDF/ZIP, so a document of another announced type is downloaded straight away.
 - kind ``LINK`` always sends the link as text.
+- ``SendFile`` re-sends a file Telegram already has by its ``file_id`` (``sendPhoto`` / ``sendDocument``); no
+  fallback: a wrong or expired id is Telegram's "wrong file identifier", i.e. ``MessengerUnavailableError``.
 
 Caption ≤ 1024 UTF-16 units, HTML-escaped; the keyboard goes on the media message. Downloads use httpx
 (an injected client, or a short-lived one per effect); file reads run in a thread.
@@ -40,7 +42,7 @@ from adapters.telegram.limits import (
     utf16_len,
 )
 from adapters.telegram.markup import html_text, inline_markup
-from ports.effects import MessengerUnavailableError, ResultKind, SendMedia
+from ports.effects import MessengerUnavailableError, ResultKind, SendFile, SendMedia
 from ports.screens import Keyboard
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,13 @@ class MediaSender:
             await self._send_remote(effect)
         else:
             raise ValueError(f"SendMedia needs an http(s) or file:// URL, got scheme {scheme!r}")
+
+    async def send_file(self, effect: SendFile) -> None:
+        if effect.kind not in (ResultKind.PHOTO, ResultKind.DOCUMENT):
+            raise ValueError(f"SendFile sends a photo or a document by file_id, not {effect.kind.value}")
+        if not effect.file_id:
+            raise ValueError("SendFile.file_id is empty")
+        await self._post(effect, effect.file_id)
 
     # --- local files -------------------------------------------------------------------------------------
 
@@ -141,7 +150,7 @@ class MediaSender:
 
     async def _post(
         self,
-        effect: SendMedia,
+        effect: SendMedia | SendFile,
         media: str | Callable[[], InputFile],
         *,
         kind: ResultKind | None = None,
@@ -151,8 +160,8 @@ class MediaSender:
         method = _METHODS[kind]
         caption = html_text(effect.caption, CAPTION_LIMIT) or None
         markup = inline_markup(effect.keyboard)
-        by_url = isinstance(media, str)
-        log.debug("TELEGRAM_SEND method=%s chat=%s by_url=%s caption_len=%d", method, effect.chat_id, by_url,
+        source = "upload" if not isinstance(media, str) else "file_id" if isinstance(effect, SendFile) else "url"
+        log.debug("TELEGRAM_SEND method=%s chat=%s source=%s caption_len=%d", method, effect.chat_id, source,
                   len(effect.caption))
 
         def send() -> Awaitable[Any]:

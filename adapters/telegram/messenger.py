@@ -7,7 +7,10 @@ Effects are applied in order, one Bot API call (or a short fallback chain) each:
   cannot be edited is sent anew instead;
 - ``AnswerCallback`` → ``answerCallbackQuery`` (never paced: the client shows a spinner until it arrives); a
   query that is too old is logged and skipped;
-- ``SendMedia`` → :class:`adapters.telegram.media_sender.MediaSender` (by URL, by upload, or as a link).
+- ``SendMedia`` → :class:`adapters.telegram.media_sender.MediaSender` (by URL, by upload, or as a link);
+- ``SendFile`` → ``sendPhoto`` / ``sendDocument`` by ``file_id`` with caption and keyboard (paced);
+- ``SendInvoice`` → ``sendInvoice`` in Telegram Stars, limits checked first (paced); ``AnswerPreCheckout`` →
+  ``answerPreCheckoutQuery``, never paced (10 s deadline): :class:`adapters.telegram.invoices.InvoiceSender`.
 
 Errors reach the caller as the port's ``RecipientBlockedError`` / ``MessengerUnavailableError`` (see
 :class:`adapters.telegram.limits.ApiCaller`). Sends are paced per chat and overall by
@@ -31,6 +34,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from adapters.telegram.invoices import InvoiceSender
 from adapters.telegram.limits import (
     CALLBACK_TEXT_LIMIT,
     TEXT_LIMIT,
@@ -42,7 +46,16 @@ from adapters.telegram.limits import (
 )
 from adapters.telegram.markup import html_text, inline_markup
 from adapters.telegram.media_sender import MediaSender
-from ports.effects import AnswerCallback, Effect, EditScreen, SendMedia, SendScreen
+from ports.effects import (
+    AnswerCallback,
+    AnswerPreCheckout,
+    EditScreen,
+    Effect,
+    SendFile,
+    SendInvoice,
+    SendMedia,
+    SendScreen,
+)
 from ports.screens import Keyboard
 
 log = logging.getLogger(__name__)
@@ -77,6 +90,7 @@ class TelegramMessenger:
         )
         self._calls = ApiCaller(limiter, sleep=sleep, flood_retries=flood_retries, network_attempts=network_attempts)
         self._media = MediaSender(bot, self._calls, send_text=self.send_text, http_client=http_client)
+        self._invoices = InvoiceSender(bot, self._calls)
 
     async def apply(self, effects: Sequence[Effect]) -> None:
         for effect in effects:
@@ -88,6 +102,12 @@ class TelegramMessenger:
                 await self._answer(effect)
             elif isinstance(effect, SendMedia):
                 await self._media.send(effect)
+            elif isinstance(effect, SendFile):
+                await self._media.send_file(effect)
+            elif isinstance(effect, SendInvoice):
+                await self._invoices.send(effect)
+            elif isinstance(effect, AnswerPreCheckout):
+                await self._invoices.answer(effect)
             else:
                 raise TypeError(f"TelegramMessenger cannot apply {type(effect).__name__}")
 

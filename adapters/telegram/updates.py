@@ -11,9 +11,15 @@ see exactly what Telegram sent. It reads plain dicts instead of ``telegram.Updat
 
 Rules: a text starting with "/" is a :class:`Command` (name lower-cased, ``@BotName`` removed); other text a
 :class:`TextMessage`; photo/document/video/audio/voice/animation a :class:`MediaMessage`; a callback query a
-:class:`CallbackPress`; ``my_chat_member`` in a private chat a :class:`MembershipChange`. Everything else
-(edited messages, channel posts, service messages such as ``successful_payment``, messages without ``from``,
-``pre_checkout_query``, …) is ``None``: the caller stores it as done without a reply.
+:class:`CallbackPress`; ``my_chat_member`` in a private chat a :class:`MembershipChange`. Payments in Stars:
+``pre_checkout_query`` → :class:`PreCheckout` (its chat is the payer's private chat, ``from.id``); a message with
+``successful_payment`` → :class:`PaymentReceived`, with ``refunded_payment`` → :class:`PaymentRefunded` (both
+checked before text/media, and kept even without ``from`` in a private chat: the payer is the chat). Everything
+else (edited messages, channel posts, other service messages, messages without ``from``, …) is ``None``: the
+caller stores it as done without a reply.
+
+:func:`update_chat_id` gives ``None`` for a ``pre_checkout_query`` on purpose: Telegram cancels the payment unless
+it is answered within 10 s, so it must not wait in the payer's chat queue behind slow updates.
 """
 
 from __future__ import annotations
@@ -21,7 +27,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ports.events import CallbackPress, Command, Event, MediaMessage, MembershipChange, TextMessage, UserRef
+from ports.events import (
+    CallbackPress,
+    Command,
+    Event,
+    MediaMessage,
+    MembershipChange,
+    PaymentReceived,
+    PaymentRefunded,
+    PreCheckout,
+    TextMessage,
+    UserRef,
+)
 from ports.media import MediaKind, MediaRef
 
 # Checked in this order: an animation message also carries a "document" field (Telegram keeps it for old clients).
@@ -33,12 +50,15 @@ _MEDIA_FIELDS: tuple[tuple[str, MediaKind], ...] = (
     ("document", MediaKind.DOCUMENT),
 )
 _INACTIVE_STATUSES = ("kicked", "left")
+_PAYMENT_FIELDS = ("successful_payment", "refunded_payment")  # service messages about Stars
 # Update kinds whose chat is ``<kind>.chat.id`` and kinds that only have a sender (``<kind>.from.id``).
 _CHAT_KINDS = (
     "message", "edited_message", "channel_post", "edited_channel_post", "business_message",
     "edited_business_message", "my_chat_member", "chat_member", "chat_join_request", "message_reaction",
 )
-_SENDER_KINDS = ("pre_checkout_query", "shipping_query", "inline_query", "chosen_inline_result", "poll_answer")
+_SENDER_KINDS = ("shipping_query", "inline_query", "chosen_inline_result", "poll_answer")
+# Answered at once, outside any chat queue (Telegram cancels the payment after 10 s without an answer).
+_UNQUEUED_KINDS = ("pre_checkout_query",)
 
 
 def parse_update(data: Mapping[str, Any]) -> Event | None:
@@ -51,12 +71,19 @@ def parse_update(data: Mapping[str, Any]) -> Event | None:
         return _callback(_obj(data["callback_query"], "callback_query"))
     if "my_chat_member" in data:
         return _membership(_obj(data["my_chat_member"], "my_chat_member"))
+    if "pre_checkout_query" in data:
+        return _pre_checkout(_obj(data["pre_checkout_query"], "pre_checkout_query"))
     return None
 
 
 def update_chat_id(data: Mapping[str, Any]) -> int | None:
-    """The chat an update belongs to (for per-chat ordering), or ``None`` if it has none."""
+    """The chat an update belongs to (for per-chat ordering), or ``None`` if it has none or must not wait in a
+    chat's queue (``pre_checkout_query``)."""
     _obj(data, "update")
+    for kind in _UNQUEUED_KINDS:
+        if kind in data:
+            _obj(data[kind], kind)
+            return None
     for kind in _CHAT_KINDS:
         if kind in data:
             body = _obj(data[kind], kind)
@@ -79,7 +106,11 @@ def update_chat_id(data: Mapping[str, Any]) -> int | None:
 
 
 def _message(message: Mapping[str, Any]) -> Event | None:
-    chat_id = _int(_obj(message.get("chat"), "message.chat"), "id", "message.chat")
+    chat = _obj(message.get("chat"), "message.chat")
+    chat_id = _int(chat, "id", "message.chat")
+    for field in _PAYMENT_FIELDS:
+        if message.get(field) is not None:
+            return _payment(message, chat, chat_id, field)
     if message.get("from") is None:  # channel posts forwarded into groups, anonymous admins
         return None
     user = _user(message["from"], "message.from")
@@ -159,6 +190,49 @@ def _membership(change: Mapping[str, Any]) -> MembershipChange | None:
     return MembershipChange(user=user, chat_id=chat_id, active=status not in _INACTIVE_STATUSES)
 
 
+def _payment(message: Mapping[str, Any], chat: Mapping[str, Any], chat_id: int, field: str) -> Event:
+    """A successful or refunded Stars payment (service messages). Money depends on these, so a payment is never
+    dropped for a missing ``from``: in a private chat the payer is the chat itself."""
+    if message.get("from") is not None:
+        user = _user(message["from"], "message.from")
+    elif chat.get("type") == "private":
+        user = UserRef(id=chat_id, username=_str(chat, "username", "message.chat"),
+                       first_name=_str(chat, "first_name", "message.chat"))
+    else:
+        raise ValueError(f"message.from is missing on a {field} outside a private chat")
+    where = f"message.{field}"
+    body = _obj(message[field], where)
+    kind = PaymentReceived if field == "successful_payment" else PaymentRefunded
+    return kind(
+        user=user,
+        chat_id=chat_id,
+        currency=_required_str(body, "currency", where),
+        total_amount=_int(body, "total_amount", where),
+        payload=_payload(body, where),
+        charge_id=_required_str(body, "telegram_payment_charge_id", where),
+    )
+
+
+def _pre_checkout(query: Mapping[str, Any]) -> PreCheckout:
+    where = "pre_checkout_query"
+    user = _user(query.get("from"), f"{where}.from")
+    return PreCheckout(
+        user=user,
+        chat_id=user.id,  # invoices are paid from the payer's private chat with the bot
+        query_id=_required_str(query, "id", where),
+        currency=_required_str(query, "currency", where),
+        total_amount=_int(query, "total_amount", where),
+        payload=_payload(query, where),
+    )
+
+
+def _payload(body: Mapping[str, Any], where: str) -> str:
+    payload = _str(body, "invoice_payload", where)
+    if payload is None:
+        raise ValueError(f"{where}.invoice_payload is missing")
+    return payload
+
+
 def _user(value: Any, where: str) -> UserRef:
     body = _obj(value, where)
     return UserRef(
@@ -200,8 +274,12 @@ def _str(body: Mapping[str, Any], key: str, where: str) -> str | None:
     return value
 
 
+def _required_str(body: Mapping[str, Any], key: str, where: str) -> str:
+    value = _str(body, key, where)
+    if not value:
+        raise ValueError(f"{where}.{key} is missing")
+    return value
+
+
 def _file_id(body: Mapping[str, Any], where: str) -> str:
-    file_id = _str(body, "file_id", where)
-    if not file_id:
-        raise ValueError(f"{where}.file_id is missing")
-    return file_id
+    return _required_str(body, "file_id", where)

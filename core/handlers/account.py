@@ -6,7 +6,8 @@ from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.handlers.navigation import stale
 from core.i18n import localized
-from core.views.account import HISTORY_PAGE, render_balance, render_history, render_topup
+from core.views.account import HISTORY_PAGE, render_balance, render_history
+from core.views.jobs import result_effects
 
 RECENT_ENTRIES = 5
 
@@ -15,11 +16,8 @@ async def balance(services: Services, turn: Turn, fields: tuple[str, ...] = ()) 
     user_id = turn.user.id
     amount = await services.storage.ledger.balance(user_id)
     entries = await services.storage.ledger.entries(user_id, RECENT_ENTRIES)
-    return Reply([turn.show(render_balance(turn.fmt, amount, entries))])
-
-
-async def topup(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
-    return Reply([turn.show(render_topup(turn.fmt, turn.user.id))])
+    debt = await services.storage.ledger.debt(user_id)
+    return Reply([turn.show(render_balance(turn.fmt, amount, entries, debt))])
 
 
 async def history(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
@@ -35,3 +33,19 @@ async def history(services: Services, turn: Turn, fields: tuple[str, ...] = ()) 
     }
     screen = render_history(turn.fmt, jobs[:HISTORY_PAGE], names, page, has_more=len(jobs) > HISTORY_PAGE)
     return Reply([turn.show(screen)])
+
+
+async def show_result(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    """📎 in the history: the job's result again (its files or text), as a new message."""
+    job = await services.storage.jobs.get(fields[0])
+    if job is None or job.user_id != turn.user.id:
+        return await stale(services, turn)
+    model = services.catalog.model(job.model_id)
+    if not (job.result_urls or job.result_text) or model is None:
+        return Reply(toast=turn.fmt.t("history.no_result"), rejected="NO_RESULT")
+    prompt = str(job.input.get(model.prompt.name)) if model.prompt and model.prompt.name in job.input else None
+    effects = result_effects(
+        turn.fmt, chat_id=turn.chat_id, job_id=job.id, name=localized(model.names, turn.fmt.language),
+        output=model.output, prompt=prompt, urls=job.result_urls, text=job.result_text,
+    )
+    return Reply(list(effects))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from core import free_tier
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.drafts import (
@@ -37,7 +38,9 @@ def message_screen(turn: Turn, text: str, model: ModelSpec | None = None) -> Scr
 async def confirmation_screen(services: Services, turn: Turn, model: ModelSpec, draft: Draft) -> Screen:
     options = current_options(model, draft)
     balance = await services.storage.ledger.balance(turn.user.id)
-    return render_confirmation(turn.fmt, model, draft, options, services.price(model, options), balance)
+    free = await free_tier.quota(services, turn.user.id, model, turn.now)
+    price = 0 if free is not None and free.available else services.price(model, options)
+    return render_confirmation(turn.fmt, model, draft, options, price, balance, free)
 
 
 async def next_screen(services: Services, turn: Turn, model: ModelSpec, draft: Draft, received: str | None = None) -> Screen:
@@ -57,7 +60,8 @@ async def open_model(services: Services, turn: Turn, fields: tuple[str, ...]) ->
     await services.storage.drafts.put(draft)
     await services.storage.users.set_active_draft(turn.user.id, draft.id)
     balance = await services.storage.ledger.balance(turn.user.id)
-    card = render_model_card(turn.fmt, model, services.price_from(model), balance, next_step(model, draft))
+    free = await free_tier.quota(services, turn.user.id, model, turn.now)
+    card = render_model_card(turn.fmt, model, services.price_from(model), balance, next_step(model, draft), free)
     return Reply([turn.show(card)])
 
 

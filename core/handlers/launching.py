@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from core import free_tier
 from core.context import Reply, Services, Turn
 from core.drafts import Ready, build_input, current_options, draft_from_input, next_step
 from core.handlers.drafting import next_screen
@@ -40,7 +41,8 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
         details = "; ".join(f"{turn.fmt.field_label(p.field)}: {turn.fmt.t(f'invalid.{p.reason}')}" for p in found)
         return Reply([turn.show(notice(turn, turn.fmt.t("launch.invalid", details=details)))], rejected="VALIDATION_FAIL")
     options = current_options(model, draft)
-    price = services.price(model, options)
+    free = await free_tier.take(services, turn.user.id, model, turn.now, draft.id)
+    price = 0 if free else services.price(model, options)
     message_id = turn.event.message_id if isinstance(turn.event, CallbackPress) else None
     job = Job(
         id=draft.id,
@@ -57,6 +59,7 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
         options=options,
         progress_message_id=message_id,
         cid=correlation_id.get(),
+        free=free,
     )
     try:
         job, created = await storage.jobs.launch(job)

@@ -27,46 +27,50 @@ def _reason(fmt: Fmt, reason: str) -> str:
     return fmt.t(f"reason.{reason}") if f"reason.{reason}" in LANGUAGES[fmt.language] else reason
 
 
-def render_balance(fmt: Fmt, balance: int, entries: Sequence[LedgerEntry]) -> Screen:
+def render_balance(fmt: Fmt, balance: int, entries: Sequence[LedgerEntry], debt: int = 0) -> Screen:
     entry_lines = [
         fmt.t("balance.entry", date=fmt.date(e.created_at), amount=fmt.signed_money(e.amount), reason=_reason(fmt, e.reason))
         for e in entries
     ]
     text = lines(
         fmt.t("balance.title", balance=fmt.money(balance)),
+        fmt.t("pay.debt", debt=fmt.money(debt)) if debt else None,
         "",
         fmt.t("balance.recent") if entries else fmt.t("balance.none"),
         *entry_lines,
     )
-    keyboard = ((button(fmt.t("btn.topup"), "topup"),), (button(fmt.t("btn.menu"), "menu"),))
+    keyboard = (
+        (button(fmt.t("btn.topup"), "topup"),),
+        (button(fmt.t("btn.invite"), "ref"), button(fmt.t("btn.history"), "history")),
+        (button(fmt.t("btn.menu"), "menu"),),
+    )
     return Screen(text, keyboard, "balance")
-
-
-def render_topup(fmt: Fmt, user_id: int) -> Screen:
-    text = lines(fmt.t("topup.title"), "", fmt.t("topup.manual", user_id=user_id))
-    keyboard = ((button(fmt.t("btn.balance"), "balance"), button(fmt.t("btn.menu"), "menu")),)
-    return Screen(text, keyboard, "topup")
 
 
 def render_history(
     fmt: Fmt, jobs: Sequence[Job], names: Mapping[str, str], page: int, has_more: bool
 ) -> Screen:
-    """``names``: model id → display name; ``has_more``: an older page exists."""
+    """``names``: model id → display name; ``has_more``: an older page exists. Each job gets a number,
+    a "📎" button to see its result again (when it has one) and a "🔁" button to repeat it."""
+    first = page * HISTORY_PAGE + 1
     job_lines = [
         fmt.t(
             "history.line",
+            number=first + i,
             icon=JOB_ICONS[job.state],
             date=fmt.date(job.created_at),
             name=names.get(job.model_id, job.model_id),
             price=fmt.money(job.price),
         )
-        for job in jobs
+        for i, job in enumerate(jobs)
     ]
     text = lines(fmt.t("history.title"), "", *(job_lines or [fmt.t("history.empty")]))
-    rows: list[tuple[Button, ...]] = [
-        (button(f"{fmt.t('btn.again')}: {names.get(job.model_id, job.model_id)}", "again", job.id),)
-        for job in jobs[:3]
-    ]
+    rows: list[tuple[Button, ...]] = []
+    for i, job in enumerate(jobs):
+        row = [button(f"🔁 {first + i}", "again", job.id)]
+        if job.state in (JobState.SUCCEEDED, JobState.DELIVERED):
+            row.insert(0, button(f"📎 {first + i}", "res", job.id))
+        rows.append(tuple(row))
     nav = []
     if page > 0:
         nav.append(button(fmt.t("btn.prev"), "history", page - 1))

@@ -3,21 +3,125 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Sequence
 
-from core.i18n import Fmt
-from core.views.common import lines
+from core.i18n import Fmt, localized
+from core.views.common import button, lines
+from ports.admin import AuditEntry, Broadcast, StatsSummary
+from ports.billing import StarsPayment
+from ports.catalog import ModelSpec
 from ports.generation import GatewayHealth
-from ports.screens import Screen
+from ports.screens import Button, Screen
+from ports.storage import Job, LedgerEntry, User
+
+MODELS_PAGE = 10
+
+
+def _kie_lines(fmt: Fmt, health: GatewayHealth, credits: Decimal | None, credits_error: str | None) -> list[str]:
+    found = [fmt.t("admin.status.kie_state", state=health.state, accepting=fmt.t("yes") if health.accepting else fmt.t("no"))]
+    if health.last_error:
+        found.append(fmt.t("admin.status.last_error", code=health.last_error))
+    found.append(fmt.t("admin.status.credits", credits=credits) if credits is not None
+                 else fmt.t("admin.status.credits_error", code=credits_error))
+    return found
 
 
 def render_status(fmt: Fmt, health: GatewayHealth, credits: Decimal | None, credits_error: str | None) -> Screen:
-    text = lines(
-        fmt.t("admin.status.title"),
-        fmt.t("admin.status.kie_state", state=health.state, accepting=fmt.t("yes") if health.accepting else fmt.t("no")),
-        fmt.t("admin.status.last_error", code=health.last_error) if health.last_error else None,
-        fmt.t("admin.status.credits", credits=credits) if credits is not None else fmt.t("admin.status.credits_error", code=credits_error),
+    return Screen(lines(fmt.t("admin.status.title"), *_kie_lines(fmt, health, credits, credits_error)), (), "admin_status")
+
+
+def render_panel(fmt: Fmt, health: GatewayHealth, credits: Decimal | None, credits_error: str | None) -> Screen:
+    keyboard = (
+        (button(fmt.t("admin.btn.stats"), "adm", "stats"), button(fmt.t("admin.btn.user"), "adm", "find")),
+        (button(fmt.t("admin.btn.models"), "adm", "models"), button(fmt.t("admin.btn.markup"), "adm", "markup")),
+        (button(fmt.t("admin.btn.broadcast"), "adm", "bc"), button(fmt.t("admin.btn.audit"), "adm", "audit")),
     )
-    return Screen(text, (), "admin_status")
+    text = lines(fmt.t("admin.title"), *_kie_lines(fmt, health, credits, credits_error), "", fmt.t("admin.commands"))
+    return Screen(text, keyboard, "admin_panel")
+
+
+def back_to_panel(fmt: Fmt) -> tuple[tuple[Button, ...], ...]:
+    return ((button(fmt.t("btn.back"), "adm", "panel"),),)
+
+
+def render_stats(fmt: Fmt, summary: StatsSummary, credits: Decimal | None) -> Screen:
+    active = ", ".join(f"{days} d: {count}" for days, count in sorted(summary.users_active.items()))
+    states = ", ".join(f"{state}: {count}" for state, count in sorted(summary.jobs_by_state.items())) or "—"
+    top = ", ".join(f"{model} ({count})" for model, count in summary.top_models) or "—"
+    revenue = [
+        fmt.t("admin.stats.revenue", days=days, amount=fmt.money(r.amount), stars=r.stars, payments=r.payments)
+        for days, r in sorted(summary.revenue.items())
+    ]
+    text = lines(
+        fmt.t("admin.stats.title"),
+        fmt.t("admin.stats.users", total=summary.users_total, active=active),
+        fmt.t("admin.stats.jobs", states=states),
+        fmt.t("admin.stats.top", top=top),
+        *revenue,
+        fmt.t("admin.stats.refunds", count=summary.refunds, amount=fmt.money(summary.refunded_amount)),
+        fmt.t("admin.status.credits", credits=credits) if credits is not None else None,
+    )
+    return Screen(text, back_to_panel(fmt), "admin_stats")
+
+
+def render_user_card(
+    fmt: Fmt,
+    user: User,
+    balance: int,
+    debt: int,
+    entries: Sequence[LedgerEntry],
+    jobs: Sequence[Job],
+    payments: Sequence[StarsPayment],
+) -> Screen:
+    name = f"@{user.username}" if user.username else (user.first_name or "—")
+    text = lines(
+        fmt.t("admin.user.title", id=user.id, name=name),
+        fmt.t("admin.user.balance", balance=fmt.money(balance), debt=fmt.money(debt)),
+        fmt.t("admin.user.flags", banned=fmt.t("yes") if user.banned else fmt.t("no"),
+              blocked=fmt.t("yes") if user.blocked else fmt.t("no")),
+        fmt.t("admin.user.ledger"),
+        *[f"  {fmt.date(e.created_at)} {fmt.signed_money(e.amount)} {e.reason}" for e in entries] or ["  —"],
+        fmt.t("admin.user.jobs"),
+        *[f"  {fmt.date(j.created_at)} {j.model_id} {j.state.value} {fmt.money(j.price)}" for j in jobs] or ["  —"],
+        fmt.t("admin.user.payments"),
+        *[f"  {fmt.date(p.created_at)} {p.stars}⭐ {fmt.money(p.amount)}{' ↩️' if p.refunded_at else ''} {p.charge_id}"
+          for p in payments] or ["  —"],
+    )
+    toggle = button(fmt.t("admin.btn.unban"), "adm", "unban", user.id) if user.banned else button(
+        fmt.t("admin.btn.ban"), "adm", "ban", user.id)
+    return Screen(text, ((toggle,),) + back_to_panel(fmt), "admin_user")
+
+
+def render_models(fmt: Fmt, models: Sequence[ModelSpec], page: int) -> Screen:
+    pages = max(1, -(-len(models) // MODELS_PAGE))
+    page = min(max(page, 0), pages - 1)
+    rows: list[tuple[Button, ...]] = [
+        (button(f"{'✅' if m.enabled else '⛔'} {localized(m.names, fmt.language)}", "adm", "mt", m.id),)
+        for m in models[page * MODELS_PAGE:(page + 1) * MODELS_PAGE]
+    ]
+    if pages > 1:
+        rows.append((button(fmt.t("btn.prev"), "adm", "models", (page - 1) % pages),
+                     button(fmt.t("category.page", page=page + 1, pages=pages), "noop"),
+                     button(fmt.t("btn.next"), "adm", "models", (page + 1) % pages)))
+    return Screen(fmt.t("admin.models.title"), tuple(rows) + back_to_panel(fmt), "admin_models")
+
+
+def render_audit(fmt: Fmt, entries: Sequence[AuditEntry]) -> Screen:
+    body = [f"{fmt.date(e.at)} {e.actor} {e.action} {dict(e.details)}" for e in entries] or ["—"]
+    return Screen(lines(fmt.t("admin.audit.title"), *body), back_to_panel(fmt), "admin_audit")
+
+
+def render_broadcast_preview(fmt: Fmt, broadcast: Broadcast, recipients_hint: str) -> Screen:
+    text = lines(fmt.t("admin.bc.preview"), "", broadcast.text or "—", "", recipients_hint)
+    keyboard = ((button(fmt.t("admin.bc.send"), "bcgo", broadcast.id), button(fmt.t("admin.bc.cancel"), "bcno", broadcast.id)),)
+    return Screen(text, keyboard, "admin_broadcast_preview")
+
+
+def render_broadcast_progress(fmt: Fmt, broadcast: Broadcast) -> Screen:
+    key = "admin.bc.done" if broadcast.state.value in ("done", "cancelled") else "admin.bc.progress"
+    text = fmt.t(key, delivered=broadcast.delivered, failed=broadcast.failed, blocked=broadcast.blocked,
+                 state=broadcast.state.value)
+    return Screen(text, (), "admin_broadcast_progress")
 
 
 def render_alert(fmt: Fmt, code: str) -> Screen:

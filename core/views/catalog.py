@@ -6,7 +6,8 @@ from typing import Sequence
 
 from core.drafts import NeedMedia, NeedPrompt, Step, prompt_limit, required_count
 from core.i18n import Fmt, localized
-from core.views.common import button, lines
+from core.free_tier import FreeQuota
+from core.views.common import button, free_line, lines
 from ports.catalog import Category, InputKind, InputSpec, ModelSpec
 from ports.screens import Button, Screen
 
@@ -72,7 +73,9 @@ def optional_media_line(fmt: Fmt, model: ModelSpec) -> str | None:
     return fmt.t("model.optional_media", max=optional[0].max_items) if optional else None
 
 
-def render_model_card(fmt: Fmt, model: ModelSpec, price_from: int, balance: int, step: Step) -> Screen:
+def render_model_card(
+    fmt: Fmt, model: ModelSpec, price_from: int, balance: int, step: Step, free: FreeQuota | None = None
+) -> Screen:
     text = lines(
         localized(model.names, fmt.language),
         localized(model.descriptions, fmt.language),
@@ -81,6 +84,7 @@ def render_model_card(fmt: Fmt, model: ModelSpec, price_from: int, balance: int,
         billing_limit_line(fmt, model),
         optional_media_line(fmt, model),
         fmt.t("model.price_from", price=fmt.money(price_from)),
+        free_line(fmt, free),
         fmt.t("menu.balance", balance=fmt.money(balance)),
         "",
         ask_line(fmt, step),

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from core.callbacks import encode
+from typing import TYPE_CHECKING
+
 from core.i18n import Fmt
 from ports.screens import Button
+
+if TYPE_CHECKING:
+    from core.free_tier import FreeQuota
 
 
 def button(label: str, tag: str, *fields: object) -> Button:
@@ -19,3 +24,14 @@ def menu_button(fmt: Fmt, new_message: bool = False) -> Button:
 def lines(*parts: str | None) -> str:
     """Join the parts with newlines, skipping None ("" gives a blank line)."""
     return "\n".join(part for part in parts if part is not None)
+
+
+def free_line(fmt: Fmt, free: "FreeQuota | None") -> str | None:
+    """The free tier's line on the card and the confirmation (None: not a free model)."""
+    if free is None:
+        return None
+    if free.unlimited:
+        return fmt.t("free.unlimited")
+    if free.left > 0:
+        return fmt.t("free.left", left=free.left, limit=free.limit)
+    return fmt.t("free.none", limit=free.limit)

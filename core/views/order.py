@@ -6,7 +6,8 @@ from typing import Mapping, Sequence
 
 from core.drafts import choices
 from core.i18n import Fmt, localized, truncate
-from core.views.common import button, lines
+from core.free_tier import FreeQuota
+from core.views.common import button, free_line, lines
 from ports.catalog import InputSpec, ModelSpec, OptionValue
 from ports.screens import Button, Screen
 from ports.storage import Draft
@@ -22,8 +23,15 @@ def _option_lines(fmt: Fmt, model: ModelSpec, options: Mapping[str, OptionValue]
 
 
 def render_confirmation(
-    fmt: Fmt, model: ModelSpec, draft: Draft, options: Mapping[str, OptionValue], price: int, balance: int
+    fmt: Fmt,
+    model: ModelSpec,
+    draft: Draft,
+    options: Mapping[str, OptionValue],
+    price: int,
+    balance: int,
+    free: FreeQuota | None = None,
 ) -> Screen:
+    """``price``: what the run costs (0 when a free try pays for it)."""
     files = sum(len(urls) for urls in draft.media.values())
     option_lines = _option_lines(fmt, model, options)
     shortfall = price - balance
@@ -37,6 +45,7 @@ def render_confirmation(
         *option_lines,
         "",
         fmt.t("confirm.price", price=fmt.money(price)),
+        free_line(fmt, free),
         fmt.t("confirm.balance", balance=fmt.money(balance), after=fmt.money(balance - price)),
         fmt.t("confirm.shortfall", shortfall=fmt.money(shortfall)) if shortfall > 0 else None,
         fmt.t("confirm.edit_hint") if model.prompt is not None else None,

@@ -16,12 +16,14 @@ from typing import Any
 from adapters.storage.json_codec import encode, encode_field, utc_text
 from ports.storage import Draft, InboxUpdate, Job, JobState, LedgerEntry, User
 
-USER_COLUMNS = "id, created_at, language, language_code, username, first_name, active_draft_id, blocked"
+USER_COLUMNS = (
+    "id, created_at, language, language_code, username, first_name, active_draft_id, blocked, last_seen_at, banned"
+)
 ENTRY_COLUMNS = "key, user_id, amount, balance_after, reason, created_at"
 DRAFT_COLUMNS = "id, user_id, chat_id, model_id, created_at, media, prompt, options, message_id"
 JOB_COLUMNS = (
     "id, user_id, chat_id, model_id, input, price, state, created_at, updated_at, deadline_at, language, options, "
-    "progress_message_id, task_id, result_urls, result_text, error, error_message, cid"
+    "progress_message_id, task_id, result_urls, result_text, error, error_message, cid, free"
 )
 UPDATE_COLUMNS = "update_id, payload, received_at, chat_id, cid"
 
@@ -87,6 +89,8 @@ def user(row: Row) -> User:
         first_name=row["first_name"],
         active_draft_id=row["active_draft_id"],
         blocked=row["blocked"],
+        last_seen_at=None if row["last_seen_at"] is None else _utc(row["last_seen_at"]),
+        banned=row["banned"],
     )
 
 
@@ -137,6 +141,7 @@ def job(row: Row) -> Job:
         error=row["error"],
         error_message=row["error_message"],
         cid=row["cid"],
+        free=row["free"],
     )
 
 

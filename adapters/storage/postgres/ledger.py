@@ -1,4 +1,5 @@
-"""ports.storage.Ledger on PostgreSQL: the balance is ``users.balance``, the entries the ``ledger`` table."""
+"""ports.storage.Ledger on PostgreSQL: the balance is ``users.balance``, the entries the ``ledger`` table, the
+debt ``users.debt`` (money.py settles it on every credit)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from adapters.storage.postgres.db import Database
 from adapters.storage.postgres.money import BALANCE, move
 from ports.storage import LedgerEntry, UnknownUserError
 
+DEBT = "SELECT debt FROM users WHERE id = $1"
 ENTRIES = f"SELECT {codec.ENTRY_COLUMNS} FROM ledger WHERE user_id = $1 ORDER BY seq DESC LIMIT $2"
 
 
@@ -28,6 +30,13 @@ class PostgresLedger:
 
     async def debit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
         return await self._move(user_id, -codec.positive(amount), key, reason, now)
+
+    async def debt(self, user_id: int) -> int:
+        async with self._db.connection() as conn:
+            debt = await conn.fetchval(DEBT, codec.user_id(user_id))
+        if debt is None:
+            raise UnknownUserError(f"unknown user {user_id}")
+        return debt
 
     async def entries(self, user_id: int, limit: int = 20) -> list[LedgerEntry]:
         user_id, limit = codec.user_id(user_id), codec.count(limit)

@@ -8,7 +8,13 @@ even from another process. When the insert finds the key taken (a repeat, or a t
 the UPDATE is undone in the same transaction, still under the row lock, and the existing entry decides:
 same user and amount -> it is returned unchanged; anything else -> IdempotencyConflictError.
 
-Locks are always taken in the order job row -> user row -> ledger key, so transactions never deadlock.
+A credit to a user with a debt (``users.debt``: what a Stars refund could not take back) settles it in the
+same transaction, still under the row lock: one guarded UPDATE moves ``LEAST(debt, amount)`` from the balance
+to the debt, and the entry ``settle:<key>`` (reason "debt") records it, so the ledger still sums to the
+balance. ``take_back`` is the refund side: it debits what the balance holds and adds the rest to the debt.
+
+Locks are always taken in the order job row (or payment, top-up, referral row) -> user row(s), in ascending
+id -> ledger key, so transactions never deadlock.
 """
 
 from __future__ import annotations
@@ -32,6 +38,16 @@ INSERT_ENTRY = (
     f"ON CONFLICT (key) DO NOTHING RETURNING {codec.ENTRY_COLUMNS}"
 )
 ENTRY_BY_KEY = f"SELECT {codec.ENTRY_COLUMNS} FROM ledger WHERE key = $1"
+# Both LEAST()s read the row as it was before this UPDATE; the caller knows the balance before (it holds the lock).
+SETTLE = (
+    "UPDATE users SET balance = balance - LEAST(debt, $2), debt = debt - LEAST(debt, $2) "
+    "WHERE id = $1 AND debt > 0 RETURNING balance"
+)
+TAKE_BACK = (
+    "WITH old AS (SELECT id, LEAST(balance, $2) AS taken FROM users WHERE id = $1 FOR UPDATE) "
+    "UPDATE users SET balance = balance - old.taken, debt = debt + ($2 - old.taken) FROM old "
+    "WHERE users.id = old.id RETURNING users.balance, old.taken"
+)
 BALANCE = "SELECT balance FROM users WHERE id = $1"
 
 
@@ -55,12 +71,40 @@ async def move(
         raise InsufficientBalanceError(current, -amount)
     row = await conn.fetchrow(INSERT_ENTRY, key, user_id, amount, balance, reason, now)
     if row is not None:
+        if amount > 0:
+            await _settle(conn, user_id, amount, balance, key, now)
         return codec.entry(row), True
     existing = await _existing(conn, key, user_id, amount)
     if existing is None:  # the key vanished between the two statements: only a manual DELETE does that
         raise IdempotencyConflictError(f"key {key!r} is taken and gone again; refusing to move money")
     await conn.fetchval(undo, user_id, abs(amount))  # exact: this transaction holds the row lock
     return existing, False
+
+
+async def take_back(conn: asyncpg.Connection, user_id: int, amount: int, key: str, reason: str, now: datetime) -> int:
+    """Debit ``min(amount, balance)`` (entry ``key``) and add the rest to the user's debt; what was debited.
+
+    Must run inside a transaction; IdempotencyConflictError (rolling the caller back) when ``key`` is taken."""
+    row = await conn.fetchrow(TAKE_BACK, user_id, amount)
+    if row is None:
+        raise UnknownUserError(f"unknown user {user_id}")
+    if row["taken"] > 0:
+        await _insert_new(conn, key, user_id, -row["taken"], row["balance"], reason, now)
+    return row["taken"]
+
+
+async def _settle(conn: asyncpg.Connection, user_id: int, credited: int, balance: int, key: str, now: datetime) -> None:
+    """Pay the user's debt out of the credit just made (``balance``: the balance after it, under our row lock)."""
+    after = await conn.fetchval(SETTLE, user_id, credited)
+    if after is not None:
+        await _insert_new(conn, f"settle:{key}", user_id, after - balance, after, "debt", now)
+
+
+async def _insert_new(
+    conn: asyncpg.Connection, key: str, user_id: int, amount: int, balance: int, reason: str, now: datetime
+) -> None:
+    if await conn.fetchrow(INSERT_ENTRY, key, user_id, amount, balance, reason, now) is None:
+        raise IdempotencyConflictError(f"key {key!r} is taken; refusing to move {amount} for user {user_id}")
 
 
 async def _existing(conn: asyncpg.Connection, key: str, user_id: int, amount: int) -> LedgerEntry | None:

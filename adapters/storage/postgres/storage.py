@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import asyncpg
 
+from adapters.storage.postgres.audit import PostgresAudit
+from adapters.storage.postgres.broadcasts import PostgresBroadcasts
 from adapters.storage.postgres.db import Database, translate
+from adapters.storage.postgres.directory import PostgresDirectory
 from adapters.storage.postgres.drafts import PostgresDrafts
+from adapters.storage.postgres.free_usage import PostgresFreeUsage
 from adapters.storage.postgres.inbox import PostgresInbox
 from adapters.storage.postgres.jobs import PostgresJobs
 from adapters.storage.postgres.ledger import PostgresLedger
 from adapters.storage.postgres.migrations import apply_migrations
+from adapters.storage.postgres.payments import PostgresPayments
+from adapters.storage.postgres.referrals import PostgresReferrals
+from adapters.storage.postgres.runtime import PostgresRuntime
+from adapters.storage.postgres.stats import PostgresStats
+from adapters.storage.postgres.topups import PostgresTopups
 from adapters.storage.postgres.users import PostgresUsers
 
 APPLICATION_NAME = "trt-bot"
@@ -32,6 +41,12 @@ class PostgresStorage:
         self.drafts = PostgresDrafts(db)
         self.jobs = PostgresJobs(db)
         self.inbox = PostgresInbox(db)
+        self.payments, self.topups = PostgresPayments(db), PostgresTopups(db)
+        self.free_usage, self.referrals = PostgresFreeUsage(db), PostgresReferrals(db)
+        self.stats, self.directory = PostgresStats(db), PostgresDirectory(db)
+        self.audit = PostgresAudit(db)
+        self.runtime = PostgresRuntime(db)
+        self.broadcasts = PostgresBroadcasts(db)
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -22,6 +22,7 @@ REFRESH = (
 SET_LANGUAGE = "UPDATE users SET language = $2 WHERE id = $1"
 SET_ACTIVE_DRAFT = "UPDATE users SET active_draft_id = $2 WHERE id = $1"
 SET_BLOCKED = "UPDATE users SET blocked = $2 WHERE id = $1 AND blocked <> $2"  # unknown user: no-op
+SET_BANNED = "UPDATE users SET banned = $2 WHERE id = $1"
 
 _REFRESHED = ("language_code", "username", "first_name")
 
@@ -64,6 +65,12 @@ class PostgresUsers:
         blocked = codec.validated_field(User, "blocked", blocked)
         async with self._db.connection() as conn:
             await conn.execute(SET_BLOCKED, codec.user_id(user_id), blocked)
+
+    async def set_banned(self, user_id: int, banned: bool) -> bool:
+        banned = codec.validated_field(User, "banned", banned)
+        async with self._db.connection() as conn:
+            status = await conn.execute(SET_BANNED, codec.user_id(user_id), banned)
+        return status != "UPDATE 0"
 
     async def _set(self, sql: str, user_id: int, value: object) -> None:
         async with self._db.connection() as conn:

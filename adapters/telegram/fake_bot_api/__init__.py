@@ -34,8 +34,13 @@ Reproduced Telegram behaviours
   a second getUpdates terminates the one in progress with 409 "terminated by other getUpdates request…".
 - setWebhook (HTTPS only; ``drop_pending_updates`` clears the queue; an empty URL removes it), deleteWebhook,
   getWebhookInfo (``pending_update_count``). The fake does not deliver updates to the webhook URL.
-- sendInvoice, answerPreCheckoutQuery, refundStarPayment (a second refund of a charge → "CHARGE_ALREADY_REFUNDED"),
-  getMe, sendChatAction, setMyCommands, deleteMessage: accepted and recorded.
+- Stars payments (:mod:`.payments`): sendInvoice validated like Telegram (XTR needs exactly one price and no
+  provider token; title/description/payload limits) and kept as a message of kind "invoice";
+  answerPreCheckoutQuery only for pushed/registered queries, once; refundStarPayment only for a known charge of
+  that user, once ("CHARGE_ALREADY_REFUNDED" afterwards). :meth:`pay_invoice` builds the pre-checkout and
+  successful-payment updates of a paid invoice (fresh charge id, registered); :meth:`refunded_payment_update`
+  the refund's service message; :meth:`register_charge` makes any charge known.
+- getMe, sendChatAction, setMyCommands, deleteMessage: accepted and recorded.
 - Scripted failures: :meth:`fail_next` (429 with ``parameters.retry_after``, 403, 400, 5xx…),
   :meth:`delay_next` (a slow answer, for client timeouts), :meth:`block_user` (403 "bot was blocked by the user").
 
@@ -46,12 +51,15 @@ Layout: :mod:`.server` (the class, routing, HTTP plumbing, test helpers) combine
 
 from adapters.telegram.fake_bot_api.models import (
     BY_URL_MAX,
+    CHARGE_ALREADY_REFUNDED,
+    CHARGE_ID_INVALID,
     GET_FILE_MAX,
     MIB,
     NOT_MODIFIED,
     PHOTO_BY_URL_MAX,
     PHOTO_UPLOAD_MAX,
     QUERY_TOO_OLD,
+    STARS_INVOICE_INVALID,
     TERMINATED,
     TOKEN,
     UPLOAD_MAX,
@@ -61,13 +69,15 @@ from adapters.telegram.fake_bot_api.models import (
     WRONG_TYPE,
     ApiError,
     Call,
+    Charge,
     SentMessage,
     UploadedFile,
 )
 from adapters.telegram.fake_bot_api.server import FakeBotApi
 
 __all__ = [
-    "BY_URL_MAX", "GET_FILE_MAX", "MIB", "NOT_MODIFIED", "PHOTO_BY_URL_MAX", "PHOTO_UPLOAD_MAX", "QUERY_TOO_OLD",
-    "TERMINATED", "TOKEN", "UPLOAD_MAX", "URL_FAILED", "WEBHOOK_ACTIVE", "WRONG_FILE", "WRONG_TYPE",
-    "ApiError", "Call", "FakeBotApi", "SentMessage", "UploadedFile",
+    "BY_URL_MAX", "CHARGE_ALREADY_REFUNDED", "CHARGE_ID_INVALID", "GET_FILE_MAX", "MIB", "NOT_MODIFIED",
+    "PHOTO_BY_URL_MAX", "PHOTO_UPLOAD_MAX", "QUERY_TOO_OLD", "STARS_INVOICE_INVALID", "TERMINATED", "TOKEN",
+    "UPLOAD_MAX", "URL_FAILED", "WEBHOOK_ACTIVE", "WRONG_FILE", "WRONG_TYPE",
+    "ApiError", "Call", "Charge", "FakeBotApi", "SentMessage", "UploadedFile",
 ]

@@ -24,6 +24,9 @@ TERMINATED = "Conflict: terminated by other getUpdates request; make sure that o
 URL_FAILED = "Bad Request: failed to get HTTP URL content"
 WRONG_TYPE = "Bad Request: wrong type of the web page content"
 WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
+STARS_INVOICE_INVALID = "Bad Request: STARS_INVOICE_INVALID"
+CHARGE_ALREADY_REFUNDED = "Bad Request: CHARGE_ALREADY_REFUNDED"
+CHARGE_ID_INVALID = "Bad Request: CHARGE_ID_INVALID"  # an unknown charge, or another user's [approximation]
 
 
 class ApiError(Exception):
@@ -62,6 +65,14 @@ class SentMessage:
     file_id: str | None = None
     from_bot: bool = True
     edits: int = 0
+    invoice: dict[str, Any] | None = None  # kind "invoice": title, description, payload, currency, prices, total
+
+    @property
+    def stars(self) -> int | None:
+        """The price of an invoice in Telegram Stars (``None`` for other messages or currencies)."""
+        if self.invoice is None or self.invoice["currency"] != "XTR":
+            return None
+        return int(self.invoice["total_amount"])
 
     @property
     def buttons(self) -> list[list[tuple[str, str]]]:
@@ -76,6 +87,17 @@ class StoredFile:
     data: bytes
     file_path: str
     announce_size: bool = True
+
+
+@dataclass
+class Charge:
+    """A Stars payment Telegram knows about (made with :meth:`FakeBotApi.pay_invoice` or registered)."""
+
+    user_id: int
+    charge_id: str
+    stars: int | None = None
+    payload: str | None = None
+    refunded: bool = False
 
 
 @dataclass

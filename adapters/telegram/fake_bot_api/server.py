@@ -120,21 +120,23 @@ class FakeBotApi(MessageMethods, MediaMethods, UpdateMethods, PaymentMethods):
         kind = next((key for key in update if key != "update_id"), "")
         if (kind not in self._allowed) if self._allowed else (kind in DEFAULT_EXCLUDED):
             return None
-        if kind == "callback_query":
-            self._callbacks.add(update[kind]["id"])
-        if kind == "pre_checkout_query":
-            self._pre_checkouts.add(update[kind]["id"])
+        self._remember(update)
         self._updates.append(update)
         self._wake_polls()
         return update
 
     def register_update(self, update: dict[str, Any]) -> None:
         """Make an update known without queueing it for getUpdates (a test delivers it to a webhook itself):
-        its callback or pre-checkout query id can then be answered, as with an update Telegram created."""
+        its callback or pre-checkout query id can then be answered, and its successful payment's charge refunded,
+        as with an update Telegram created."""
+        self._remember(update)
+
+    def _remember(self, update: dict[str, Any]) -> None:
         if "callback_query" in update:
             self._callbacks.add(update["callback_query"]["id"])
         if "pre_checkout_query" in update:
             self._pre_checkouts.add(update["pre_checkout_query"]["id"])
+        self._remember_payment(update)
 
     def user_message(self, chat_id: int, text: str) -> SentMessage:
         """A message the user sent (stored so its id exists; the bot cannot edit it)."""

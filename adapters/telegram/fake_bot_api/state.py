@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from adapters.telegram.fake_bot_api.models import ApiError, Poll, SentMessage, StoredFile
+from adapters.telegram.fake_bot_api.models import ApiError, Charge, Poll, SentMessage, StoredFile
 
 
 class BotState:
@@ -24,8 +24,10 @@ class BotState:
         self._blocked: set[int] = set()
         self._callbacks: set[str] = set()
         self._pre_checkouts: set[str] = set()
-        self._refunded: set[str] = set()
+        self._charges: dict[str, Charge] = {}
+        self._next_charge = 1
         self.pre_checkout_answers: dict[str, dict[str, Any]] = {}
+        self.refunds: list[tuple[int, str]] = []  # (user_id, charge_id) of each accepted refundStarPayment
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 100_000
         self._allowed: list[str] = []
@@ -66,6 +68,10 @@ class BotState:
             body["edit_date"] = int(time.time())
         if message.kind == "text":
             body["text"] = message.text
+        elif message.kind == "invoice" and message.invoice is not None:
+            invoice = message.invoice
+            body["invoice"] = {"title": invoice["title"], "description": invoice["description"], "start_parameter": "",
+                               "currency": invoice["currency"], "total_amount": invoice["total_amount"]}
         elif message.kind in ("photo", "video", "audio", "document"):
             body[message.kind] = _media_json(message)
             if message.text:

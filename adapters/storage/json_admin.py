@@ -1,0 +1,243 @@
+"""What operators change, as one JSON document held in memory: the audit log, the runtime overrides
+(disabled models, markup) and the broadcasts (ports.admin).
+
+Pure and synchronous, like json_state and json_inbox (json_admin_roles.py adds the file, the lock and the
+roles). Kept apart from the state document so that an audit entry or a broadcast batch never rewrites the
+balances. Mutating operations validate first and return ``(result, changed)``; a repeat reports no change
+and costs no write.
+
+Document layout (format version 1)::
+
+    {"format": "trt-bot-admin", "version": 1,
+     "runtime":    {"disabled_models": [model id, ... sorted], "markup": "2.35" | null},
+     "broadcasts": {"<broadcast id>": Broadcast},
+     "audit":      [AuditEntry, ... oldest first (by ``at``, then by recording order)]}
+
+The markup is kept as its plain decimal text (``format(markup, "f")``), so it round-trips exactly and comes
+back with the same digits the PostgreSQL ``NUMERIC`` column gives. The audit log keeps the newest
+AUDIT_CAP entries; each entry is held pre-serialised, so ``dump`` only joins them.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_right
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from adapters.storage.json_codec import decode, encode, encode_field, utc_text
+from ports.admin import AuditEntry, Broadcast, BroadcastState, Overrides
+
+FORMAT = "trt-bot-admin"
+VERSION = 1
+AUDIT_CAP = 10_000  # the newest entries kept; older ones are dropped by the write that goes past it
+
+Record = dict[str, Any]
+FINISHED = frozenset({BroadcastState.DONE.value, BroadcastState.CANCELLED.value})
+
+
+class CorruptAdminError(ValueError):
+    """The bytes are not an admin document this code can read."""
+
+
+class AdminDocument:
+    def __init__(self, audit_cap: int = AUDIT_CAP) -> None:
+        self.audit_cap = audit_cap
+        self._disabled: set[str] = set()
+        self._markup: str | None = None
+        self._broadcasts: dict[str, Record] = {}
+        self._audit_at: list[str] = []  # the entries' ``at`` (fixed-width UTC text: sorts chronologically)
+        self._audit_bytes: list[bytes] = []  # the entries as JSON, in the same order
+
+    # --- document ---------------------------------------------------------------------------
+
+    @classmethod
+    def empty(cls) -> AdminDocument:
+        return cls()
+
+    @classmethod
+    def parse(cls, raw: bytes) -> AdminDocument:
+        try:
+            doc = json.loads(raw)
+        except ValueError as error:
+            raise CorruptAdminError(f"not valid JSON ({error})") from error
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise CorruptAdminError(f"not a {FORMAT} document")
+        if doc.get("version") != VERSION:
+            raise CorruptAdminError(f"unknown format version {doc.get('version')!r} (this code reads {VERSION})")
+        admin = cls()
+        try:
+            runtime = doc["runtime"]
+            for model_id in runtime["disabled_models"]:
+                admin._disabled.add(model_id_of(model_id))
+            if runtime["markup"] is not None:
+                _expect_text(runtime["markup"])
+                admin._markup = markup_text(Decimal(runtime["markup"]))
+            for key, record in doc["broadcasts"].items():
+                broadcast = decode(Broadcast, record)
+                if key != broadcast.id:
+                    raise ValueError(f"broadcast {broadcast.id!r} is stored under {key!r}")
+                admin._broadcasts[key] = encode(broadcast)
+            for record in doc["audit"]:
+                admin._add_audit(encode(decode(AuditEntry, record)))
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as error:
+            raise CorruptAdminError(f"invalid content: {error!r}") from error
+        return admin
+
+    def dump(self) -> bytes:
+        head = {
+            "format": FORMAT,
+            "version": VERSION,
+            "runtime": {"disabled_models": sorted(self._disabled), "markup": self._markup},
+            "broadcasts": self._broadcasts,
+        }
+        text = _json(head)
+        return b"".join((text[:-1], b',"audit":[', b",".join(self._audit_bytes), b"]}"))
+
+    # --- audit ------------------------------------------------------------------------------
+
+    def record(self, entry: AuditEntry) -> tuple[None, bool]:
+        self._add_audit(encode(entry))  # validates (actor is an int, details are JSON data, at is aware)
+        return None, True
+
+    def recent(self, limit: int) -> list[AuditEntry]:
+        limit = count(limit)
+        newest = self._audit_bytes[max(len(self._audit_bytes) - limit, 0) :] if limit else []
+        return [decode(AuditEntry, json.loads(data)) for data in reversed(newest)]
+
+    def _add_audit(self, record: Record) -> None:
+        position = bisect_right(self._audit_at, record["at"])  # after its equals: ties keep recording order
+        self._audit_at.insert(position, record["at"])
+        self._audit_bytes.insert(position, _json(record))
+        excess = len(self._audit_at) - self.audit_cap
+        if excess > 0:
+            del self._audit_at[:excess], self._audit_bytes[:excess]
+
+    # --- runtime settings -------------------------------------------------------------------
+
+    def overrides(self) -> Overrides:
+        markup = None if self._markup is None else Decimal(self._markup)
+        return Overrides(disabled_models=frozenset(self._disabled), markup=markup)
+
+    def set_model_enabled(self, model_id: str, enabled: bool) -> tuple[None, bool]:
+        model_id, enabled = model_id_of(model_id), flag(enabled)
+        if enabled == (model_id not in self._disabled):
+            return None, False
+        if enabled:
+            self._disabled.discard(model_id)
+        else:
+            self._disabled.add(model_id)
+        return None, True
+
+    def set_markup(self, markup: Decimal | None) -> tuple[None, bool]:
+        text = None if markup is None else markup_text(markup)
+        if text == self._markup:
+            return None, False
+        self._markup = text
+        return None, True
+
+    # --- broadcasts -------------------------------------------------------------------------
+
+    def create_broadcast(self, broadcast: Broadcast) -> tuple[None, bool]:
+        record = encode(broadcast)
+        if broadcast.id in self._broadcasts:
+            return None, False  # the first one stays: a repeated create changes nothing
+        self._broadcasts[broadcast.id] = record
+        return None, True
+
+    def broadcast(self, broadcast_id: str) -> Broadcast | None:
+        record = self._broadcasts.get(broadcast_id)
+        return None if record is None else decode(Broadcast, record)
+
+    def start_broadcast(self, broadcast_id: str, now: datetime) -> tuple[Broadcast | None, bool]:
+        updated_at = utc_text(now)
+        record = self._broadcasts.get(broadcast_id)
+        if record is None or record["state"] != BroadcastState.DRAFT.value:
+            return None, False
+        record.update(state=BroadcastState.SENDING.value, updated_at=updated_at)
+        return decode(Broadcast, record), True
+
+    def advance_broadcast(
+        self, broadcast_id: str, cursor: int, delivered: int, failed: int, blocked: int, now: datetime
+    ) -> tuple[None, bool]:
+        cursor, added = user_cursor(cursor), counts(delivered, failed, blocked)
+        updated_at = utc_text(now)
+        record = self._broadcasts.get(broadcast_id)
+        if record is None or cursor <= record["cursor"]:
+            return None, False  # unknown, or a batch already counted (the cursor only moves forward)
+        record.update(
+            cursor=cursor,
+            delivered=record["delivered"] + added[0],
+            failed=record["failed"] + added[1],
+            blocked=record["blocked"] + added[2],
+            updated_at=updated_at,
+        )
+        return None, True
+
+    def finish_broadcast(self, broadcast_id: str, state: BroadcastState, now: datetime) -> tuple[None, bool]:
+        state, updated_at = finished_state(state), utc_text(now)
+        record = self._broadcasts.get(broadcast_id)
+        if record is None or record["state"] in FINISHED:
+            return None, False  # the first finish stays (a cancel racing the last batch)
+        record.update(state=state.value, updated_at=updated_at)
+        return None, True
+
+    def sending(self) -> list[Broadcast]:
+        records = [record for record in self._broadcasts.values() if record["state"] == BroadcastState.SENDING.value]
+        records.sort(key=lambda record: (record["created_at"], record["id"]))
+        return [decode(Broadcast, record) for record in records]
+
+
+# --- argument checks (shared with the PostgreSQL roles, so both refuse the same values) ------------
+
+
+def count(value: int) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"expected an int >= 0, got {value!r}")
+    return value
+
+
+def flag(value: bool) -> bool:
+    if type(value) is not bool:
+        raise TypeError(f"expected a bool, got {type(value).__name__} {value!r}")
+    return value
+
+
+def model_id_of(value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"a model id is a non-empty string, got {value!r}")
+    return value
+
+
+def markup_text(markup: Decimal) -> str:
+    """The plain decimal text of a markup: a finite Decimal > 0 (a float would not be exact)."""
+    if not isinstance(markup, Decimal):
+        raise TypeError(f"a markup is a Decimal, got {type(markup).__name__} {markup!r}")
+    if not markup.is_finite() or markup <= 0:
+        raise ValueError(f"a markup must be a finite Decimal > 0, got {markup!r}")
+    return format(markup, "f")
+
+
+def user_cursor(value: int) -> int:
+    return encode_field(Broadcast, "cursor", value)  # an exact int (a bool is refused)
+
+
+def counts(delivered: int, failed: int, blocked: int) -> tuple[int, int, int]:
+    return count(delivered), count(failed), count(blocked)
+
+
+def finished_state(state: BroadcastState) -> BroadcastState:
+    state = BroadcastState(state)
+    if state.value not in FINISHED:
+        raise ValueError(f"a broadcast finishes as done or cancelled, not {state.value}")
+    return state
+
+
+def _expect_text(value: Any) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"markup: expected text, got {type(value).__name__}")
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")

@@ -1,0 +1,110 @@
+"""ports.admin's AuditLog, RuntimeSettings and Broadcasts over ``<data_dir>/admin.json``.
+
+``admin.json`` is a json_file.DurableFile of its own (json_admin.AdminDocument): its own lock and durable
+writes, so operators' changes never rewrite the balances, and a broadcast batch never waits on a payment.
+Only ``Broadcasts.recipients`` reads the state document (its users), through the state file's read path:
+under that file's lock, changing nothing. JsonStorage loads the file with ``load_admin_file`` and attaches
+the roles.
+"""
+
+from __future__ import annotations
+
+import heapq
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from adapters.storage.json_admin import AdminDocument, count
+from adapters.storage.json_file import DurableFile
+from adapters.storage.json_state import State
+from ports.admin import AuditEntry, Broadcast, BroadcastState, Overrides
+
+ADMIN_FILE = "admin.json"
+
+AdminFile = DurableFile[AdminDocument]
+StateFile = DurableFile[State]
+
+
+def load_admin_file(data_dir: Path) -> AdminFile:
+    """Load ``<data_dir>/admin.json`` (blocking: call from a worker thread, with the directory locked)."""
+    return DurableFile.load(
+        Path(data_dir) / ADMIN_FILE,
+        AdminDocument.parse,
+        AdminDocument.empty,
+        "the audit log, the models switched off, the markup and the broadcasts in progress",
+    )
+
+
+class JsonAudit:
+    def __init__(self, file: AdminFile) -> None:
+        self._file = file
+
+    async def record(self, entry: AuditEntry) -> None:
+        await self._file.change(lambda admin: admin.record(entry))
+
+    async def recent(self, limit: int = 20) -> list[AuditEntry]:
+        return await self._file.read(lambda admin: admin.recent(limit))
+
+
+class JsonRuntime:
+    def __init__(self, file: AdminFile) -> None:
+        self._file = file
+
+    async def overrides(self) -> Overrides:
+        return await self._file.read(lambda admin: admin.overrides())
+
+    async def set_model_enabled(self, model_id: str, enabled: bool) -> None:
+        await self._file.change(lambda admin: admin.set_model_enabled(model_id, enabled))
+
+    async def set_markup(self, markup: Decimal | None) -> None:
+        await self._file.change(lambda admin: admin.set_markup(markup))
+
+
+class JsonBroadcasts:
+    def __init__(self, file: AdminFile, state: StateFile) -> None:
+        self._file = file
+        self._state = state  # read only: the users to send to
+
+    async def create(self, broadcast: Broadcast) -> None:
+        await self._file.change(lambda admin: admin.create_broadcast(broadcast))
+
+    async def get(self, broadcast_id: str) -> Broadcast | None:
+        return await self._file.read(lambda admin: admin.broadcast(broadcast_id))
+
+    async def start(self, broadcast_id: str, now: datetime) -> Broadcast | None:
+        return await self._file.change(lambda admin: admin.start_broadcast(broadcast_id, now))
+
+    async def recipients(self, after_user_id: int, limit: int) -> list[int]:
+        if type(after_user_id) is not int:
+            raise TypeError(f"after_user_id is an int, got {type(after_user_id).__name__}")
+        limit = count(limit)
+        return await self._state.read(lambda state: recipients(state, after_user_id, limit))
+
+    async def advance(
+        self, broadcast_id: str, cursor: int, delivered: int, failed: int, blocked: int, now: datetime
+    ) -> None:
+        await self._file.change(
+            lambda admin: admin.advance_broadcast(broadcast_id, cursor, delivered, failed, blocked, now)
+        )
+
+    async def finish(self, broadcast_id: str, state: BroadcastState, now: datetime) -> None:
+        await self._file.change(lambda admin: admin.finish_broadcast(broadcast_id, state, now))
+
+    async def sending(self) -> list[Broadcast]:
+        return await self._file.read(lambda admin: admin.sending())
+
+
+def recipients(state: State, after_user_id: int, limit: int) -> list[int]:
+    """Ids of the users greater than ``after_user_id`` who have not blocked the bot, ascending."""
+    wanted = (
+        user_id
+        for user_id, record in ((int(key), record) for key, record in _user_records(state).items())
+        if user_id > after_user_id and not record.get("blocked", False)  # older documents lack "blocked"
+    )
+    return heapq.nsmallest(limit, wanted)
+
+
+def _user_records(state: State) -> dict[str, dict[str, Any]]:
+    # json_state.State has no public way to list its users yet; read its user records (never change them).
+    return state._users

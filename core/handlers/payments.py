@@ -1,0 +1,112 @@
+"""Telegram Stars: packages → invoice → pre-checkout → successful_payment (credited exactly once, keyed
+by Telegram's charge id) → receipt; refunded_payment takes the money back; /paysupport."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+
+from core.callbacks import int_field
+from core.context import Reply, Services, Turn
+from core.handlers.navigation import stale
+from core.handlers.referral import reward_first_topup
+from core.views.payments import render_notice, render_topup
+from ports.billing import StarsPayment
+from ports.effects import AnswerPreCheckout, SendInvoice
+from ports.events import PaymentReceived, PaymentRefunded, PreCheckout
+
+STARS_CURRENCY = "XTR"
+PAYLOAD_PREFIX = "stars:"
+
+
+def stars_to_minor(services: Services, stars: int) -> int:
+    """What a payment of ``stars`` credits, in the smallest unit (rounded down, never above the rate)."""
+    currency = services.settings.prices.currency
+    value = Decimal(stars) * services.settings.stars_rate * currency.minor_per_major
+    return int(value.to_integral_value(rounding=ROUND_DOWN))
+
+
+def packages(services: Services) -> list[tuple[int, int]]:
+    return [(stars, stars_to_minor(services, stars)) for stars in services.settings.stars_packages]
+
+
+async def topup(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    manual = bool(services.settings.manual_amounts) and bool(services.settings.admin_ids)
+    return Reply([turn.show(render_topup(turn.fmt, packages(services), manual, turn.user.id))])
+
+
+async def invoice(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    stars = int_field(fields[0])
+    if stars is None or stars not in services.settings.stars_packages:
+        return await stale(services, turn)
+    amount = turn.fmt.money(stars_to_minor(services, stars))
+    effect = SendInvoice(
+        turn.chat_id,
+        title=turn.fmt.t("invoice.title", amount=amount)[:32],
+        description=turn.fmt.t("invoice.description", stars=stars, amount=amount)[:255],
+        payload=f"{PAYLOAD_PREFIX}{stars}",
+        stars=stars,
+    )
+    return Reply([effect])
+
+
+def _package(payload: str) -> int | None:
+    return int_field(payload[len(PAYLOAD_PREFIX):]) if payload.startswith(PAYLOAD_PREFIX) else None
+
+
+async def pre_checkout(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    """Answered at once (Telegram waits at most 10 s): the package exists and matches, the user may pay."""
+    event = turn.event
+    assert isinstance(event, PreCheckout)
+    stars = _package(event.payload)
+    valid = (
+        event.currency == STARS_CURRENCY
+        and stars is not None
+        and stars in services.settings.stars_packages
+        and event.total_amount == stars
+    )
+    if turn.user.banned:
+        return Reply([AnswerPreCheckout(event.query_id, False, turn.fmt.t("pay.refused_banned"))], rejected="BANNED")
+    if not valid:
+        return Reply([AnswerPreCheckout(event.query_id, False, turn.fmt.t("pay.refused_package"))], rejected="VALIDATION_FAIL")
+    return Reply([AnswerPreCheckout(event.query_id, True)])
+
+
+async def payment_received(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    """Credit exactly once per charge id, in one storage operation with the ledger, then the receipt.
+    Money Telegram took is always credited (at the configured rate), whatever the payload says."""
+    event = turn.event
+    assert isinstance(event, PaymentReceived)
+    if event.currency != STARS_CURRENCY:
+        return Reply(rejected="UNSUPPORTED_CURRENCY")
+    amount = stars_to_minor(services, event.total_amount)
+    payment = StarsPayment(event.charge_id, turn.user.id, event.total_amount, amount, event.payload, turn.now)
+    _, created = await services.storage.payments.record_stars(payment)
+    if not created:
+        return Reply(rejected="DUPLICATE_PAYMENT")
+    balance = await services.storage.ledger.balance(turn.user.id)
+    receipt = turn.fmt.t(
+        "pay.receipt", stars=event.total_amount, amount=turn.fmt.money(amount), balance=turn.fmt.money(balance)
+    )
+    effects = [turn.send(render_notice(receipt, "payment_receipt"))]
+    effects += await reward_first_topup(services, turn)
+    return Reply(effects)
+
+
+async def payment_refunded(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    event = turn.event
+    assert isinstance(event, PaymentRefunded)
+    payment, changed = await services.storage.payments.refund_stars(event.charge_id, turn.now)
+    if payment is None or not changed:
+        return Reply(rejected="NOTHING_TO_REFUND")
+    return Reply([turn.send(render_notice(await refund_notice(services, turn, payment), "payment_refunded"))])
+
+
+async def refund_notice(services: Services, turn: Turn, payment: StarsPayment) -> str:
+    balance = await services.storage.ledger.balance(payment.user_id)
+    debt = await services.storage.ledger.debt(payment.user_id)
+    text = turn.fmt.t("pay.refunded", stars=payment.stars, amount=turn.fmt.money(payment.amount), balance=turn.fmt.money(balance))
+    return text + ("\n" + turn.fmt.t("pay.debt", debt=turn.fmt.money(debt)) if debt else "")
+
+
+async def paysupport(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    return Reply([turn.send(render_notice(turn.fmt.t("pay.support", user_id=turn.user.id), "paysupport"))])

@@ -1,0 +1,49 @@
+"""Top-up, payment receipts, manual top-up requests and the invite screen."""
+
+from __future__ import annotations
+
+from core.i18n import Fmt
+from core.views.common import button, lines
+from ports.billing import ReferralStats
+from ports.screens import Button, Screen
+
+
+def render_topup(fmt: Fmt, packages: list[tuple[int, int]], manual: bool, user_id: int) -> Screen:
+    """``packages``: (Stars, credited amount) pairs."""
+    rows: list[tuple[Button, ...]] = [
+        (button(fmt.t("topup.stars_button", stars=stars, amount=fmt.money(amount)), "stars", stars),)
+        for stars, amount in packages
+    ]
+    if manual:
+        rows.append((button(fmt.t("topup.manual_button"), "manual"),))
+    rows.append((button(fmt.t("btn.invite"), "ref"),))
+    rows.append((button(fmt.t("btn.balance"), "balance"), button(fmt.t("btn.menu"), "menu")))
+    text = lines(fmt.t("topup.title"), "", fmt.t("topup.choose"), fmt.t("topup.support", user_id=user_id))
+    return Screen(text, tuple(rows), "topup")
+
+
+def render_manual_amounts(fmt: Fmt, amounts: tuple[int, ...]) -> Screen:
+    rows = tuple((button(fmt.money(amount), "mamt", amount),) for amount in amounts)
+    return Screen(fmt.t("manual.choose"), rows + ((button(fmt.t("btn.back"), "topup"),),), "manual_amounts")
+
+
+def render_receipt_request(fmt: Fmt, amount: int, details: str) -> Screen:
+    text = lines(fmt.t("manual.send_receipt", amount=fmt.money(amount)), details or None)
+    return Screen(text, ((button(fmt.t("btn.back"), "manual"), button(fmt.t("btn.menu"), "menu")),), "manual_receipt")
+
+
+def render_referrals(fmt: Fmt, link: str, stats: ReferralStats, inviter_bonus: int, invitee_bonus: int) -> Screen:
+    text = lines(
+        fmt.t("ref.title"),
+        "",
+        fmt.t("ref.how", inviter=fmt.money(inviter_bonus), invitee=fmt.money(invitee_bonus)),
+        "",
+        link,
+        "",
+        fmt.t("ref.stats", invited=stats.invited, rewarded=stats.rewarded, earned=fmt.money(stats.earned)),
+    )
+    return Screen(text, ((button(fmt.t("btn.balance"), "balance"), button(fmt.t("btn.menu"), "menu")),), "referrals")
+
+
+def render_notice(text: str, screen_id: str = "notice") -> Screen:
+    return Screen(text, (), screen_id)

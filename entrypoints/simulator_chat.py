@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Callable, Sequence
 from urllib.parse import unquote, urlparse
 
-from ports.effects import AnswerCallback, EditScreen, Effect, SendMedia, SendScreen
+from ports.effects import (
+    AnswerCallback,
+    AnswerPreCheckout,
+    EditScreen,
+    Effect,
+    SendFile,
+    SendInvoice,
+    SendMedia,
+    SendScreen,
+)
 from ports.screens import Button, Keyboard
 
 
@@ -46,6 +55,8 @@ class SimulatedChat:
         self.messages: dict[int, ChatMessage] = {}
         self.toasts: list[str] = []
         self.effects: list[Effect] = []
+        self.invoices: list[SendInvoice] = []
+        self.pre_checkout_answers: list[AnswerPreCheckout] = []
         self._next_id = 1
         # The message whose buttons the numbers press: the last one sent or edited that has buttons.
         self.focus: int | None = None
@@ -61,6 +72,16 @@ class SimulatedChat:
             elif isinstance(effect, SendMedia):
                 text = f"📎 {effect.kind.value}: {show_url(effect.url)}" + (f"\n{effect.caption}" if effect.caption else "")
                 self._store(ChatMessage(self._new_id(), text, effect.keyboard, effect), "bot")
+            elif isinstance(effect, SendFile):
+                text = f"📎 {effect.kind.value} (Telegram file {effect.file_id})" + (f"\n{effect.caption}" if effect.caption else "")
+                self._store(ChatMessage(self._new_id(), text, effect.keyboard), f"bot → chat {effect.chat_id}")
+            elif isinstance(effect, SendInvoice):
+                self.invoices.append(effect)
+                text = f"🧾 {effect.title}\n{effect.description}\n{effect.stars} ⭐ — type /pay to pay it"
+                self._store(ChatMessage(self._new_id(), text), "bot, invoice")
+            elif isinstance(effect, AnswerPreCheckout):
+                self.pre_checkout_answers.append(effect)
+                self._output("✔️ payment accepted" if effect.ok else f"✖️ payment refused: {effect.error_message}")
             elif isinstance(effect, AnswerCallback) and effect.text:
                 self.toasts.append(effect.text)
                 self._output(f"💬 {effect.text}")

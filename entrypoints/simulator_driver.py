@@ -9,7 +9,16 @@ from pathlib import Path
 
 from core.bot import BotCore, Outcome
 from entrypoints.simulator_chat import SimulatedChat
-from ports.events import CallbackPress, Command, Event, MediaMessage, TextMessage, UserRef
+from ports.events import (
+    CallbackPress,
+    Command,
+    Event,
+    MediaMessage,
+    PaymentReceived,
+    PreCheckout,
+    TextMessage,
+    UserRef,
+)
 from ports.media import MediaKind, MediaRef
 
 FILE_COMMANDS = {
@@ -24,7 +33,8 @@ HELP = (
     "Type a number to press a button of the last message with buttons, any other text (or a number no\n"
     "button has) to send it.\n"
     "/photo PATH, /video PATH, /audio PATH, /voice PATH, /file PATH send a file (a caption may follow the path\n"
-    "after ' | '). Bot commands: /start /help /balance /cancel /language. /quit leaves."
+    "after ' | '). /pay pays the last Stars invoice. Bot commands: /start /help /balance /cancel /language.\n"
+    "/quit leaves."
 )
 
 
@@ -40,8 +50,24 @@ class SimulatorDriver:
         self._callback_ids = itertools.count(1)
 
     async def send(self, line: str) -> Outcome:
-        """One typed line: a button number, a file command, a bot command or text."""
+        """One typed line: a button number, a file command, /pay, a bot command or text."""
+        if line.strip() == "/pay":
+            return await self.pay()
         return await self.core.process(self.parse(line.strip()))
+
+    async def pay(self) -> Outcome:
+        """Pay the last invoice as Telegram would: a pre-checkout query, then (if accepted) the payment."""
+        if not self.chat.invoices:
+            raise SimulatorError("no invoice to pay: open the balance and choose a Stars package first")
+        invoice = self.chat.invoices[-1]
+        number = next(self._callback_ids)
+        query = PreCheckout(self.user, self.user.id, f"sim-pcq-{number}", "XTR", invoice.stars, invoice.payload)
+        outcome = await self.core.process(query)
+        if not self.chat.pre_checkout_answers or not self.chat.pre_checkout_answers[-1].ok:
+            return outcome
+        charge = f"sim-charge-{self.user.id}-{number}"
+        paid = PaymentReceived(self.user, self.user.id, "XTR", invoice.stars, invoice.payload, charge)
+        return await self.core.process(paid)
 
     def parse(self, line: str) -> Event:
         if line.isdigit() and self._is_button(int(line)):

@@ -9,7 +9,6 @@ import asyncio
 import pytest
 
 from entrypoints.fake_stack import running_server
-from entrypoints.smoke_checks import message_update
 from ports.events import UserRef
 from tests.harness import running_bot
 from tests.test_money_flows import backend  # noqa: F401 - the json/postgres fixture

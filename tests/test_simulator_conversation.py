@@ -281,3 +281,27 @@ async def test_admins_see_the_kie_state_and_credits_others_get_no_hint(tmp_path)
     async with running_bot(tmp_path / "other") as bot:
         outcome = await bot.send("/status")
         assert outcome.rejected == "UNKNOWN_COMMAND" and "Кредиты" not in bot.last().text
+
+
+async def test_stars_top_up_works_in_the_simulator(tmp_path):
+    async with running_bot(tmp_path) as bot:
+        await bot.send("/balance")
+        await bot.press("Пополнить")
+        await bot.press("⭐ 100")
+        assert bot.last().text.endswith("100 ⭐ — type /pay to pay it")
+        await bot.send("/pay")
+        assert bot.last().text.startswith("✅ Оплата получена: 100 ⭐ → +150,00")
+        assert await bot.balance() == 10000 + 15000
+
+
+async def test_the_free_tier_is_shown_and_used_in_the_simulator(tmp_path):
+    async with running_bot(tmp_path, FREE_DAILY_LIMIT=1) as bot:
+        await open_z_image(bot)
+        assert "🎁 Бесплатно: осталось 1 из 1 сегодня." in bot.screen_text()
+        await bot.send("test")
+        assert "💵 Цена: 0,00\u00a0₽" in bot.screen_text()
+        await bot.press("Запустить")
+        await bot.settle()
+        await open_z_image(bot)
+        assert "🎁 Бесплатные запуски на сегодня закончились (1 из 1)" in bot.screen_text()
+        assert await bot.balance() == 10000

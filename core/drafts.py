@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Mapping
 
 from core.pricing import default_options
 from ports.catalog import InputKind, InputSpec, ModelSpec, OptionValue
@@ -153,3 +153,9 @@ def draft_from_input(model: ModelSpec, draft: Draft, job_input: dict[str, Any]) 
         elif spec.is_option:
             options[spec.name] = value
     return replace(draft, media=media, prompt=prompt, options=options)
+
+
+def prompt_of(model: ModelSpec | None, job_input: Mapping[str, Any]) -> str | None:
+    """The prompt a job was run with (for captions), if the model has one."""
+    spec = model.prompt if model else None
+    return str(job_input[spec.name]) if spec is not None and spec.name in job_input else None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.context import Services
+from core.drafts import prompt_of
 from core.i18n import Fmt, localized
 from core.views.admin import render_alert
 from core.views.jobs import render_done, render_failed, render_progress, result_effects
@@ -54,6 +55,7 @@ class JobRunner:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._shown: dict[str, tuple[str, int | None]] = {}
         self._alerted: dict[str, datetime] = {}
+        self._finishing: set[str] = set()  # jobs being delivered or refunded right now
 
     # --- public -----------------------------------------------------------------------------
 
@@ -91,7 +93,16 @@ class JobRunner:
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop driving jobs: polling stops at once (the next active instance resumes it), while a
+        delivery or refund already under way may finish within ``grace`` seconds (cutting it between
+        "sent" and "marked delivered" would make the next instance send the result again)."""
+        finishing = [task for job_id, task in self._tasks.items() if job_id in self._finishing]
+        for job_id, task in self._tasks.items():
+            if job_id not in self._finishing:
+                task.cancel()
+        if finishing and grace > 0:
+            await asyncio.wait(finishing, timeout=grace)
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
@@ -211,13 +222,17 @@ class JobRunner:
     async def _finish(self, job_id: str) -> None:
         """Deliver a succeeded job or refund a failed one; serialised per job so it happens once."""
         async with self._lock(job_id):
-            job = await self._services.storage.jobs.get(job_id)
-            if job is None:
-                return
-            if job.state is JobState.SUCCEEDED:
-                await self._deliver(job)
-            elif job.state in (JobState.FAILED, JobState.TIMED_OUT):
-                await self._refund(job)
+            self._finishing.add(job_id)
+            try:
+                job = await self._services.storage.jobs.get(job_id)
+                if job is None:
+                    return
+                if job.state is JobState.SUCCEEDED:
+                    await self._deliver(job)
+                elif job.state in (JobState.FAILED, JobState.TIMED_OUT):
+                    await self._refund(job)
+            finally:
+                self._finishing.discard(job_id)
 
     def _fmt_and_model(self, job: Job) -> tuple[Fmt, ModelSpec | None, str]:
         fmt = Fmt(job.language, self._services.settings.prices.currency)
@@ -228,7 +243,7 @@ class JobRunner:
     async def _deliver(self, job: Job) -> None:
         fmt, model, name = self._fmt_and_model(job)
         output = model.output if model else OutputKind.IMAGE
-        prompt = next((str(v) for k, v in job.input.items() if model and model.prompt and k == model.prompt.name), None)
+        prompt = prompt_of(model, job.input)
         effects: list[Effect] = []
         if job.progress_message_id is not None:
             effects.append(EditScreen(job.chat_id, job.progress_message_id, render_done(fmt, name)))

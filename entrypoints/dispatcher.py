@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any, Callable, Hashable, Mapping
 
 from core.bot import BotCore, Outcome
@@ -30,6 +30,7 @@ Parser = Callable[[Mapping[str, Any]], Event | None]
 ChatOf = Callable[[Mapping[str, Any]], int | None]
 
 CALLBACK_ANSWER_WITHIN = 0.8  # seconds; Telegram users see a spinner until a press is answered
+RECENTLY_DONE = 10_000  # update ids remembered after processing (see Dispatcher._recently_done)
 # What the per-user rate limit applies to: what users type and press. Payments, pre-checkout queries and
 # membership changes always go through (dropping a successful_payment would lose money).
 LIMITED = (Command, TextMessage, MediaMessage, CallbackPress)
@@ -56,6 +57,9 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(workers)
         self._queues: dict[Hashable, deque[InboxUpdate]] = {}
         self._known: set[int] = set()  # queued or being processed in this process
+        # Finished here lately: a pending-rows read that started before an update was marked done may
+        # still list it; without this the sweeper would queue it a second time.
+        self._recently_done: OrderedDict[int, None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self.processing = False  # only the active instance processes; a passive one only stores
         self.pending = 0  # inbox depth as this process knows it (for /health, answered from memory)
@@ -113,7 +117,7 @@ class Dispatcher:
     # --- scheduling -------------------------------------------------------------------------
 
     def _enqueue(self, item: InboxUpdate) -> None:
-        if item.update_id in self._known:
+        if item.update_id in self._known or item.update_id in self._recently_done:
             return
         self._known.add(item.update_id)
         key: Hashable = item.chat_id if item.chat_id is not None else ("update", item.update_id)
@@ -143,6 +147,9 @@ class Dispatcher:
                 exception_caught(error, update_id=item.update_id, stage="inbox_done")
                 await asyncio.sleep(0.5 * 2**attempt)
             else:
+                self._recently_done[item.update_id] = None
+                while len(self._recently_done) > RECENTLY_DONE:
+                    self._recently_done.popitem(last=False)
                 self._known.discard(item.update_id)
                 self.pending = max(self.pending - 1, 0)
                 return

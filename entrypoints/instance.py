@@ -100,6 +100,9 @@ class Instance:
         if self._site is not None:
             await self._site.cleanup()
         await self._stack.aclose()
+        close_messenger = getattr(self._messenger, "aclose", None)  # the Telegram messenger's HTTP client
+        if close_messenger is not None:
+            await close_messenger()
         log.info("BOT_STOPPED")
 
     # --- leadership ---------------------------------------------------------------------------
@@ -149,7 +152,7 @@ class Instance:
         if self.dispatcher is not None:
             await self.dispatcher.stop(grace)
         if self.app is not None:
-            await self.app.runner.stop()
+            await self.app.runner.stop(grace)
             await self.app.broadcaster.stop()
 
     async def _sweep(self) -> None:

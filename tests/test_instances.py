@@ -206,6 +206,9 @@ async def test_a_kill_9_mid_generation_is_recovered_by_the_next_process_without_
             assert second.returncode == 0, stderr.decode()[-2000:]
         finally:
             await storage.close()
+            if first.returncode is None:  # the test failed before the planned kill: never leave it running
+                first.kill()
+                await first.wait()
         assert len([m for m in replies(api) if m.kind == "photo"]) == 1
         assert len(kie.requests_to("createTask")) == 1  # resumed by polling, not submitted again
         entries = await _entries(dsn)

@@ -8,7 +8,6 @@ Run with ``-s`` to see the measured takeover times.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import logging
 import os
@@ -17,7 +16,7 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+
+from tests.fakes import bounded
 
 from adapters.storage.file_leader_lock import FileLeaderLock
 from adapters.storage.json_storage import JsonStorage
@@ -41,17 +42,6 @@ KEY = lock_key_for(TOKEN_A)
 LOGGER = "adapters.storage.pg_leader_lock"
 
 
-def bounded(seconds: float) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
-    """Fail a test that runs longer than ``seconds`` instead of hanging the suite."""
-
-    def wrap(test: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        @functools.wraps(test)
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            return await asyncio.wait_for(test(*args, **kwargs), seconds)
-
-        return run
-
-    return wrap
 
 
 # --- PostgreSQL fixtures ---------------------------------------------------------------------------

@@ -8,7 +8,6 @@ time by ``bounded``.
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import subprocess
 import sys
@@ -19,6 +18,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+
+from tests.fakes import bounded
 
 from adapters.storage.postgres import PostgresStorage, migrate
 from adapters.storage.postgres.migrations import load_migrations
@@ -41,18 +42,6 @@ USER = 42
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
-def bounded(seconds: float) -> Callable[[F], F]:
-    """Fail the test (instead of hanging the run) when it takes longer than ``seconds``."""
-
-    def decorate(test: F) -> F:
-        @functools.wraps(test)
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            async with asyncio.timeout(seconds):
-                return await test(*args, **kwargs)
-
-        return run  # type: ignore[return-value]
-
-    return decorate
 
 
 @pytest.fixture

@@ -92,6 +92,9 @@ class TelegramMessenger:
         self._media = MediaSender(bot, self._calls, send_text=self.send_text, http_client=http_client)
         self._invoices = InvoiceSender(bot, self._calls)
 
+    async def aclose(self) -> None:
+        await self._media.aclose()
+
     async def apply(self, effects: Sequence[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, SendScreen):

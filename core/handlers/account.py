@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
+from core.drafts import prompt_of
 from core.handlers.navigation import stale
 from core.i18n import localized
 from core.views.account import HISTORY_PAGE, render_balance, render_history
@@ -43,7 +44,7 @@ async def show_result(services: Services, turn: Turn, fields: tuple[str, ...]) -
     model = services.catalog.model(job.model_id)
     if not (job.result_urls or job.result_text) or model is None:
         return Reply(toast=turn.fmt.t("history.no_result"), rejected="NO_RESULT")
-    prompt = str(job.input.get(model.prompt.name)) if model.prompt and model.prompt.name in job.input else None
+    prompt = prompt_of(model, job.input)
     effects = result_effects(
         turn.fmt, chat_id=turn.chat_id, job_id=job.id, name=localized(model.names, turn.fmt.language),
         output=model.output, prompt=prompt, urls=job.result_urls, text=job.result_text,

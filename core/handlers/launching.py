@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from core import free_tier
@@ -17,7 +18,7 @@ from core.views.common import button
 from core.views.order import render_insufficient
 from ports.events import CallbackPress
 from ports.screens import Screen
-from ports.storage import Draft, InsufficientBalanceError, Job, JobState
+from ports.storage import Draft, InsufficientBalanceError, Job, JobState, StorageUnavailableError
 from ports.trace import correlation_id
 
 
@@ -63,6 +64,11 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
     )
     try:
         job, created = await storage.jobs.launch(job)
+    except StorageUnavailableError:
+        if free:  # give the free try back if storage lets us; the launch error is what propagates
+            with contextlib.suppress(StorageUnavailableError):
+                await storage.free_usage.release(draft.id)
+        raise
     except InsufficientBalanceError as error:
         screen = render_insufficient(turn.fmt, draft.id, price, error.balance)
         return Reply([turn.show(screen)], rejected="INSUFFICIENT_BALANCE")

@@ -25,7 +25,8 @@ async def main_menu_screen(services: Services, turn: Turn, notice: str | None = 
 
 async def menu(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
     """The main menu; ``menu:new`` (under a photo or a progress message) sends a new message."""
-    await services.storage.users.set_active_draft(turn.user.id, None)
+    if turn.user.active_draft_id is not None:
+        await services.storage.users.set_active_draft(turn.user.id, None)
     screen = await main_menu_screen(services, turn)
     return Reply([turn.send(screen) if fields == ("new",) else turn.show(screen)])
 

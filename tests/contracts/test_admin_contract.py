@@ -6,7 +6,6 @@ Runs once per entry of conftest.STORAGE_IMPLEMENTATIONS. Every test is bounded i
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from tests.fakes import bounded
 
 from adapters.storage.json_storage import JsonStorage
 from adapters.storage.postgres import PostgresStorage
@@ -30,18 +31,6 @@ ADMIN = 777
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
-def bounded(seconds: float = 20) -> Callable[[F], F]:
-    """Fail the test (instead of hanging the run) when it takes longer than ``seconds``."""
-
-    def decorate(test: F) -> F:
-        @functools.wraps(test)
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            async with asyncio.timeout(seconds):
-                return await test(*args, **kwargs)
-
-        return run  # type: ignore[return-value]
-
-    return decorate
 
 
 def at(seconds: float) -> datetime:

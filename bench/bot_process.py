@@ -28,11 +28,9 @@ from bench import pgcount  # noqa: E402
 if os.environ.get("BENCH_COUNT_QUERIES") == "1":
     pgcount.install()  # before anything opens a connection
 
-from adapters.telegram.files import TelegramMediaReader  # noqa: E402
 from adapters.telegram.messenger import TelegramMessenger  # noqa: E402
 from core.job_runner import RunnerSettings  # noqa: E402
-from entrypoints.instance import Instance  # noqa: E402
-from entrypoints.server import install_signal_handlers, make_bot, make_lock, poll_updates, storage_opener  # noqa: E402
+from entrypoints.server import install_signal_handlers, make_bot, make_instance, run_instance  # noqa: E402
 from entrypoints.settings import load_settings, read_environment, require_telegram  # noqa: E402
 from entrypoints.telemetry import configure_logging  # noqa: E402
 
@@ -95,22 +93,12 @@ async def run() -> int:
         poll_max=float(os.environ.get("BENCH_POLL_MAX", "30")),
         submit_backoff=0.05, callback_url=settings.kie_callback_url(),
     )
-    lock = make_lock(settings)
-    instance = Instance(
-        settings, bot, messenger=messenger, media=TelegramMediaReader(bot), lock=lock,
-        open_storage=storage_opener(settings, lock), shared_inbox=settings.DATABASE_URL is not None,
-        runner_settings=runner, poll_updates=poll_updates,
-    )
     try:
-        await instance.start(host="127.0.0.1")
-        try:
-            await stop.wait()
-        finally:
-            await instance.stop(settings.SHUTDOWN_GRACE_S)
+        instance = make_instance(settings, bot, runner_settings=runner, messenger=messenger)
+        await run_instance(instance, settings, stop, host="127.0.0.1")
     finally:
         await bot.shutdown()
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(asyncio.run(run()))

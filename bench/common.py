@@ -103,6 +103,7 @@ def base_env(api: FakeBotApi, port: int, **extra: str) -> dict[str, str]:
         "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_BASE_URL": api.base_url, "BOT_MODE": "webhook",
         "WEBHOOK_BASE_URL": "https://bot.example", "WEBHOOK_SECRET_PATH": SECRET_PATH,
         "WEBHOOK_SECRET_TOKEN": SECRET_TOKEN, "WELCOME_BALANCE": "100", "PORT": str(port), "PTB_TIMEDELTA": "1",
+        "FREE_DAILY_LIMIT": "0",  # paid journeys, as measured before the free tier existed
     }
     env.update(extra)
     return env

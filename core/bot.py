@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 
 from core import routes
 from core.broadcaster import Broadcaster
@@ -97,10 +98,13 @@ class BotCore:
         services = self.services
         now = services.clock.now()
         user, created = await services.storage.users.ensure(event.user, services.settings.welcome_balance, now)
-        await services.storage.directory.touch(user.id, now)
+        if user.last_seen_at is None or now - user.last_seen_at >= SEEN_EVERY:
+            await services.storage.directory.touch(user.id, now)  # for "active users" in the stats
         language = resolve_language(user.language, user.language_code, services.settings.default_language)
         return Turn(event, user, Fmt(language, services.settings.prices.currency), now, created)
 
+
+SEEN_EVERY = timedelta(minutes=10)  # last_seen_at is refreshed at most this often (one write, not one per update)
 
 # Money already taken by Telegram is credited (and refunds taken back) even for a banned user.
 PAID = (PaymentReceived, PaymentRefunded)

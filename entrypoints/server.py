@@ -31,6 +31,7 @@ from entrypoints.dispatcher import Dispatcher
 from entrypoints.instance import Instance
 from entrypoints.settings import Settings, SettingsError, load_settings, read_environment, require_telegram
 from entrypoints.telemetry import configure_logging, exception_caught
+from ports.effects import Messenger
 from ports.leader import LeaderLock
 from ports.storage import Storage, StorageUnavailableError
 
@@ -89,10 +90,16 @@ def storage_opener(settings: Settings, lock: LeaderLock) -> Callable[[], Awaitab
     return open_storage
 
 
-def make_instance(settings: Settings, bot: Bot, lock: LeaderLock | None = None, runner_settings: Any = None) -> Instance:
+def make_instance(
+    settings: Settings,
+    bot: Bot,
+    lock: LeaderLock | None = None,
+    runner_settings: Any = None,
+    messenger: Messenger | None = None,
+) -> Instance:
     lock = lock or make_lock(settings)
     return Instance(
-        settings, bot, messenger=TelegramMessenger(bot), media=TelegramMediaReader(bot), lock=lock,
+        settings, bot, messenger=messenger or TelegramMessenger(bot), media=TelegramMediaReader(bot), lock=lock,
         open_storage=storage_opener(settings, lock), shared_inbox=settings.DATABASE_URL is not None,
         runner_settings=runner_settings, poll_updates=poll_updates,
     )
@@ -110,15 +117,19 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         log.error("STARTUP_FAILED cannot reach the Bot API at %s: %s", settings.TELEGRAM_API_BASE_URL, type(error).__name__)
         return 2
     try:
-        instance = make_instance(settings, bot)
-        await instance.start()
-        try:
-            await stop.wait()
-        finally:
-            await instance.stop(settings.SHUTDOWN_GRACE_S)
+        await run_instance(make_instance(settings, bot), settings, stop)
     finally:
         await bot.shutdown()
     return 0
+
+
+async def run_instance(instance: Instance, settings: Settings, stop: asyncio.Event, host: str = "0.0.0.0") -> None:
+    """Start, serve until ``stop`` is set (SIGTERM), then stop gracefully."""
+    await instance.start(host)
+    try:
+        await stop.wait()
+    finally:
+        await instance.stop(settings.SHUTDOWN_GRACE_S)
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

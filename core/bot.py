@@ -83,13 +83,12 @@ class BotCore:
         settings = self.services.settings
         return Fmt(resolve_language(None, event.user.language_code, settings.default_language), settings.prices.currency)
 
-    def apology(self, event: Event, answered: bool = False) -> list[Effect]:
-        """What the user sees when handling their update failed unexpectedly: a short apology, the menu.
-        ``answered``: the pressed button was already answered."""
+    def apology(self, event: Event) -> list[Effect]:
+        """What the user sees when handling their update failed unexpectedly: a short apology, the menu."""
         fmt = self._fmt_for(event)
         keyboard = ((button(fmt.t("btn.menu"), "menu", "new"),),)
         effects: list[Effect] = []
-        if isinstance(event, CallbackPress) and not answered:
+        if isinstance(event, CallbackPress):
             effects.append(AnswerCallback(event.callback_id))
         effects.append(SendScreen(event.chat_id, Screen(fmt.t("error.apology"), keyboard, "apology")))
         return effects

@@ -14,7 +14,7 @@ from ports.billing import StarsGateway
 from ports.catalog import Catalog, ModelSpec, OptionValue
 from ports.clock import Clock
 from ports.effects import EditScreen, Effect, SendScreen
-from ports.events import CallbackPress, Event
+from ports.events import CallbackPress, Command, Event
 from ports.generation import GenerationGateway
 from ports.media import MediaReader
 from ports.screens import Screen
@@ -86,6 +86,11 @@ class Turn:
     @property
     def chat_id(self) -> int:
         return self.event.chat_id
+
+    @property
+    def args(self) -> str:
+        """What follows a command ("/credit 42 100" → "42 100"); "" for anything else."""
+        return self.event.args if isinstance(self.event, Command) else ""
 
     def show(self, screen: Screen) -> Effect:
         """Edit the message whose button was pressed; otherwise send a new message."""

@@ -66,8 +66,8 @@ CALLBACK_ROUTES: dict[str, Handler] = {
 
 async def start(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
     """/start [ref_<code>]: the menu; a new user who came by an invite link is linked to the inviter."""
-    if isinstance(turn.event, Command) and turn.event.args:
-        await referral.link_from_start(services, turn, turn.event.args)
+    if turn.args:
+        await referral.link_from_start(services, turn, turn.args)
     return await navigation.menu(services, turn)
 
 

@@ -95,7 +95,7 @@ async def money_command(services: Services, turn: Turn, credit: bool) -> Reply:
     """/credit <user> <amount> and /debit <user> <amount> (major units); the reply has the new balance."""
     if not is_admin(services, turn):
         return await unknown_command(services, turn)
-    parts = getattr(turn.event, "args", "").split()
+    parts = turn.args.split()
     user = await find_user(services, parts[0]) if len(parts) == 2 else None
     amount = parse_amount(services, parts[1]) if len(parts) == 2 else None
     if user is None or amount is None:
@@ -129,7 +129,7 @@ async def debit_command(services: Services, turn: Turn, fields: tuple[str, ...] 
 async def ban_command(services: Services, turn: Turn, banned: bool) -> Reply:
     if not is_admin(services, turn):
         return await unknown_command(services, turn)
-    user = await find_user(services, getattr(turn.event, "args", ""))
+    user = await find_user(services, turn.args)
     if user is None:
         return Reply([turn.send(render_notice(turn.fmt.t("admin.user.usage")))], rejected="VALIDATION_FAIL")
     return await set_banned(services, turn, user.id, banned)
@@ -147,7 +147,7 @@ async def refund_command(services: Services, turn: Turn, fields: tuple[str, ...]
     """/refund <telegram charge id>: the Stars go back to the user (refundStarPayment), the credit too."""
     if not is_admin(services, turn):
         return await unknown_command(services, turn)
-    charge_id = getattr(turn.event, "args", "").strip()
+    charge_id = turn.args.strip()
     payment = await services.storage.payments.get(charge_id) if charge_id else None
     if payment is None or services.stars is None:
         return Reply([turn.send(render_notice(turn.fmt.t("admin.refund.usage")))], rejected="VALIDATION_FAIL")
@@ -177,4 +177,4 @@ async def on_pending_text(services: Services, turn: Turn, kind: str, text: str) 
 async def markup_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
     if not is_admin(services, turn):
         return await unknown_command(services, turn)
-    return await admin_catalog.set_markup(services, turn, getattr(turn.event, "args", ""))
+    return await admin_catalog.set_markup(services, turn, turn.args)

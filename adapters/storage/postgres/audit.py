@@ -10,10 +10,10 @@ json_admin.AUDIT_CAP entries), the table keeps every entry.
 from __future__ import annotations
 
 import json
-from datetime import timezone
 
 from adapters.storage.json_admin import count
 from adapters.storage.json_codec import encode
+from adapters.storage.postgres import codec
 from adapters.storage.postgres.db import Database
 from ports.admin import AuditEntry
 
@@ -36,7 +36,7 @@ class PostgresAudit:
             rows = await conn.fetch(RECENT, count(limit))
         return [
             AuditEntry(
-                at=row["at"].astimezone(timezone.utc),
+                at=codec.utc(row["at"]),
                 actor=int(row["actor"]),
                 action=row["action"],
                 details=json.loads(row["details"]),

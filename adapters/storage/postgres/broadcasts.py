@@ -14,11 +14,12 @@ A repeated ``create`` of an existing id changes nothing (the first one stays), a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from adapters.storage.json_admin import count, counts, finished_state, user_cursor
 from adapters.storage.json_codec import encode, utc_text
+from adapters.storage.postgres import codec
 from adapters.storage.postgres.db import Database
 from ports.admin import Broadcast, BroadcastState
 
@@ -105,12 +106,12 @@ def _broadcast(row: Mapping[str, Any]) -> Broadcast:
         id=row["id"],
         admin_id=row["admin_id"],
         text=row["text"],
-        created_at=row["created_at"].astimezone(timezone.utc),
+        created_at=codec.utc(row["created_at"]),
         photo_file_id=row["photo_file_id"],
         state=BroadcastState(row["state"]),
         cursor=row["cursor"],
         delivered=row["delivered"],
         failed=row["failed"],
         blocked=row["blocked"],
-        updated_at=None if updated_at is None else updated_at.astimezone(timezone.utc),
+        updated_at=codec.utc_or_none(updated_at),
     )

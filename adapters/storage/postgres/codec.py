@@ -82,14 +82,14 @@ def dump(value: Any) -> str:
 def user(row: Row) -> User:
     return User(
         id=row["id"],
-        created_at=_utc(row["created_at"]),
+        created_at=utc(row["created_at"]),
         language=row["language"],
         language_code=row["language_code"],
         username=row["username"],
         first_name=row["first_name"],
         active_draft_id=row["active_draft_id"],
         blocked=row["blocked"],
-        last_seen_at=None if row["last_seen_at"] is None else _utc(row["last_seen_at"]),
+        last_seen_at=utc_or_none(row["last_seen_at"]),
         banned=row["banned"],
     )
 
@@ -101,7 +101,7 @@ def entry(row: Row) -> LedgerEntry:
         amount=row["amount"],
         balance_after=row["balance_after"],
         reason=row["reason"],
-        created_at=_utc(row["created_at"]),
+        created_at=utc(row["created_at"]),
     )
 
 
@@ -112,7 +112,7 @@ def draft(row: Row) -> Draft:
         user_id=row["user_id"],
         chat_id=row["chat_id"],
         model_id=row["model_id"],
-        created_at=_utc(row["created_at"]),
+        created_at=utc(row["created_at"]),
         media={name: tuple(urls) for name, urls in media.items()},
         prompt=row["prompt"],
         options=json.loads(row["options"]),
@@ -129,9 +129,9 @@ def job(row: Row) -> Job:
         input=json.loads(row["input"]),
         price=row["price"],
         state=JobState(row["state"]),
-        created_at=_utc(row["created_at"]),
-        updated_at=_utc(row["updated_at"]),
-        deadline_at=_utc(row["deadline_at"]),
+        created_at=utc(row["created_at"]),
+        updated_at=utc(row["updated_at"]),
+        deadline_at=utc(row["deadline_at"]),
         language=row["language"],
         options=json.loads(row["options"]),
         progress_message_id=row["progress_message_id"],
@@ -149,11 +149,15 @@ def update(row: Row) -> InboxUpdate:
     return InboxUpdate(
         update_id=row["update_id"],
         payload=json.loads(row["payload"]),
-        received_at=_utc(row["received_at"]),
+        received_at=utc(row["received_at"]),
         chat_id=row["chat_id"],
         cid=row["cid"],
     )
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)  # asyncpg already returns UTC; this states it
+
+
+def utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else utc(moment)

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -88,6 +88,6 @@ def stars_payment(row: Any) -> StarsPayment:
         stars=row["stars"],
         amount=row["amount"],
         payload=row["payload"],
-        created_at=row["created_at"].astimezone(timezone.utc),
-        refunded_at=None if refunded_at is None else refunded_at.astimezone(timezone.utc),
+        created_at=codec.utc(row["created_at"]),
+        refunded_at=codec.utc_or_none(refunded_at),
     )

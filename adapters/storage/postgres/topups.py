@@ -7,7 +7,7 @@ credits the amount (money.move, key ``manual:<id>``) in the same transaction as 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -85,8 +85,8 @@ def manual_topup(row: Any) -> ManualTopup:
         amount=row["amount"],
         receipt_file_id=row["receipt_file_id"],
         receipt_kind=row["receipt_kind"],
-        created_at=row["created_at"].astimezone(timezone.utc),
+        created_at=codec.utc(row["created_at"]),
         state=TopupState(row["state"]),
         decided_by=row["decided_by"],
-        decided_at=None if decided_at is None else decided_at.astimezone(timezone.utc),
+        decided_at=codec.utc_or_none(decided_at),
     )

@@ -46,6 +46,7 @@ class CoreSettings:
     free_utc_offset_minutes: int = 0  # the free tier's day boundary (FREE_TZ)
     referral_bonus_inviter: int = 0  # smallest unit
     referral_bonus_invitee: int = 0
+    admin_max_amount: int = 100_000_000  # smallest unit: the most one /credit or /debit moves (ADMIN_MAX_AMOUNT)
     bot_username: str = "TrtBot"  # for invite links t.me/<bot_username>?start=ref_<code>
 
     def job_timeout(self, category: str) -> float:

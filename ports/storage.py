@@ -129,6 +129,18 @@ class InsufficientBalanceError(StorageError):
         self.needed = needed
 
 
+MAX_BALANCE = 2**63 - 1  # PostgreSQL's BIGINT: no storage holds a balance above it
+
+
+class BalanceLimitError(StorageError):
+    """A credit would take the balance above MAX_BALANCE; nothing changed (the same on every storage)."""
+
+    def __init__(self, balance: int, amount: int) -> None:
+        super().__init__(f"balance {balance} + {amount} exceeds {MAX_BALANCE}")
+        self.balance = balance
+        self.amount = amount
+
+
 class IdempotencyConflictError(StorageError):
     """A key was reused for a different movement (another user or amount): a bug, never silently accepted."""
 

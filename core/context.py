@@ -93,15 +93,20 @@ class Turn:
         """What follows a command ("/credit 42 100" → "42 100"); "" for anything else."""
         return self.event.args if isinstance(self.event, Command) else ""
 
+    @property
+    def thread_id(self) -> int | None:
+        """The forum topic the event came from (replies go there); None for the chat itself."""
+        return getattr(self.event, "thread_id", None)
+
     def show(self, screen: Screen) -> Effect:
         """Edit the message whose button was pressed; otherwise send a new message."""
         event = self.event
         if isinstance(event, CallbackPress) and event.message_id is not None:
             return EditScreen(event.chat_id, event.message_id, screen)
-        return SendScreen(event.chat_id, screen)
+        return SendScreen(event.chat_id, screen, self.thread_id)
 
     def send(self, screen: Screen) -> Effect:
-        return SendScreen(self.chat_id, screen)
+        return SendScreen(self.chat_id, screen, self.thread_id)
 
 
 @dataclass

@@ -272,4 +272,8 @@ TEXTS: dict[str, str] = {
     "field.mode": "Mode",
     "field.tag_audio_events": "Tag sound events",
     "field.diarize": "Separate speakers",
+    # Group chats (core/group_chats.py): an invitation to the private chat, nothing personal.
+    "group.invite": "👋 I only work in a private chat: your balance, orders and results stay there. Open @{bot} with the button below.",
+    "group.open": "💬 Open the bot",
+    "group.button": "This button only works in your private chat with the bot.",
 }

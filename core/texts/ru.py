@@ -272,4 +272,8 @@ TEXTS: dict[str, str] = {
     "field.mode": "Режим",
     "field.tag_audio_events": "Отмечать звуки",
     "field.diarize": "Разделять говорящих",
+    # Group chats (core/group_chats.py): an invitation to the private chat, nothing personal.
+    "group.invite": "👋 Я работаю только в личном чате: там ваш баланс, заказы и результаты. Откройте @{bot} — кнопка ниже.",
+    "group.open": "💬 Открыть бота",
+    "group.button": "Эта кнопка работает только в личном чате с ботом.",
 }

@@ -181,7 +181,8 @@ class Ledger(Protocol):
 
     async def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
         """Add money. When the user has a debt (a Stars refund that exceeded the balance), the same
-        operation settles it first with a second entry (key ``settle:<key>``, reason "debt")."""
+        operation settles it first with a second entry (key ``settle:<key>``, reason "debt"). Raises
+        BalanceLimitError (nothing changed) when the balance would exceed MAX_BALANCE."""
         ...
 
     async def debt(self, user_id: int) -> int:

@@ -35,15 +35,14 @@ async def find_user(services: Services, query: str) -> User | None:
 
 # An admin's amount: ASCII digits, at most one separator ("." or ","), at most two decimals. Checked before any
 # arithmetic, so "1e999990" or a thousand digits never reach Decimal (it froze the bot for 37 s).
-AMOUNT = re.compile(r"([0-9]{1,15})(?:[.,]([0-9]{1,2}))?")
+AMOUNT = re.compile(r"[0-9]{1,15}(?:[.,][0-9]{1,2})?")
 MAX_USER_ID = 2**63 - 1  # what storage holds (Telegram's user ids have at most 52 significant bits)
 
 
 def parse_amount(services: Services, text: str) -> int | None:
     """A positive amount in major units ("150", "12.50", "12,50") to the smallest unit; None if invalid.
     The caller compares it with ``admin_max_amount``."""
-    match = AMOUNT.fullmatch(text.strip())
-    if match is None:
+    if AMOUNT.fullmatch(text.strip()) is None:
         return None
     try:
         minor = major_to_minor(Decimal(text.strip().replace(",", ".")), services.settings.prices.currency)

@@ -59,8 +59,8 @@ async def move(
 ) -> tuple[LedgerEntry, bool]:
     """Move ``amount`` (signed: > 0 credit, < 0 debit) for the user; the entry, and whether it is new.
 
-    Must run inside a transaction. Raises UnknownUserError, InsufficientBalanceError (nothing changed) or
-    IdempotencyConflictError; the caller's transaction then rolls back whatever else it did.
+    Must run inside a transaction. Raises UnknownUserError, InsufficientBalanceError or BalanceLimitError (nothing
+    changed) or IdempotencyConflictError; the caller's transaction then rolls back whatever else it did.
     """
     change, undo = (CREDIT, DEBIT) if amount > 0 else (DEBIT, CREDIT)
     # An amount beyond BIGINT cannot be a parameter: it is refused as the guarded UPDATEs would refuse it.

@@ -108,7 +108,7 @@ class TaskEndpoints:
         if not task_id:
             return envelope(self.validation_code, FIELD_REQUIRED, key=key)
         record = self._records.get(task_id)
-        if record is None:
+        if record is None or record.api != "market":  # a dedicated family's task lives at its own endpoint
             return envelope(422, RECORD_NULL, key=key)
         await self._refresh(record)
         return envelope(200, "success", record.data(), key=key)

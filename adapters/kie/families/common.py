@@ -39,9 +39,11 @@ class Family:
 
 
 def variant(request: GenerationRequest) -> str:
-    """The family variant a catalog id names: "veo/veo3_fast" → "veo3_fast"."""
+    """The family variant a catalog id names: "veo/veo3_fast" → "veo3_fast", "suno/V5/lyrics" → "V5"."""
     prefix = f"{request.api}/"
-    return request.model[len(prefix):] if request.model.startswith(prefix) else request.model
+    if not request.model.startswith(prefix):
+        return request.model
+    return request.model[len(prefix):].split("/", 1)[0]
 
 
 _CAMEL = re.compile(r"_([a-z0-9])")

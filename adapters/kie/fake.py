@@ -129,6 +129,8 @@ class FakeKieGateway:
         self._files_dir = Path(files_dir)
         self._outputs = dict(outputs or {})
         self._durations = {kind: seconds / speed for kind, seconds in merged.items()}
+        self._speed = speed
+        self._explicit = frozenset(durations or {})  # kinds whose duration the caller set: no family default
         self._tasks: dict[str, _Task] = {}
         self._submit_errors: deque[GatewayError] = deque()
         self._outcomes: deque[_Outcome] = deque()
@@ -194,7 +196,7 @@ class FakeKieGateway:
             request=request,
             kind=kind,
             created=self._clock.now(),
-            duration=self._durations[kind],
+            duration=self._duration(request.api, kind),
             outcome=self._outcomes.popleft() if self._outcomes else _keyword_outcome(request.input),
             skip_stages=skip,
         )
@@ -247,6 +249,10 @@ class FakeKieGateway:
         return url
 
     # --- internals -----------------------------------------------------------------------------------------
+
+    def _duration(self, api: str, kind: OutputKind) -> float:
+        family = fake_families.DURATIONS.get(api)
+        return self._durations[kind] if family is None or kind in self._explicit else family / self._speed
 
     def _check_online(self) -> None:
         if self._offline:

@@ -25,11 +25,14 @@ OUTPUTS: Mapping[str, OutputKind] = {
 # successFlag families and 4o report only "generating" before the end; Suno's PENDING is our waiting.
 _ONLY_GENERATING = frozenset({"veo", "aleph", "kontext", "mj", "gpt4o"})
 _WITH_PROGRESS = frozenset({MARKET_API, "gpt4o", "runway"})
+# Seconds a family's task takes when the fake was not given a duration for its kind (a song takes long
+# enough that polling at 2.5 s × 1.5 sees lyrics, then the first track, then the end).
+DURATIONS: Mapping[str, float] = {"suno": 45.0}
 SUNO_TRACKS = 2
 MJ_GRID = 4
 # Share of the generating phase after which Suno reports lyrics, then the first track.
-LYRICS_AT = 0.3
-FIRST_TRACK_AT = 0.7
+LYRICS_AT = 0.2
+FIRST_TRACK_AT = 0.6
 
 
 def stage_of(api: str, generated: float, *, skip_stages: bool, instrumental: bool) -> Stage | None:

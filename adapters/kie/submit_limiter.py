@@ -14,6 +14,9 @@ from ports.clock import Clock
 
 DEFAULT_LIMIT = 20
 DEFAULT_WINDOW = 10.0  # seconds
+# KIE counts a request when it arrives, we when we send it: a request sent later may arrive sooner, so a slot
+# is reused only this long after the window has passed.
+MARGIN = 0.5
 
 
 class SubmitLimiter:
@@ -37,12 +40,12 @@ class SubmitLimiter:
         async with self._turn:
             while True:
                 now = self._clock.now()
-                while self._sent and now - self._sent[0] >= self._window:
+                while self._sent and now - self._sent[0] >= self._window + timedelta(seconds=MARGIN):
                     self._sent.popleft()
                 if len(self._sent) < self._limit:
                     self._sent.append(now)
                     self.waited += waited
                     return waited
-                pause = max((self._sent[0] + self._window - now).total_seconds(), 0.001)
+                pause = max((self._sent[0] + self._window - now).total_seconds() + MARGIN, 0.001)
                 waited += pause
                 await self._sleep(pause)

@@ -16,7 +16,7 @@ from ports.clock import Clock
 from ports.effects import EditScreen, Effect, SendScreen
 from ports.events import CallbackPress, Command, Event
 from ports.generation import GenerationGateway
-from ports.media import MediaReader
+from ports.media import MediaProbe, MediaReader
 from ports.screens import Screen
 from ports.storage import Storage, User
 
@@ -47,6 +47,7 @@ class CoreSettings:
     referral_bonus_inviter: int = 0  # smallest unit
     referral_bonus_invitee: int = 0
     bot_username: str = "TrtBot"  # for invite links t.me/<bot_username>?start=ref_<code>
+    support_contact: str = ""  # SUPPORT_CONTACT: @username or an https link ("" = not set)
 
     def job_timeout(self, category: str) -> float:
         return self.job_timeouts.get(category, DEFAULT_JOB_TIMEOUTS["video"])
@@ -65,6 +66,7 @@ class Services:
     # What the process started with; ``catalog`` and ``settings.prices.markup`` carry admins' overrides.
     base_catalog: Catalog | None = None
     base_markup: Decimal | None = None
+    probe: MediaProbe | None = None  # measures audio/video length when the transport does not report it
 
     def price(self, model: ModelSpec, options: Mapping[str, OptionValue]) -> int:
         return price_for(model, options, self.settings.prices)

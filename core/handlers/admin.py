@@ -54,7 +54,7 @@ async def action(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
     if name == "stats":
         summary = await services.storage.stats.summary(turn.now)
         credits, _ = await _kie(services)
-        return Reply([turn.show(render_stats(turn.fmt, summary, credits))])
+        return Reply([turn.show(render_stats(turn.fmt, summary, credits, services.catalog.models))])
     if name == "audit":
         return Reply([turn.show(render_audit(turn.fmt, await services.storage.audit.recent(20)))])
     if name in ("find", "markup", "bc"):

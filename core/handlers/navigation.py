@@ -63,7 +63,8 @@ async def language(services: Services, turn: Turn, fields: tuple[str, ...] = ())
 
 
 async def noop(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
-    return Reply()
+    """The page indicator of a list: a toast says what it is (a silent answer looks broken)."""
+    return Reply(toast=turn.fmt.t("pager.toast"))
 
 
 async def unknown_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Sequence
 
-from core.i18n import Fmt, localized
+from core.i18n import LANGUAGES, Fmt, localized
 from core.views.common import button, lines
 from ports.admin import AuditEntry, Broadcast, StatsSummary
 from ports.billing import StarsPayment
@@ -44,10 +44,17 @@ def back_to_panel(fmt: Fmt) -> tuple[tuple[Button, ...], ...]:
     return ((button(fmt.t("btn.back"), "adm", "panel"),),)
 
 
-def render_stats(fmt: Fmt, summary: StatsSummary, credits: Decimal | None) -> Screen:
-    active = ", ".join(f"{days} d: {count}" for days, count in sorted(summary.users_active.items()))
-    states = ", ".join(f"{state}: {count}" for state, count in sorted(summary.jobs_by_state.items())) or "—"
-    top = ", ".join(f"{model} ({count})" for model, count in summary.top_models) or "—"
+def render_stats(fmt: Fmt, summary: StatsSummary, credits: Decimal | None, models: Sequence[ModelSpec] = ()) -> Screen:
+    """``models``: the catalog, for the models' names (an id no longer in it is shown as is)."""
+    names = {m.id: localized(m.names, fmt.language) for m in models}
+    active = ", ".join(
+        fmt.t("admin.stats.active_item", days=days, count=count) for days, count in sorted(summary.users_active.items())
+    )
+    states = ", ".join(
+        fmt.t("admin.stats.state_item", state=_state_name(fmt, state), count=count)
+        for state, count in sorted(summary.jobs_by_state.items())
+    ) or "—"
+    top = ", ".join(f"{names.get(model, model)} ({count})" for model, count in summary.top_models) or "—"
     revenue = [
         fmt.t("admin.stats.revenue", days=days, amount=fmt.money(r.amount), stars=r.stars, payments=r.payments)
         for days, r in sorted(summary.revenue.items())
@@ -62,6 +69,11 @@ def render_stats(fmt: Fmt, summary: StatsSummary, credits: Decimal | None) -> Sc
         fmt.t("admin.status.credits", credits=credits) if credits is not None else None,
     )
     return Screen(text, back_to_panel(fmt), "admin_stats")
+
+
+def _state_name(fmt: Fmt, state: str) -> str:
+    key = f"job_state.{state}"
+    return fmt.t(key) if key in LANGUAGES[fmt.language] else state
 
 
 def render_user_card(

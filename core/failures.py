@@ -5,9 +5,9 @@ from __future__ import annotations
 
 # Our own codes (ports/generation.py GatewayError.code, the job runner's) → reason.
 OWN_CODES = {
-    "unavailable": "busy",
-    "auth": "service",
-    "quota": "service",
+    "unavailable": "unavailable",
+    "auth": "unavailable",  # the operator's key or credits: nothing the user can change
+    "quota": "unavailable",
     "unknown_task": "lost",
     "timeout": "timeout",
 }
@@ -19,7 +19,7 @@ KIE_CODES = {
     "413": "too_long",
     "422": "bad_input",
     "429": "busy",
-    "455": "busy",
+    "455": "unavailable",
     "500": "service",
     "501": "service",
     "505": "service",
@@ -32,20 +32,21 @@ MESSAGE_WORDS = (
     ("file", ("fetch", "download", "image url", "file url", "unsupported format", "decode")),
     ("timeout", ("timeout", "timed out", "time out")),
     ("too_long", ("too long", "too large", "exceeds", "maximum length")),
-    ("busy", ("rate limit", "too many requests", "maintenance", "overloaded", "busy")),
+    ("busy", ("rate limit", "too many requests", "overloaded", "busy")),
+    ("unavailable", ("maintenance", "unavailable")),
     ("bad_input", ("invalid", "required", "not supported", "validation", "parameter")),
 )
 
 
 def failure_reason(code: str | None, message: str | None) -> str:
-    """One of: content_policy, file, timeout, too_long, busy, bad_input, service, lost, unknown."""
+    """One of: content_policy, file, timeout, too_long, busy, unavailable, bad_input, service, lost, unknown."""
+    code = (code or "").strip()
+    if code in OWN_CODES:  # decided by the gateway adapter; its message is technical
+        return OWN_CODES[code]
     text = (message or "").lower()
     for reason, words in MESSAGE_WORDS:
         if any(word in text for word in words):
             return reason
-    code = (code or "").strip()
-    if code in OWN_CODES:
-        return OWN_CODES[code]
     if code in KIE_CODES:
         return KIE_CODES[code]
     return "bad_input" if code == "rejected" else "unknown"

@@ -282,6 +282,7 @@ TEXTS: dict[str, str] = {
     "failure.timeout": "the service did not finish the task in time.",
     "failure.too_long": "the input is too long for this model.",
     "failure.busy": "the generation service is overloaded. Please try again in a couple of minutes.",
+    "failure.unavailable": "the generation service is temporarily unavailable. Please try later.",
     "failure.bad_input": "the service did not accept the input. Check the description, files and options.",
     "failure.service": "the generation service failed. Please try again.",
     "failure.lost": "the generation service lost the task.",

@@ -48,16 +48,15 @@ def render_confirmation(
         "",
         fmt.t("confirm.price", price=fmt.money(price)),
         free_line(fmt, free),
-        fmt.t("confirm.balance_only", balance=fmt.money(balance)) if shortfall > 0
+        fmt.t("confirm.balance_only", balance=fmt.money(balance)) if shortfall > 0  # never a negative "after"
         else fmt.t("confirm.balance", balance=fmt.money(balance), after=fmt.money(balance - price)),
         fmt.t("confirm.shortfall", shortfall=fmt.money(shortfall)) if shortfall > 0 else None,
         free_offer_line(fmt, offer) if shortfall > 0 else None,
         fmt.t("confirm.edit_hint") if model.prompt is not None else None,
     )
-    if shortfall > 0:
-        rows: list[tuple[Button, ...]] = [(button(fmt.t("btn.topup"), "topup", draft.id),), *free_offer_rows(fmt, offer)]
-    else:
-        rows = [(button(fmt.t("btn.launch"), "launch", draft.id),)]
+    short = shortfall > 0  # no 🚀 that can only fail: the way to top up (and back to this order) instead
+    first = button(fmt.t("btn.topup"), "topup", draft.id) if short else button(fmt.t("btn.launch"), "launch", draft.id)
+    rows: list[tuple[Button, ...]] = [(first,), *(free_offer_rows(fmt, offer) if short else ())]
     if model.options:
         rows.append((button(fmt.t("btn.options"), "opts", draft.id),))
     rows.append((button(fmt.t("btn.back"), "model", model.id), button(fmt.t("btn.menu"), "menu")))

@@ -78,7 +78,7 @@ async def user_card(services: Services, turn: Turn, query: str) -> Reply:
     screen = render_user_card(
         turn.fmt, user, await storage.ledger.balance(user.id), await storage.ledger.debt(user.id),
         await storage.ledger.entries(user.id, 5), await storage.jobs.for_user(user.id, 5),
-        await storage.payments.for_user(user.id, 5),
+        await storage.payments.for_user(user.id, 5), services.catalog.models,
     )
     return Reply([turn.send(screen)])
 

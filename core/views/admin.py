@@ -76,6 +76,11 @@ def _state_name(fmt: Fmt, state: str) -> str:
     return fmt.t(key) if key in LANGUAGES[fmt.language] else state
 
 
+def _reason(fmt: Fmt, reason: str) -> str:
+    key = f"reason.{reason}"
+    return fmt.t(key) if key in LANGUAGES[fmt.language] else reason
+
+
 def render_user_card(
     fmt: Fmt,
     user: User,
@@ -84,7 +89,10 @@ def render_user_card(
     entries: Sequence[LedgerEntry],
     jobs: Sequence[Job],
     payments: Sequence[StarsPayment],
+    models: Sequence[ModelSpec] = (),
 ) -> Screen:
+    """``models``: the catalog, for the jobs' model names."""
+    names = {m.id: localized(m.names, fmt.language) for m in models}
     name = f"@{user.username}" if user.username else (user.first_name or "—")
     text = lines(
         fmt.t("admin.user.title", id=user.id, name=name),
@@ -92,9 +100,10 @@ def render_user_card(
         fmt.t("admin.user.flags", banned=fmt.t("yes") if user.banned else fmt.t("no"),
               blocked=fmt.t("yes") if user.blocked else fmt.t("no")),
         fmt.t("admin.user.ledger"),
-        *[f"  {fmt.date(e.created_at)} {fmt.signed_money(e.amount)} {e.reason}" for e in entries] or ["  —"],
+        *[f"  {fmt.date(e.created_at)} {fmt.signed_money(e.amount)} {_reason(fmt, e.reason)}" for e in entries] or ["  —"],
         fmt.t("admin.user.jobs"),
-        *[f"  {fmt.date(j.created_at)} {j.model_id} {j.state.value} {fmt.money(j.price)}" for j in jobs] or ["  —"],
+        *[f"  {fmt.date(j.created_at)} {names.get(j.model_id, j.model_id)} {_state_name(fmt, j.state.value)} "
+          f"{fmt.money(j.price)}" for j in jobs] or ["  —"],
         fmt.t("admin.user.payments"),
         *[f"  {fmt.date(p.created_at)} {p.stars}⭐ {fmt.money(p.amount)}{' ↩️' if p.refunded_at else ''} {p.charge_id}"
           for p in payments] or ["  —"],

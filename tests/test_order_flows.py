@@ -161,3 +161,12 @@ async def test_an_audio_file_longer_than_the_model_takes_is_refused_by_its_measu
         short = fake_media.write_file(bot.files / "short.wav", fake_media.wav_bytes("short", seconds=30, rate=8000))
         await bot.send(f"/file {short}")
         assert bot.screen_text().startswith("🧾 Проверьте заказ")
+
+
+async def test_a_user_at_zero_sees_the_free_model_in_the_menu(tmp_path):
+    async with running_bot(tmp_path, balance="0", FREE_DAILY_LIMIT=3) as bot:
+        await bot.send("/start")
+        assert "🎁 Без оплаты сегодня можно запустить «Z-Image» (осталось 3 из 3)." in bot.screen_text()
+    async with running_bot(tmp_path / "paying", balance="100", FREE_DAILY_LIMIT=3) as bot:
+        await bot.send("/start")
+        assert "Без оплаты" not in bot.screen_text()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from adapters.catalog import follow_ups
 from adapters.catalog.yaml_catalog import _Loader, _yaml_problem, parse_catalog
 from ports.catalog import Catalog, CatalogError
 
@@ -25,8 +26,10 @@ def load_catalog_files(path: Path, *, families: Path | None = None) -> Catalog:
         more, more_source = _read(extra)
         if not isinstance(more, dict) or set(more) != {"models"} or not isinstance(more["models"], list):
             raise CatalogError(f"{more_source}: the top level must be a mapping with only 'models'")
-        parse_catalog({"categories": data.get("categories"), "models": more["models"]}, more_source)
-        data = {**data, "models": [*(data.get("models") or []), *more["models"]]}
+        models, extra = follow_ups.split(more["models"])
+        parse_catalog({"categories": data.get("categories"), "models": models}, more_source)
+        data = {**data, "models": [*(data.get("models") or []), *models]}
+        return follow_ups.apply(parse_catalog(data, source), extra, more_source)
     return parse_catalog(data, source)
 
 

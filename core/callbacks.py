@@ -39,6 +39,7 @@ TAGS: dict[str, tuple[int, int]] = {
     "adm": (1, 2),  # adm:<action>[:<argument>]: the admin panel
     "bcgo": (1, 1),  # bcgo:<broadcast>: confirm and send
     "bcno": (1, 1),  # bcno:<broadcast>: cancel the draft
+    "fu": (2, 2),  # fu:<job>:<position>: a follow-up of a delivered result (Veo 1080p, …)
 }
 
 

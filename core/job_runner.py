@@ -11,12 +11,13 @@ import asyncio
 import logging
 import random
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from core.context import Services
 from core.drafts import prompt_of
 from core.failures import failure_reason, raw_reason
+from core.follow_ups import follow_up_rows
 from core.i18n import Fmt, localized
 from core.views.admin import render_alert
 from core.views.jobs import render_done, render_failed, render_progress, result_effects
@@ -24,6 +25,7 @@ from ports.catalog import ModelSpec, OutputKind
 from ports.effects import EditScreen, Effect, Messenger, MessengerUnavailableError, RecipientBlockedError, SendScreen
 from ports.generation import MARKET_API, GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
 from ports.storage import ACTIVE_JOB_STATES, Job, JobState
+from ports.screens import Keyboard
 from ports.trace import correlation_id
 
 log = logging.getLogger(__name__)
@@ -257,7 +259,7 @@ class JobRunner:
             effects.append(EditScreen(job.chat_id, job.progress_message_id, render_done(fmt, name)))
         effects += result_effects(
             fmt, chat_id=job.chat_id, job_id=job.id, name=name, output=output, prompt=prompt,
-            urls=job.result_urls, text=job.result_text,
+            urls=job.result_urls, text=job.result_text, extra=self._follow_ups(fmt, job),
         )
         error = await self._send(job, effects)
         if error == "unavailable":
@@ -266,6 +268,10 @@ class JobRunner:
             job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, error=error, updated_at=self._services.clock.now()
         )
         log.info("JOB_DELIVERED job=%s", job.id)
+
+    def _follow_ups(self, fmt: Fmt, job: Job) -> Keyboard:
+        """The follow-up buttons of the result (as if delivered: the job is marked so right after sending)."""
+        return follow_up_rows(fmt, self._services.catalog, replace(job, state=JobState.DELIVERED))
 
     async def _refund(self, job: Job) -> None:
         refunded = await self._services.storage.jobs.refund(job.id, self._services.clock.now())

@@ -185,6 +185,8 @@ class FakeKieGateway:
         if self._submit_errors:
             raise self._submit_errors.popleft()
         _validate(request)
+        if request.api in fake_families.SOURCES:
+            await self._check_source(request)
         task_id = f"fake_task_{self._run}_{len(self._tasks) + 1:06d}"
         kind = (
             self._outputs.get(request.model) or fake_families.OUTPUTS.get(request.api) or guess_output(request.model)
@@ -210,6 +212,15 @@ class FakeKieGateway:
         if task is None or task.request.api != api:
             raise UnknownTaskError(f"recordInfo is null: unknown task id {task_id!r}")
         return fake_families.visible(api, await self._lifecycle(task))
+
+    async def _check_source(self, request: GenerationRequest) -> None:
+        """A follow-up works on a finished task of its source family, as KIE checks ("record is null",
+        "record status is not success")."""
+        source = self._tasks.get(str(fake_families.field(request.input, "task_id") or ""))
+        if source is None or source.request.api != fake_families.SOURCES[request.api]:
+            raise GatewayRejectedError("record is null")
+        if (await self._lifecycle(source)).state is not TaskState.SUCCESS:
+            raise GatewayRejectedError("record status is not success")
 
     async def _lifecycle(self, task: _Task) -> TaskStatus:
         task_id = task.task_id

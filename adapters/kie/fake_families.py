@@ -21,13 +21,16 @@ OUTPUTS: Mapping[str, OutputKind] = {
     "kontext": OutputKind.IMAGE,
     "gpt4o": OutputKind.IMAGE,
     "mj": OutputKind.IMAGE,
+    "veo_1080p": OutputKind.VIDEO,
 }
+# Follow-up families: the family whose finished task (input ``task_id``) they work on.
+SOURCES: Mapping[str, str] = {"veo_1080p": "veo"}
 # successFlag families and 4o report only "generating" before the end; Suno's PENDING is our waiting.
-_ONLY_GENERATING = frozenset({"veo", "aleph", "kontext", "mj", "gpt4o"})
+_ONLY_GENERATING = frozenset({"veo", "aleph", "kontext", "mj", "gpt4o", "veo_1080p"})
 _WITH_PROGRESS = frozenset({MARKET_API, "gpt4o", "runway"})
 # Seconds a family's task takes when the fake was not given a duration for its kind (a song takes long
 # enough that polling at 2.5 s × 1.5 sees lyrics, then the first track, then the end).
-DURATIONS: Mapping[str, float] = {"suno": 45.0}
+DURATIONS: Mapping[str, float] = {"suno": 45.0, "veo_1080p": 20.0}
 SUNO_TRACKS = 2
 MJ_GRID = 4
 # Share of the generating phase after which Suno reports lyrics, then the first track.

@@ -60,9 +60,11 @@ def result_effects(
     prompt: str | None,
     urls: tuple[str, ...],
     text: str | None,
+    extra: Keyboard = (),
 ) -> list[Effect]:
-    """The result as media (one message per file) with "🔁 again" and "🏠 menu" under the last one."""
-    keyboard = result_keyboard(fmt, job_id)
+    """The result as media (one message per file) with "🔁 again" and "🏠 menu" under the last one;
+    ``extra`` rows (the follow-ups that apply: core/follow_ups.py) go above them."""
+    keyboard = (*extra, *result_keyboard(fmt, job_id))
     if output is OutputKind.TEXT or not urls:
         body = fmt.t("job.result_text", name=name, text=text or "")
         return [SendScreen(chat_id, Screen(truncate(body, TEXT_LIMIT), keyboard, "job_result"))]

@@ -1,0 +1,96 @@
+"""Follow-ups on a delivered result (issue 16 item 5) through the whole bot on the in-process fake: Veo 3.1's
+1080p is offered on a Veo result (not on one already made in 1080p), is its own job — priced, confirmed,
+charged once, linked to its source, shown in history — delivered once, and refunded once when it fails."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from adapters.catalog.catalog_files import load_catalog_files
+from core.follow_ups import follow_up_rows
+from core.i18n import Fmt
+from ports.effects import SendMedia
+from ports.storage import Job, JobState
+from tests.harness import running_bot
+from tests.test_family_jobs import BALANCE, charges, launch, media
+
+HD = "1080p"
+
+
+def buttons(effect: SendMedia) -> list[str]:
+    return [button.label for row in (effect.keyboard or ()) for button in row]
+
+
+async def order_hd(bot) -> str:
+    """Press 1080p on the latest result, confirm, and let it run; the follow-up job's id."""
+    await bot.press(HD)
+    assert "Veo 3.1 → 1080p" in bot.screen_text()
+    outcome = await bot.press("Запустить")
+    assert outcome.started_job is not None, bot.screen_text()
+    await bot.settle()
+    return outcome.started_job
+
+
+async def test_veo_1080p_is_its_own_job_charged_and_delivered_once_and_linked_to_its_source(tmp_path):
+    async with running_bot(tmp_path, balance=BALANCE) as bot:
+        source_id = await launch(bot, "Видео", "Veo 3.1 Fast", "a fox in the snow")
+        source = await bot.app.storage.jobs.get(source_id)
+        (result,) = media(bot)
+        assert any(HD in label for label in buttons(result))
+        before = await bot.balance()
+
+        job_id = await order_hd(bot)
+
+        job = await bot.app.storage.jobs.get(job_id)
+        assert job.state is JobState.DELIVERED
+        assert job.source_job_id == source_id and job.model_id == "veo/1080p"
+        assert job.input == {"task_id": source.task_id, "index": 0}
+        assert job.price > 0 and await bot.balance() == before - job.price
+        request = bot.app.gateway.submitted[-1]
+        assert request.api == "veo_1080p" and request.input["task_id"] == source.task_id
+        hd_result = media(bot)[-1]
+        assert len(media(bot)) == 2 and not any(HD in label for label in buttons(hd_result))
+        for _ in range(3):  # repeated and late callbacks
+            await bot.app.runner.on_task_event(job.task_id)
+        assert len(media(bot)) == 2
+        assert (await charges(bot)).count("launch") == 2
+        await bot.send("/start")
+        await bot.press("История")
+        assert "Veo 3.1 → 1080p" in bot.screen_text() and "Veo 3.1 Fast" in bot.screen_text()
+
+
+async def test_a_failed_1080p_is_refunded_once_and_the_source_stays_delivered(tmp_path):
+    async with running_bot(tmp_path, balance=BALANCE) as bot:
+        source_id = await launch(bot, "Видео", "Veo 3.1 Quality", "a fox in the snow")
+        before = await bot.balance()
+        bot.app.gateway.fail_next_tasks(1, "1080P generation failed")
+
+        job_id = await order_hd(bot)
+
+        job = await bot.app.storage.jobs.get(job_id)
+        assert job.state is JobState.REFUNDED
+        for _ in range(2):
+            await bot.app.runner.on_task_event(job.task_id)
+        assert (await charges(bot)).count("refund") == 1
+        assert await bot.balance() == before
+        assert (await bot.app.storage.jobs.get(source_id)).state is JobState.DELIVERED
+        assert len(media(bot)) == 1
+
+
+def test_1080p_is_offered_only_on_a_delivered_veo_video_not_already_in_1080p():
+    catalog = load_catalog_files(Path("catalog/models.yaml"))
+    fmt = Fmt("en", "RUB")
+    now = datetime(2026, 8, 1, tzinfo=timezone.utc)
+    job = Job("j1", 1, 1, "veo/veo3_fast", {"prompt": "x"}, 100, JobState.DELIVERED, now, now,
+              now + timedelta(hours=1), options={"resolution": "720p"}, task_id="t1")
+
+    def labels(**changes) -> list[str]:
+        from dataclasses import replace
+        return [button.label for row in follow_up_rows(fmt, catalog, replace(job, **changes)) for button in row]
+
+    assert labels() == ["Veo 3.1 → 1080p"]
+    assert labels(options={"resolution": "1080p"}) == []
+    assert labels(state=JobState.REFUNDED) == []
+    assert labels(model_id="veo/1080p") == []
+    assert labels(model_id="runway/gen") == []

@@ -30,7 +30,7 @@ import httpx
 from adapters.kie import envelope
 from adapters.kie.breaker import CircuitBreaker
 from adapters.kie.envelope import CallFailure
-from adapters.kie.families import UNREACHABLE_CALLBACK, family_of
+from adapters.kie.families import UNREACHABLE_CALLBACK, family_of, veo_hd
 from adapters.kie.submit_limiter import DEFAULT_LIMIT, DEFAULT_WINDOW, SubmitLimiter
 from ports.clock import Clock
 from ports.generation import (
@@ -144,6 +144,8 @@ class KieHttpGateway:
     # --- GenerationGateway ---------------------------------------------------------------------------------
 
     async def submit(self, request: GenerationRequest) -> str:
+        if request.api == veo_hd.API:
+            return await self._submit_hd(request)
         family = family_of(request.api)
         payload = family.build(request)
         callback = request.callback_url or (UNREACHABLE_CALLBACK if family.callback_required else None)
@@ -166,11 +168,37 @@ class KieHttpGateway:
     async def status(self, task_id: str, api: str = MARKET_API) -> TaskStatus:
         if not task_id:
             raise UnknownTaskError("an empty task id is never a KIE task")
+        if api == veo_hd.API:
+            return await self._status_hd(task_id)
         family = family_of(api)
         data = await self._call(
             _Call(family.status_endpoint, "GET", f"{self._api}{family.status_path}", params={"taskId": task_id})
         )
         return self._read(family.read, task_id, data)
+
+    async def _submit_hd(self, request: GenerationRequest) -> str:
+        """Veo 1080p (families/veo_hd.py): the first GET starts it; "still processing" is an accepted start."""
+        source, index = veo_hd.source_of(request)
+        await self._limiter.acquire()
+        try:
+            await self._call(_Call(veo_hd.ENDPOINT, "GET", f"{self._api}{veo_hd.PATH}",
+                                   params=veo_hd.params(source, index)))
+        except GatewayError as error:
+            if not veo_hd.still_working(error):
+                raise
+        log.info("KIE_SUBMIT job=%s api=%s source=%s", request.job_id or "-", veo_hd.API, source)
+        return veo_hd.task_id_for(request)
+
+    async def _status_hd(self, task_id: str) -> TaskStatus:
+        source, index = veo_hd.parse(task_id)
+        try:
+            data = await self._call(_Call(veo_hd.ENDPOINT, "GET", f"{self._api}{veo_hd.PATH}",
+                                          params=veo_hd.params(source, index)))
+        except GatewayError as error:
+            if error.retryable and not veo_hd.still_working(error):
+                raise
+            return veo_hd.answer_to(task_id, error)
+        return veo_hd.read(task_id, data)
 
     async def upload(self, data: bytes, file_name: str, mime_type: str) -> str:
         if not data:

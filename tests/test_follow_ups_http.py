@@ -1,0 +1,101 @@
+"""Follow-ups over HTTP: KieHttpGateway against the fake KIE server's get-1080p-video (a "still processing"
+answer is polled, not failed; an unfinished source is refused), and the whole bot: a Veo 3.1 video from text,
+then its 1080p follow-up, each delivered once with one charge; a failed 1080p refunded once."""
+
+from __future__ import annotations
+
+import httpx
+
+from adapters.kie.families import veo_hd
+from adapters.kie.fake_server import FakeKieServer
+from adapters.system.clock import VirtualClock
+from ports.generation import GatewayRejectedError, GenerationRequest, TaskState
+from ports.storage import JobState
+from tests.test_kie_e2e import bot_on_kie
+from tests.test_kie_families_http import USER, gateway_on
+
+import pytest
+
+
+async def test_1080p_is_polled_while_kie_says_processing_then_delivers_the_url(tmp_path):
+    clock = VirtualClock()
+    async with FakeKieServer(clock=clock, files_dir=tmp_path) as kie, httpx.AsyncClient() as client:
+        gateway = await gateway_on(kie, client, clock)
+        source = await gateway.submit(GenerationRequest("veo/veo3_fast", {"prompt": "p"}, api="veo"))
+        hd = GenerationRequest("veo/1080p", {"task_id": source, "index": 0}, job_id="job1", api=veo_hd.API)
+        with pytest.raises(GatewayRejectedError, match="not success"):
+            await gateway.submit(hd)  # the source video is not finished yet
+        clock.advance(60)
+        assert (await gateway.status(source, "veo")).state is TaskState.SUCCESS
+
+        task_id = await gateway.submit(hd)
+
+        assert task_id == f"{source}|1080p|0|job1"
+        (first, *_) = kie.requests_to("veo/get-1080p-video")
+        assert first.method == "GET"
+        running = await gateway.status(task_id, veo_hd.API)
+        assert running.state is TaskState.GENERATING  # KIE's 422 "1080P is processing…"
+        clock.advance(60)
+        done = await gateway.status(task_id, veo_hd.API)
+        assert done.state is TaskState.SUCCESS and len(done.result_urls) == 1
+        assert done.result_urls[0].startswith(kie.api_base_url)
+
+
+async def open_model(client, category: str, name: str) -> None:
+    """The model's button, on whichever page of its category it is."""
+    await client.say(USER, "/start")
+    await client.press(USER, category)
+    for _ in range(10):
+        labels = [label for row in client.last_with_buttons(USER).buttons for label, _ in row]
+        if any(label.split(" · ")[0] == name for label in labels):
+            await client.press(USER, f"{name} · ")
+            return
+        await client.press(USER, "▶️")
+    raise AssertionError(f"{name} not found in {category}")
+
+
+async def launch(client, category: str, name: str, prompt: str) -> None:
+    await open_model(client, category, name)
+    await client.say(USER, prompt)
+    await client.press(USER, "Запустить")
+    await client.settle()
+
+
+async def launch_veo_then_hd(client) -> None:
+    await launch(client, "Видео", "Veo 3.1 Fast", "a fox in the snow")
+    await client.press(USER, "1080p")
+    await client.press(USER, "Запустить")
+    await client.settle()
+
+
+async def jobs_of(client) -> list:
+    return sorted(await client.server.app.storage.jobs.for_user(USER), key=lambda job: job.created_at)
+
+
+async def test_a_veo_video_then_its_1080p_over_http_each_delivered_once_with_one_charge(tmp_path):
+    async with bot_on_kie(tmp_path) as (client, kie):
+        await launch_veo_then_hd(client)
+
+        source, hd = await jobs_of(client)
+        assert source.state is JobState.DELIVERED and hd.state is JobState.DELIVERED, (source, hd)
+        assert hd.source_job_id == source.id and hd.task_id.startswith(f"{source.task_id}|1080p|")
+        videos = [m for m in client.api.messages(USER) if m.kind == "video"]
+        assert len(videos) == 2 and videos[1].media == hd.result_urls[0]
+        entries = await client.server.app.storage.ledger.entries(USER)
+        assert [e.reason for e in entries].count("launch") == 2
+        assert await client.server.app.storage.ledger.balance(USER) == 10000 - source.price - hd.price
+
+
+async def test_a_failed_1080p_over_http_is_refunded_once(tmp_path):
+    async with bot_on_kie(tmp_path) as (client, kie):
+        await launch(client, "Видео", "Veo 3.1 Fast", "a fox in the snow")
+        kie.fail_next_tasks(1, "1080P upscale failed")
+        await client.press(USER, "1080p")
+        await client.press(USER, "Запустить")
+        await client.settle()
+
+        source, hd = await jobs_of(client)
+        assert source.state is JobState.DELIVERED and hd.state is JobState.REFUNDED
+        entries = await client.server.app.storage.ledger.entries(USER)
+        assert [e.reason for e in entries].count("refund") == 1
+        assert await client.server.app.storage.ledger.balance(USER) == 10000 - source.price

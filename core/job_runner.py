@@ -59,6 +59,8 @@ class JobRunner:
         self._shown: dict[str, tuple[str, int | None]] = {}
         self._alerted: dict[str, datetime] = {}
         self._finishing: set[str] = set()  # jobs being delivered or refunded right now
+        # Set by a callback: the job's poller stops waiting out its interval (which may be long) and looks now.
+        self._wakers: dict[str, asyncio.Event] = {}
 
     # --- public -----------------------------------------------------------------------------
 
@@ -89,8 +91,29 @@ class JobRunner:
         if job is None:
             return False
         if job.state in RUNNING_STATES:
-            await self._settle(job, await self._services.gateway.status(task_id, self._api(job)))
+            try:
+                await self._settle(job, await self._services.gateway.status(task_id, self._api(job)))
+            finally:
+                self._wake(job.id)
         return True
+
+    def _wake(self, job_id: str) -> None:
+        waker = self._wakers.get(job_id)
+        if waker is not None:
+            waker.set()
+
+    async def _nap(self, job_id: str, seconds: float) -> None:
+        """The poll interval, cut short by a callback for the job (``_wake``)."""
+        waker = self._wakers.setdefault(job_id, asyncio.Event())
+        if not waker.is_set():
+            sleeper = asyncio.ensure_future(self._services.clock.sleep(seconds))
+            woken = asyncio.ensure_future(waker.wait())
+            try:
+                await asyncio.wait((sleeper, woken), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                woken.cancel()
+        waker.clear()
 
     async def wait_idle(self) -> None:
         while self._tasks:
@@ -117,6 +140,7 @@ class JobRunner:
         if self._tasks.get(job_id) is task:
             del self._tasks[job_id]
             self._shown.pop(job_id, None)
+            self._wakers.pop(job_id, None)
 
     async def _drive(self, job_id: str) -> None:
         try:
@@ -162,6 +186,7 @@ class JobRunner:
     async def _poll(self, job: Job) -> None:
         services, settings = self._services, self._settings
         interval, unknown = settings.poll_first, 0
+        self._wakers.setdefault(job.id, asyncio.Event())  # before the first look: no callback is missed
         while True:
             now = services.clock.now()
             if now >= job.deadline_at:
@@ -189,7 +214,7 @@ class JobRunner:
                 return
             job = current
             remaining = (job.deadline_at - services.clock.now()).total_seconds()
-            await services.clock.sleep(max(min(interval, remaining), 0.0))
+            await self._nap(job.id, max(min(interval, remaining), 0.0))
             interval = min(interval * settings.poll_factor, settings.poll_max)
 
     async def _settle(self, job: Job, status: TaskStatus) -> None:

@@ -89,8 +89,32 @@ def test_1080p_is_offered_only_on_a_delivered_veo_video_not_already_in_1080p():
         from dataclasses import replace
         return [button.label for row in follow_up_rows(fmt, catalog, replace(job, **changes)) for button in row]
 
-    assert labels() == ["Veo 3.1 → 1080p"]
-    assert labels(options={"resolution": "1080p"}) == []
+    assert labels() == ["Veo 3.1 → 1080p", "Veo 3.1 → extend"]
+    assert labels(options={"resolution": "1080p"}) == ["Veo 3.1 → extend"]
     assert labels(state=JobState.REFUNDED) == []
     assert labels(model_id="veo/1080p") == []
     assert labels(model_id="runway/gen") == []
+
+
+async def test_veo_extend_asks_for_a_prompt_then_runs_a_new_veo_task_on_the_source(tmp_path):
+    async with running_bot(tmp_path, balance=BALANCE) as bot:
+        source_id = await launch(bot, "Видео", "Veo 3.1 Fast", "a fox in the snow")
+        source = await bot.app.storage.jobs.get(source_id)
+        await bot.press("продолжить")
+        await bot.send("the fox jumps into a river")
+        assert "Veo 3.1 → продолжить" in bot.screen_text()
+        outcome = await bot.press("Запустить")
+        await bot.settle()
+
+        job = await bot.app.storage.jobs.get(outcome.started_job)
+        assert job.state is JobState.DELIVERED and job.source_job_id == source_id
+        assert job.input == {"task_id": source.task_id, "prompt": "the fox jumps into a river"}
+        assert bot.app.gateway.submitted[-1].api == "veo_extend"
+        assert len(media(bot)) == 2 and (await charges(bot)).count("launch") == 2
+
+
+async def test_a_follow_up_model_cannot_be_opened_without_its_source(tmp_path):
+    async with running_bot(tmp_path, balance=BALANCE) as bot:
+        await bot.send("/start")
+        outcome = await bot.press_data("model:veo/1080p")
+        assert outcome.rejected == "MODEL_UNAVAILABLE"

@@ -99,3 +99,21 @@ async def test_a_failed_1080p_over_http_is_refunded_once(tmp_path):
         entries = await client.server.app.storage.ledger.entries(USER)
         assert [e.reason for e in entries].count("refund") == 1
         assert await client.server.app.storage.ledger.balance(USER) == 10000 - source.price
+
+
+async def test_veo_extend_over_http_posts_the_source_task_and_is_read_at_veo_record_info(tmp_path):
+    async with bot_on_kie(tmp_path, WELCOME_BALANCE="1000") as (client, kie):
+        await launch(client, "Видео", "Veo 3.1 Fast", "a fox in the snow")
+        await client.press(USER, "продолжить")
+        await client.say(USER, "the fox jumps into a river")
+        await client.press(USER, "Запустить")
+        await client.settle()
+
+        source, extended = await jobs_of(client)
+        assert extended.state is JobState.DELIVERED and extended.source_job_id == source.id
+        (body,) = [r.body for r in kie.requests_to("veo_extend/generate")]
+        assert body["taskId"] == source.task_id and body["prompt"] == "the fox jumps into a river"
+        assert body["model"] == "fast" and body["callBackUrl"]
+        assert len([m for m in client.api.messages(USER) if m.kind == "video"]) == 2
+        entries = await client.server.app.storage.ledger.entries(USER)
+        assert [e.reason for e in entries].count("launch") == 2

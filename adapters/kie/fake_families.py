@@ -22,11 +22,12 @@ OUTPUTS: Mapping[str, OutputKind] = {
     "gpt4o": OutputKind.IMAGE,
     "mj": OutputKind.IMAGE,
     "veo_1080p": OutputKind.VIDEO,
+    "veo_extend": OutputKind.VIDEO,
 }
 # Follow-up families: the family whose finished task (input ``task_id``) they work on.
-SOURCES: Mapping[str, str] = {"veo_1080p": "veo"}
+SOURCES: Mapping[str, str] = {"veo_1080p": "veo", "veo_extend": "veo"}
 # successFlag families and 4o report only "generating" before the end; Suno's PENDING is our waiting.
-_ONLY_GENERATING = frozenset({"veo", "aleph", "kontext", "mj", "gpt4o", "veo_1080p"})
+_ONLY_GENERATING = frozenset({"veo", "aleph", "kontext", "mj", "gpt4o", "veo_1080p", "veo_extend"})
 _WITH_PROGRESS = frozenset({MARKET_API, "gpt4o", "runway"})
 # Seconds a family's task takes when the fake was not given a duration for its kind (a song takes long
 # enough that polling at 2.5 s × 1.5 sees lyrics, then the first track, then the end).

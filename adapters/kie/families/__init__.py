@@ -10,7 +10,7 @@ from adapters.kie.families.common import UNREACHABLE_CALLBACK, Family
 FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (market.FAMILY, veo.FAMILY, suno.FAMILY, runway.FAMILY, aleph.FAMILY, kontext.FAMILY,
-                   gpt4o.FAMILY, mj.FAMILY)
+                   gpt4o.FAMILY, mj.FAMILY, veo.EXTEND)
 }
 STATUS_ENDPOINTS = frozenset(family.status_endpoint for family in FAMILIES.values())
 

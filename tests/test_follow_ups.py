@@ -118,3 +118,26 @@ async def test_a_follow_up_model_cannot_be_opened_without_its_source(tmp_path):
         await bot.send("/start")
         outcome = await bot.press_data("model:veo/1080p")
         assert outcome.rejected == "MODEL_UNAVAILABLE"
+
+
+async def test_grok_imagine_upscale_and_extend_are_market_follow_ups_taking_the_source_task_id(tmp_path):
+    async with running_bot(tmp_path, balance=BALANCE) as bot:
+        source_id = await launch(bot, "Видео", "Grok Imagine: видео", "a fox in the snow")
+        source = await bot.app.storage.jobs.get(source_id)
+        await bot.press("улучшить")
+        upscale = await bot.press("Запустить")
+        await bot.settle()
+        await bot.press_data(f"fu:{source_id}:1")  # the source's second follow-up: extend (needs a prompt)
+        await bot.send("the fox runs")
+        extend = await bot.press("Запустить")
+        await bot.settle()
+
+        jobs = [await bot.app.storage.jobs.get(outcome.started_job) for outcome in (upscale, extend)]
+        assert [job.state for job in jobs] == [JobState.DELIVERED, JobState.DELIVERED]
+        assert [job.source_job_id for job in jobs] == [source_id, source_id]
+        upscaled, extended = bot.app.gateway.submitted[-2:]
+        assert (upscaled.api, upscaled.model) == ("market", "grok-imagine/upscale")
+        assert upscaled.input == {"task_id": source.task_id, "resolution": "1080p"}
+        assert extended.input == {"task_id": source.task_id, "prompt": "the fox runs", "extend_times": "6",
+                                  "extend_at": 6}
+        assert (await charges(bot)).count("launch") == 3

@@ -185,7 +185,7 @@ class FakeKieGateway:
         if self._submit_errors:
             raise self._submit_errors.popleft()
         _validate(request)
-        if request.api in fake_families.SOURCES:
+        if request.api in fake_families.SOURCES or request.model in fake_families.SOURCE_MODELS:
             await self._check_source(request)
         task_id = f"fake_task_{self._run}_{len(self._tasks) + 1:06d}"
         kind = (
@@ -217,7 +217,11 @@ class FakeKieGateway:
         """A follow-up works on a finished task of its source family, as KIE checks ("record is null",
         "record status is not success")."""
         source = self._tasks.get(str(fake_families.field(request.input, "task_id") or ""))
-        if source is None or source.request.api != fake_families.SOURCES[request.api]:
+        if request.api in fake_families.SOURCES:
+            fits = source is not None and source.request.api == fake_families.SOURCES[request.api]
+        else:
+            fits = source is not None and source.request.model in fake_families.SOURCE_MODELS[request.model]
+        if not fits or source is None:
             raise GatewayRejectedError("record is null")
         if (await self._lifecycle(source)).state is not TaskState.SUCCESS:
             raise GatewayRejectedError("record status is not success")

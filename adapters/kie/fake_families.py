@@ -26,6 +26,11 @@ OUTPUTS: Mapping[str, OutputKind] = {
 }
 # Follow-up families: the family whose finished task (input ``task_id``) they work on.
 SOURCES: Mapping[str, str] = {"veo_1080p": "veo", "veo_extend": "veo"}
+# Market follow-ups (their input ``task_id``): the market models whose finished task they accept.
+SOURCE_MODELS: Mapping[str, frozenset[str]] = {
+    "grok-imagine/upscale": frozenset({"grok-imagine/text-to-video"}),
+    "grok-imagine/extend": frozenset({"grok-imagine/text-to-video"}),
+}
 # successFlag families and 4o report only "generating" before the end; Suno's PENDING is our waiting.
 _ONLY_GENERATING = frozenset({"veo", "aleph", "kontext", "mj", "gpt4o", "veo_1080p", "veo_extend"})
 _WITH_PROGRESS = frozenset({MARKET_API, "gpt4o", "runway"})

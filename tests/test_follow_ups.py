@@ -141,3 +141,26 @@ async def test_grok_imagine_upscale_and_extend_are_market_follow_ups_taking_the_
         assert extended.input == {"task_id": source.task_id, "prompt": "the fox runs", "extend_times": "6",
                                   "extend_at": 6}
         assert (await charges(bot)).count("launch") == 3
+
+
+async def test_suno_offers_wav_and_extend_per_track_each_its_own_job(tmp_path):
+    async with running_bot(tmp_path, balance=BALANCE) as bot:
+        source_id = await launch(bot, "Аудио", "Suno V5.5", "песня про дождь")
+        source = await bot.app.storage.jobs.get(source_id)
+        labels = buttons(media(bot)[-1])
+        assert [label for label in labels if "трек" in label] == [
+            "🎧 WAV · трек 1", "🎧 WAV · трек 2", "➕ Продлить трек 1", "➕ Продлить трек 2"]
+        await bot.press("WAV · трек 2")
+        wav = await bot.press("Запустить")
+        await bot.settle()
+        await bot.press_data(f"fu:{source_id}:2")  # extend track 1
+        extend = await bot.press("Запустить")
+        await bot.settle()
+
+        jobs = [await bot.app.storage.jobs.get(outcome.started_job) for outcome in (wav, extend)]
+        assert [job.state for job in jobs] == [JobState.DELIVERED, JobState.DELIVERED]
+        assert [job.source_job_id for job in jobs] == [source_id, source_id]
+        assert jobs[0].input == {"task_id": source.task_id, "index": 1}
+        assert [request.api for request in bot.app.gateway.submitted[-2:]] == ["suno_wav", "suno_extend"]
+        assert len(media(bot)) == 2 + 1 + 2  # the song, the WAV, the extension's two tracks
+        assert (await charges(bot)).count("launch") == 3

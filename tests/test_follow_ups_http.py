@@ -12,6 +12,7 @@ from adapters.system.clock import VirtualClock
 from ports.generation import GatewayRejectedError, GenerationRequest, TaskState
 from ports.storage import JobState
 from tests.test_kie_e2e import bot_on_kie
+from entrypoints.smoke_checks import callback_update
 from tests.test_kie_families_http import USER, gateway_on
 
 import pytest
@@ -117,3 +118,49 @@ async def test_veo_extend_over_http_posts_the_source_task_and_is_read_at_veo_rec
         assert len([m for m in client.api.messages(USER) if m.kind == "video"]) == 2
         entries = await client.server.app.storage.ledger.entries(USER)
         assert [e.reason for e in entries].count("launch") == 2
+
+
+async def test_suno_wav_and_extend_over_http_find_the_tracks_audio_id_in_the_source_song(tmp_path):
+    async with bot_on_kie(tmp_path, WELCOME_BALANCE="1000") as (client, kie):
+        await launch(client, "Аудио", "Suno V5.5", "песня про дождь")
+        await client.press(USER, "WAV · трек 2")
+        await client.press(USER, "Запустить")
+        await client.settle()
+        source = (await jobs_of(client))[0]
+        message_id = [m for m in client.api.messages(USER) if m.kind == "audio"][1].message_id
+        await client.post_update(callback_update(USER, f"fu:{source.id}:2", message_id))  # extend track 1
+        await client.settle()
+        await client.press(USER, "Запустить")
+        await client.settle()
+
+        _, wav, extended = await jobs_of(client)
+        assert wav.state is JobState.DELIVERED and extended.state is JobState.DELIVERED
+        assert wav.source_job_id == extended.source_job_id == source.id
+        (wav_body,) = [r.body for r in kie.requests_to("suno_wav/generate")]
+        assert wav_body["taskId"] == source.task_id and wav_body["audioId"] == f"{source.task_id}-1"
+        (extend_body,) = [r.body for r in kie.requests_to("suno_extend/generate")]
+        assert extend_body["audioId"] == f"{source.task_id}-0" and extend_body["defaultParamFlag"] is False
+        assert extend_body["model"] == "V5_5" and extend_body["callBackUrl"]
+        assert len([m for m in client.api.messages(USER) if m.kind == "audio"]) == 2 + 1 + 2
+        entries = await client.server.app.storage.ledger.entries(USER)
+        assert [e.reason for e in entries].count("launch") == 3
+
+
+def test_the_wav_reader_understands_kies_documented_example_and_the_track_lookup_needs_the_track():
+    from adapters.kie.families import suno_follow_ups
+
+    example = {"taskId": "988e****c8d3", "musicId": "e231", "musicIndex": 0,
+               "response": {"audioWavUrl": "https://example.com/s/04e6****e727.wav"}, "successFlag": "SUCCESS",
+               "errorCode": None, "errorMessage": None}
+    done = suno_follow_ups.read_wav("988e****c8d3", example)
+    assert done.state is TaskState.SUCCESS and done.result_urls == ("https://example.com/s/04e6****e727.wav",)
+    assert suno_follow_ups.read_wav("t", {"successFlag": "PENDING"}).state is TaskState.GENERATING
+    assert suno_follow_ups.read_wav("t", {"successFlag": "GENERATE_WAV_FAILED"}).state is TaskState.FAIL
+    song = {"taskId": "s1", "param": '{"model": "V4_5PLUS"}', "status": "SUCCESS",
+            "response": {"sunoData": [{"id": "a0", "audioUrl": "u0"}, {"id": "a1", "audioUrl": "u1"}]}}
+    request = GenerationRequest("suno_extend/track2", {"task_id": "s1", "index": 1}, api="suno_extend")
+    found = suno_follow_ups.with_audio_id(request, song)
+    assert found.input["audio_id"] == "a1" and found.input["model"] == "V4_5PLUS"
+    assert suno_follow_ups.build_extend(found) == {"audioId": "a1", "model": "V4_5PLUS", "defaultParamFlag": False}
+    with pytest.raises(GatewayRejectedError):
+        suno_follow_ups.with_audio_id(GenerationRequest("x", {"task_id": "s1", "index": 5}, api="suno_wav"), song)

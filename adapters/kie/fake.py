@@ -216,7 +216,7 @@ class FakeKieGateway:
     async def _check_source(self, request: GenerationRequest) -> None:
         """A follow-up works on a finished task of its source family, as KIE checks ("record is null",
         "record status is not success")."""
-        source = self._tasks.get(str(fake_families.field(request.input, "task_id") or ""))
+        source = self._tasks.get(fake_families.source_task_id(request.input))
         if request.api in fake_families.SOURCES:
             fits = source is not None and source.request.api == fake_families.SOURCES[request.api]
         else:

@@ -30,7 +30,7 @@ import httpx
 from adapters.kie import envelope
 from adapters.kie.breaker import CircuitBreaker
 from adapters.kie.envelope import CallFailure
-from adapters.kie.families import UNREACHABLE_CALLBACK, family_of, veo_hd
+from adapters.kie.families import UNREACHABLE_CALLBACK, family_of, suno_follow_ups, veo_hd
 from adapters.kie.submit_limiter import DEFAULT_LIMIT, DEFAULT_WINDOW, SubmitLimiter
 from ports.clock import Clock
 from ports.generation import (
@@ -147,6 +147,8 @@ class KieHttpGateway:
         if request.api == veo_hd.API:
             return await self._submit_hd(request)
         family = family_of(request.api)
+        if request.api in suno_follow_ups.NEEDS_AUDIO_ID:
+            request = await self._with_audio_id(request)
         payload = family.build(request)
         callback = request.callback_url or (UNREACHABLE_CALLBACK if family.callback_required else None)
         if callback:
@@ -176,29 +178,23 @@ class KieHttpGateway:
         )
         return self._read(family.read, task_id, data)
 
+    async def _with_audio_id(self, request: GenerationRequest) -> GenerationRequest:
+        """Suno's WAV and extend name a track by its audioId, found in the source song's record."""
+        source, _ = suno_follow_ups.source_task(request)
+        suno = family_of("suno")
+        data = await self._call(_Call(suno.status_endpoint, "GET", f"{self._api}{suno.status_path}",
+                                      params={"taskId": source}))
+        return self._read(suno_follow_ups.with_audio_id, request, data)
+
     async def _submit_hd(self, request: GenerationRequest) -> str:
-        """Veo 1080p (families/veo_hd.py): the first GET starts it; "still processing" is an accepted start."""
-        source, index = veo_hd.source_of(request)
         await self._limiter.acquire()
-        try:
-            await self._call(_Call(veo_hd.ENDPOINT, "GET", f"{self._api}{veo_hd.PATH}",
-                                   params=veo_hd.params(source, index)))
-        except GatewayError as error:
-            if not veo_hd.still_working(error):
-                raise
-        log.info("KIE_SUBMIT job=%s api=%s source=%s", request.job_id or "-", veo_hd.API, source)
-        return veo_hd.task_id_for(request)
+        return await veo_hd.submit(self._hd_get, request)
 
     async def _status_hd(self, task_id: str) -> TaskStatus:
-        source, index = veo_hd.parse(task_id)
-        try:
-            data = await self._call(_Call(veo_hd.ENDPOINT, "GET", f"{self._api}{veo_hd.PATH}",
-                                          params=veo_hd.params(source, index)))
-        except GatewayError as error:
-            if error.retryable and not veo_hd.still_working(error):
-                raise
-            return veo_hd.answer_to(task_id, error)
-        return veo_hd.read(task_id, data)
+        return await veo_hd.status(self._hd_get, task_id)
+
+    async def _hd_get(self, params: Mapping[str, str]) -> Any:
+        return await self._call(_Call(veo_hd.ENDPOINT, "GET", f"{self._api}{veo_hd.PATH}", params=params))
 
     async def upload(self, data: bytes, file_name: str, mime_type: str) -> str:
         if not data:

@@ -35,7 +35,7 @@ from ports.generation import TaskState
 TICK_SECONDS = 0.05
 CALLBACK_TIMEOUT = 8.0
 RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds of the clock after a failed delivery [K-flux]
-RETRYING_APIS = frozenset({"kontext", "suno"})
+RETRYING_APIS = frozenset({"kontext", "suno", "suno_extend", "suno_wav"})
 
 log = logging.getLogger(__name__)
 

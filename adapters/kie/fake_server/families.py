@@ -29,12 +29,15 @@ PATHS: Mapping[str, tuple[str, str]] = {
     "gpt4o": ("/api/v1/gpt4o-image/generate", "/api/v1/gpt4o-image/record-info"),
     "mj": ("/api/v1/mj/generate", "/api/v1/mj/record-info"),
     "veo_extend": ("/api/v1/veo/extend", "/api/v1/veo/record-info"),
+    "suno_extend": ("/api/v1/generate/extend", "/api/v1/generate/record-info"),
+    "suno_wav": ("/api/v1/wav/generate", "/api/v1/wav/record-info"),
 }
 # Follow-ups that create a task of their own, read at their source family's status endpoint.
-STATUS_OF: Mapping[str, str] = {"veo_extend": "veo"}
+STATUS_OF: Mapping[str, str] = {"veo_extend": "veo", "suno_extend": "suno"}
 CALLBACK_MISSING = "Please enter callBackUrl."
 RECORD_IS_NULL = "record is null"
-_VARIANT_FIELD = {"veo": "model", "suno": "model", "kontext": "model", "mj": "taskType", "veo_extend": "model"}
+_VARIANT_FIELD = {"veo": "model", "suno": "model", "kontext": "model", "mj": "taskType", "veo_extend": "model",
+                  "suno_extend": "model"}
 _DEFAULT_VARIANT = {"veo": "veo3_fast", "kontext": "flux-kontext-pro", "veo_extend": "fast"}
 
 
@@ -65,6 +68,10 @@ def problem(api: str, body: Mapping[str, Any]) -> str | None:
         return missing("size") or (missing("prompt") if not body.get("filesUrl") else None)
     if api == "mj":
         return missing("taskType", "prompt")
+    if api in ("suno_extend", "suno_wav"):
+        if not body.get("callBackUrl"):
+            return CALLBACK_MISSING
+        return missing("audioId", "model") if api == "suno_extend" else missing("taskId", "audioId")
     if api == "veo_extend":
         return missing("taskId", "prompt")
     if api == "veo":
@@ -131,7 +138,7 @@ class FamilyEndpoints:
             record = self._records.get(task_id)
             if record is None or STATUS_OF.get(record.api, record.api) != api:
                 # Suno answers an unknown task with code 200 and data null; the others with "record is null".
-                return envelope(200, "success", None) if api == "suno" else envelope(422, RECORD_IS_NULL)
+                return envelope(200, "success", None) if api.startswith("suno") else envelope(422, RECORD_IS_NULL)
             await self._refresh(record)
             return envelope(200, "success", STATUS_DATA[api](record))
 

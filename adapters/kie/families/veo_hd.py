@@ -9,13 +9,18 @@ failure. Other refusals ("record status is not success", "record is null" for an
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from adapters.kie.families.common import dig, text, urls_of
 from ports.generation import GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
 
+log = logging.getLogger(__name__)
+
 API = "veo_1080p"
+Get = Callable[[Mapping[str, str]], Awaitable[Any]]  # one GET of get-1080p-video (the gateway's retries, breaker)
 ENDPOINT = "veo/get-1080p-video"
 PATH = "/api/v1/veo/get-1080p-video"
 _MARK = "1080p"
@@ -69,3 +74,26 @@ def answer_to(task_id: str, error: GatewayError) -> TaskStatus:
     if still_working(error):
         return TaskStatus(task_id, TaskState.GENERATING)
     return TaskStatus(task_id, TaskState.FAIL, fail_code=error.code, fail_message=str(error))
+
+
+async def submit(get: Get, request: GenerationRequest) -> str:
+    """The first GET starts the work; "still processing" is an accepted start."""
+    source, index = source_of(request)
+    try:
+        await get(params(source, index))
+    except GatewayError as error:
+        if not still_working(error):
+            raise
+    log.info("KIE_SUBMIT job=%s api=%s source=%s", request.job_id or "-", API, source)
+    return task_id_for(request)
+
+
+async def status(get: Get, task_id: str) -> TaskStatus:
+    source, index = parse(task_id)
+    try:
+        data = await get(params(source, index))
+    except GatewayError as error:
+        if error.retryable and not still_working(error):
+            raise
+        return answer_to(task_id, error)
+    return read(task_id, data)

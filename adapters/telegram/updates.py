@@ -59,6 +59,9 @@ _CHAT_KINDS = (
 _SENDER_KINDS = ("shipping_query", "inline_query", "chosen_inline_result", "poll_answer")
 # Answered at once, outside any chat queue (Telegram cancels the payment after 10 s without an answer).
 _UNQUEUED_KINDS = ("pre_checkout_query",)
+# Telegram's integers (ids included) have at most 52 significant bits; anything outside is not Telegram's
+# and would overflow a BIGINT column or a Bot API call later, so it is malformed input here.
+ID_LIMIT = 2**53
 
 
 def parse_update(data: Mapping[str, Any]) -> Event | None:
@@ -195,7 +198,7 @@ def _payment(message: Mapping[str, Any], chat: Mapping[str, Any], chat_id: int, 
     dropped for a missing ``from``: in a private chat the payer is the chat itself."""
     if message.get("from") is not None:
         user = _user(message["from"], "message.from")
-    elif chat.get("type") == "private":
+    elif chat.get("type") == "private" and chat_id > 0:
         user = UserRef(id=chat_id, username=_str(chat, "username", "message.chat"),
                        first_name=_str(chat, "first_name", "message.chat"))
     else:
@@ -235,8 +238,11 @@ def _payload(body: Mapping[str, Any], where: str) -> str:
 
 def _user(value: Any, where: str) -> UserRef:
     body = _obj(value, where)
+    user_id = _int(body, "id", where)
+    if user_id <= 0:  # user ids are positive (negative ids are groups and channels)
+        raise ValueError(f"{where}.id must be positive")
     return UserRef(
-        id=_int(body, "id", where),
+        id=user_id,
         language_code=_str(body, "language_code", where),
         username=_str(body, "username", where),
         first_name=_str(body, "first_name", where),
@@ -258,6 +264,8 @@ def _int(body: Mapping[str, Any], key: str, where: str) -> int:
         raise ValueError(f"{where}.{key} is missing")
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{where}.{key} must be an integer, got {type(value).__name__}")
+    if not -ID_LIMIT < value < ID_LIMIT:
+        raise ValueError(f"{where}.{key} is out of range")
     return value
 
 

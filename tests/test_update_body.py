@@ -27,7 +27,7 @@ def test_a_real_update_is_read_once_and_its_text_kept_verbatim():
     assert body.update_id == 900001 and body.text == REAL
     assert body.payload["message"]["text"] == "a\x00b 😀"  # an escaped U+0000 and a surrogate pair are fine
     event = parse_update(body.payload)
-    assert isinstance(event, TextMessage) and event.text == "a\x00b 😀"
+    assert isinstance(event, TextMessage) and event.text == "a\ufffdb 😀"  # stored as sent, read without U+0000
 
 
 def test_nesting_up_to_the_limit_is_taken_and_one_more_level_is_refused():
@@ -92,4 +92,23 @@ def test_a_sender_with_a_user_id_that_is_not_positive_makes_the_update_malformed
     update = json.loads(REAL)
     update["message"]["from"]["id"] = value
     with pytest.raises(ValueError, match="positive"):
+        parse_update(update)
+
+
+def test_u0000_in_the_fields_the_bot_reads_becomes_a_replacement_character():
+    body = read_update(REAL.encode())
+    body.payload["message"]["from"]["first_name"] = "A\x00nn"
+    event = parse_update(body.payload)
+    assert event.text == "a\ufffdb 😀" and event.user.first_name == "A\ufffdnn"
+
+
+@pytest.mark.parametrize("amount", [0, -100])
+def test_a_payment_of_a_non_positive_amount_makes_the_update_malformed(amount):
+    update = json.loads(REAL)
+    update["message"].pop("text")
+    update["message"]["successful_payment"] = {
+        "currency": "XTR", "total_amount": amount, "invoice_payload": "stars:100",
+        "telegram_payment_charge_id": "ch-1", "provider_payment_charge_id": "",
+    }
+    with pytest.raises(ValueError, match="total_amount must be positive"):
         parse_update(update)

@@ -18,6 +18,11 @@ checked before text/media, and kept even without ``from`` in a private chat: the
 else (edited messages, channel posts, other service messages, messages without ``from``, …) is ``None``: the
 caller stores it as done without a reply.
 
+Values Telegram never sends make an update malformed (``ValueError``), so nothing downstream has to guard
+against them: an integer outside ±2^53 (Telegram's are at most 52 bits; beyond that a BIGINT column or a
+Bot API call would fail later), a sender id that is not positive, a payment amount that is not positive.
+U+0000 in a string becomes U+FFFD (no PostgreSQL text column holds it).
+
 :func:`update_chat_id` gives ``None`` for a ``pre_checkout_query`` on purpose: Telegram cancels the payment unless
 it is answered within 10 s, so it must not wait in the payer's chat queue behind slow updates.
 """
@@ -210,7 +215,7 @@ def _payment(message: Mapping[str, Any], chat: Mapping[str, Any], chat_id: int, 
         user=user,
         chat_id=chat_id,
         currency=_required_str(body, "currency", where),
-        total_amount=_int(body, "total_amount", where),
+        total_amount=_amount(body, where),
         payload=_payload(body, where),
         charge_id=_required_str(body, "telegram_payment_charge_id", where),
     )
@@ -224,9 +229,16 @@ def _pre_checkout(query: Mapping[str, Any]) -> PreCheckout:
         chat_id=user.id,  # invoices are paid from the payer's private chat with the bot
         query_id=_required_str(query, "id", where),
         currency=_required_str(query, "currency", where),
-        total_amount=_int(query, "total_amount", where),
+        total_amount=_amount(query, where),
         payload=_payload(query, where),
     )
+
+
+def _amount(body: Mapping[str, Any], where: str) -> int:
+    amount = _int(body, "total_amount", where)
+    if amount <= 0:  # Telegram charges and refunds positive amounts only
+        raise ValueError(f"{where}.total_amount must be positive")
+    return amount
 
 
 def _payload(body: Mapping[str, Any], where: str) -> str:
@@ -274,12 +286,14 @@ def _opt_int(body: Mapping[str, Any], key: str, where: str) -> int | None:
 
 
 def _str(body: Mapping[str, Any], key: str, where: str) -> str | None:
+    """A string field; U+0000 (which JSON may carry, escaped) becomes U+FFFD: no text column of PostgreSQL
+    can hold it, and it means nothing in a name, a prompt or a command."""
     value = body.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"{where}.{key} must be a string, got {type(value).__name__}")
-    return value
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
 def _required_str(body: Mapping[str, Any], key: str, where: str) -> str:

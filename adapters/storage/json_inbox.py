@@ -14,8 +14,9 @@ The file is rewritten on every put, on the webhook's critical path, so it is kep
 entry is held pre-serialised as UTF-8 bytes and ``dump`` only joins them, and done times are plain integers
 (a processed id costs ~20 bytes). An update that comes with its JSON text (``InboxUpdate.text``, the webhook's
 body) is spliced in as received, never serialised again; in memory a pending update is its other fields and
-that text, parsed only when ``pending`` hands out a copy. Processed ids are remembered for more than RETENTION after their done time
-(Telegram redelivers an update for at most 24 h), then forgotten by the next write, oldest first.
+that text, parsed only when ``pending`` hands out a copy. Processed ids are remembered for more than
+RETENTION after their done time (Telegram redelivers an update for at most 24 h), then forgotten by the next
+write, oldest first.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 ``put`` is one ``INSERT ... ON CONFLICT DO NOTHING`` (its RETURNING tells a new id from a seen one, pending
 or done); the payload column is TEXT holding the update's JSON as received (migration 0006: JSONB refuses
-U+0000, which real updates may carry, and would parse every insert for nothing); ``done`` sets ``done_at`` and drops the payload, keeping the id for deduplication. Ids done more
-than RETENTION ago are deleted by ``prune``, which ``done`` runs itself every ``prune_every`` calls, so the
-table holds about one day of ids.
+U+0000, which real updates may carry, and would parse every insert for nothing); ``done`` sets ``done_at``
+and drops the payload, keeping the id for deduplication. Ids done more than RETENTION ago are deleted by
+``prune``, which ``done`` runs itself every ``prune_every`` calls, so the table holds about one day of ids.
 """
 
 from __future__ import annotations

@@ -130,8 +130,8 @@ class ApiCaller:
     - ``RetryAfter`` → sleep ``retry_after`` and retry, at most ``flood_retries`` times;
     - ``TimedOut``/``NetworkError`` (5xx, connection) → retry with exponential backoff, ``network_attempts`` in
       all, then ``MessengerUnavailableError``;
-    - ``Forbidden`` (blocked, deactivated, kicked), or "chat not found" for a user's private chat →
-      ``RecipientBlockedError``;
+    - ``Forbidden`` (blocked, deactivated, kicked), or "chat not found" → ``RecipientBlockedError`` naming the
+      recipient chat (the caller marks that chat, whoever sent the update that caused the message);
     - ``BadRequest`` the caller expects (``expected(error)`` true) is re-raised for it to handle; any other is a
       bug in our payload: logged with the method and raised as ``MessengerUnavailableError``.
     """
@@ -175,13 +175,13 @@ class ApiCaller:
                 await self._sleep(seconds)
             except Forbidden as error:
                 log.info("TELEGRAM_RECIPIENT_BLOCKED method=%s chat=%s reason=%s", method, chat_id, error.message)
-                raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}") from error
+                raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}", chat_id) from error
             except BadRequest as error:
                 if expected(error):
                     raise
-                if chat_id is not None and chat_id > 0 and "chat not found" in error.message.lower():
+                if chat_id is not None and "chat not found" in error.message.lower():
                     log.info("TELEGRAM_RECIPIENT_GONE method=%s chat=%s", method, chat_id)
-                    raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}") from error
+                    raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}", chat_id) from error
                 log.error("TELEGRAM_BAD_REQUEST method=%s chat=%s error=%s", method, chat_id, error.message)
                 raise MessengerUnavailableError(f"{method} was refused: {error.message}") from error
             except NetworkError as error:  # TimedOut included; BadRequest (a subclass) was handled above

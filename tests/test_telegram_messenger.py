@@ -404,3 +404,16 @@ async def test_the_fake_answers_429_with_retry_after_like_telegram(api):
     assert answer.status_code == 429
     assert answer.json() == {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 9",
                              "parameters": {"retry_after": 9}}
+
+
+@bounded()
+@pytest.mark.parametrize("chat, status, description", [
+    (CHAT, 403, "Forbidden: user is deactivated"),
+    (-100123, 403, "Forbidden: bot was kicked from the supergroup chat"),
+    (-100123, 400, "Bad Request: chat not found"),
+])
+async def test_a_gone_recipient_is_named_by_the_error(api, messenger, chat, status, description):
+    api.fail_next("sendMessage", status, description=description)
+    with pytest.raises(RecipientBlockedError) as raised:
+        await messenger.apply([SendScreen(chat, MENU)])
+    assert raised.value.chat_id == chat

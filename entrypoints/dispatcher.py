@@ -15,9 +15,11 @@ wrote in). Slots are granted first come, first served (``asyncio.Semaphore``), a
 after every update, so busy chats take turns with everyone else.
 
 The inbound limit is applied when an update is taken in (:mod:`entrypoints.intake_limit`): an update over
-its user's budget, or beyond its chat's backlog, is shed at once: logged (``UPDATE_SHED``, and
+its user's budget, or beyond its chat's backlog, is shed at once: logged (``UPDATE_SHED update_id=…``, and
 ``CALLBACK_REJECTED reason_code=RATE_LIMIT`` for a button), counted (``shed``, in /health), answered "too
-fast" once per burst (a button is always answered), and marked done in the inbox; it is never processed.
+fast" at most once in a while (a button is always answered), and never processed. On the processing
+instance the check comes before the update is stored, so a flood costs no durable write; an update taken
+from the inbox (stored by another instance, or before a restart) is marked done there.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ class _Entry:
     event: Event | None = None
     malformed: str | None = None  # the parser refused it (not a Telegram update we can read)
     crash: Exception | None = None  # the parser failed unexpectedly (reported as EXCEPTION_CAUGHT)
+
+
+def _chat_key(item: InboxUpdate) -> Hashable:
+    return item.chat_id if item.chat_id is not None else ("update", item.update_id)
 
 
 class Dispatcher:
@@ -111,13 +117,20 @@ class Dispatcher:
             except ValueError:
                 chat_id = None
             item = InboxUpdate(update_id, payload, self._clock.now(), chat_id, correlation_id.get())
+            admitted = None
+            if self.processing:
+                admitted = self._parsed(item)
+                if not self._admit(admitted):
+                    # Shed before it is stored: nothing in it is kept, so a flood costs no durable write.
+                    self._spawn(self._shed(admitted, stored=False), f"shed-{update_id}")
+                    return True
             new = await self._inbox.put(item)
             if not new:
                 log.info("UPDATE_DUPLICATE update_id=%s", update_id)
                 return False
             self.accepted += 1
             if self.processing:
-                self._enqueue(item)
+                self._enqueue(item, admitted)
             return True
         finally:
             correlation_id.reset(token)
@@ -148,21 +161,25 @@ class Dispatcher:
 
     # --- scheduling -------------------------------------------------------------------------
 
-    def _enqueue(self, item: InboxUpdate) -> None:
+    def _enqueue(self, item: InboxUpdate, admitted: _Entry | None = None) -> None:
+        """Queue a stored update for its chat; ``admitted``: already parsed and admitted at intake."""
         if item.update_id in self._known or item.update_id in self._recently_done:
             return
         self._known.add(item.update_id)
-        entry = self._parsed(item)
-        key: Hashable = item.chat_id if item.chat_id is not None else ("update", item.update_id)
-        queue = self._queues.get(key)
-        if not self._intake.admit(entry.event, item.received_at.timestamp(), len(queue) if queue else 0):
-            assert entry.event is not None  # only parsed user input is ever shed
-            self._spawn(self._shed(item, entry.event), f"shed-{item.update_id}")
+        entry = admitted or self._parsed(item)
+        if admitted is None and not self._admit(entry):
+            self._spawn(self._shed(entry, stored=True), f"shed-{item.update_id}")
             return
+        key = _chat_key(item)
+        queue = self._queues.get(key)
         if queue is None:
             queue = self._queues[key] = deque()
             self._spawn(self._drain(key), f"chat-{key}")
         queue.append(entry)
+
+    def _admit(self, entry: _Entry) -> bool:
+        queue = self._queues.get(_chat_key(entry.item))
+        return self._intake.admit(entry.event, entry.item.received_at.timestamp(), len(queue) if queue else 0)
 
     def _parsed(self, item: InboxUpdate) -> _Entry:
         try:
@@ -189,22 +206,27 @@ class Dispatcher:
         finally:
             del self._queues[key]
 
-    async def _shed(self, item: InboxUpdate, event: Event) -> None:
-        """An update over the inbound limit: answered "too fast" (once per burst), never processed."""
+    async def _shed(self, entry: _Entry, stored: bool) -> None:
+        """An update over the inbound limit: answered "too fast" (at most once in a while), never processed;
+        marked done when it had been stored (taken from the inbox)."""
+        item, event = entry.item, entry.event
+        assert event is not None  # only parsed user input is ever shed
         token = correlation_id.set(item.cid or new_cid())
         try:
-            tell = self._intake.first_refusal(event)
+            tell = self._intake.first_refusal(event, item.received_at.timestamp())
             if isinstance(event, CallbackPress):
                 marker("CALLBACK_RECEIVED", callback_id=event.callback_id, update_id=item.update_id)
                 marker("CALLBACK_REJECTED", reason_code="RATE_LIMIT")
-            marker("UPDATE_SHED", update_id=item.update_id, user=event.user.id, told=int(tell), shed_total=self.shed)
+            marker("UPDATE_SHED", update_id=item.update_id, user=event.user.id, told=int(tell), stored=int(stored),
+                   shed_total=self.shed)
             await self._delivery.apply(self._core.too_fast(event, tell))
             marker("DISPATCH_OK", update_id=item.update_id, rate_limited=1)
         except Exception as error:  # the per-update boundary (the answer is a courtesy; the update is done)
             exception_caught(error, update_id=item.update_id, stage="too_fast")
         finally:
             correlation_id.reset(token)
-        await self._mark_done(item)
+        if stored:
+            await self._mark_done(item)
 
     async def _mark_done(self, item: InboxUpdate) -> None:
         for attempt in range(5):

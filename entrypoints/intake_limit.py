@@ -11,7 +11,7 @@ A user's typed messages, commands, media and button presses are admitted while
   Telegram's per-chat pace, so a longer queue would only be answered late).
 
 Everything else (payments, pre-checkout queries, membership changes) is always admitted. A shed update is
-counted; its user is told "too fast" once per burst (the first refusal after an admitted update).
+counted; its user is told "too fast" at most once every TELL_EVERY seconds.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from ports.events import CallbackPress, Command, Event, MediaMessage, TextMessag
 # What the limit applies to: what users type and press. Dropping a successful_payment would lose money.
 LIMITED = (Command, TextMessage, MediaMessage, CallbackPress)
 CHAT_BACKLOG_MAX = 10  # updates of one chat admitted and waiting; more are shed
-TOLD_MAX = 100_000  # users remembered as "already told" (forgotten all at once beyond that)
+TELL_EVERY = 30.0  # seconds: a user over the limit is told "too fast" at most this often
+TOLD_MAX = 100_000  # users remembered as told; beyond that, those told long ago are forgotten
 
 
 class IntakeLimit:
@@ -30,7 +31,7 @@ class IntakeLimit:
         if backlog_max < 1:
             raise ValueError("backlog_max must be at least 1")
         self._limiter, self._backlog_max = limiter, backlog_max
-        self._told: set[int] = set()
+        self._told: dict[int, float] = {}  # user -> when they were last told
         self.shed = 0  # updates shed since start (for /health and metrics)
 
     def admit(self, event: Event | None, arrived: float, backlog: int) -> bool:
@@ -38,19 +39,18 @@ class IntakeLimit:
         updates of its chat are already waiting."""
         if not isinstance(event, LIMITED):
             return True
-        user = event.user.id
-        if backlog < self._backlog_max and self._limiter.allow(user, arrived):
-            self._told.discard(user)
+        if backlog < self._backlog_max and self._limiter.allow(event.user.id, arrived):
             return True
         self.shed += 1
         return False
 
-    def first_refusal(self, event: Event) -> bool:
-        """True once per burst: whether this shed update's user should be told they are too fast."""
+    def first_refusal(self, event: Event, arrived: float) -> bool:
+        """Whether this shed update's user should be told they are too fast (at most once per TELL_EVERY)."""
         user = event.user.id
-        if user in self._told:
+        last = self._told.get(user)
+        if last is not None and 0 <= arrived - last < TELL_EVERY:
             return False
         if len(self._told) >= TOLD_MAX:
-            self._told.clear()
-        self._told.add(user)
+            self._told = {u: at for u, at in self._told.items() if arrived - at < TELL_EVERY}
+        self._told[user] = arrived
         return True

@@ -21,6 +21,7 @@ from entrypoints.settings import load_settings
 from entrypoints.smoke_checks import callback_update, message_update
 from entrypoints.wiring import build_app
 from ports.effects import AnswerCallback, Effect, SendScreen
+from ports.storage import InboxUpdate
 
 FLOODER, OTHER = 5001, 5002
 BOUND = 10.0  # seconds; only reached when the behaviour is wrong (the old code waits forever)
@@ -107,6 +108,26 @@ async def test_updates_over_the_rate_limit_are_shed_at_intake_counted_and_told_o
         assert texts.count("⏳ Слишком быстро, подождите секунду.") == 1  # one answer, not one per update
         assert caplog.text.count("UPDATE_SHED") == 3
         assert await dispatcher._inbox.depth() == 0  # shed updates are marked done, never processed later
+
+
+async def test_a_backlog_taken_from_the_inbox_is_judged_by_arrival_and_its_excess_marked_done(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    config = load_settings({}, DATA_DIR=tmp_path / "data", FREE_DAILY_LIMIT=0)
+    messenger, clock = PacedMessenger(), VirtualClock()
+    async with build_app(config, messenger=messenger, media=LocalFileReader(), clock=clock) as app:
+        for second in (0, 0, 0, 0, 30):  # stored by another instance (or before a restart): 4 at once, 1 later
+            clock.advance(second)
+            update = message_update(FLOODER, "/help")
+            await app.storage.inbox.put(InboxUpdate(update["update_id"], update, clock.now(), FLOODER, ""))
+        dispatcher = Dispatcher(
+            inbox=app.storage.inbox, users=app.storage.users, core=app.core, parse=parse_update,
+            chat_of=update_chat_id, clock=clock, limiter=RateLimiter(2, 0.1),
+        )
+        await dispatcher.start()
+        assert dispatcher.shed == 2  # burst of 2; the one sent 30 s later had its token back
+        await dispatcher.wait_idle()
+        assert sum(text.startswith("❓") for text in messenger.texts(FLOODER)) == 3
+        assert await app.storage.inbox.depth() == 0 and "stored=1" in caplog.text
 
 
 async def test_presses_over_the_limit_are_all_answered_and_logged_as_rate_limited(tmp_path, caplog):

@@ -125,7 +125,7 @@ async def run_scenario(scenario: str, args: argparse.Namespace, workdir: Path) -
     run = Run(scenario)
     async with AsyncExitStack() as stack:
         api = await stack.enter_async_context(TimedBotApi())
-        extra = {"LOG_LEVEL": "WARNING", "BENCH_TELEGRAM_LIMITS": "real"}
+        extra = {"LOG_LEVEL": "INFO", "BENCH_TELEGRAM_LIMITS": "real"}  # production logging
         if args.storage == "postgres":
             extra["DATABASE_URL"] = await stack.enter_async_context(throwaway_database())
         else:

@@ -36,7 +36,7 @@ from entrypoints.delivery import Delivery
 from entrypoints.intake_limit import CHAT_BACKLOG_MAX, IntakeLimit
 from entrypoints.telemetry import exception_caught, marker, new_cid
 from ports.clock import Clock
-from ports.effects import EditScreen, SendScreen
+from ports.effects import EditScreen, Effect, SendScreen
 from ports.events import CallbackPress, Event
 from ports.storage import Inbox, InboxUpdate, Users
 from ports.trace import correlation_id
@@ -122,7 +122,7 @@ class Dispatcher:
                 admitted = self._parsed(item)
                 if not self._admit(admitted):
                     # Shed before it is stored: nothing in it is kept, so a flood costs no durable write.
-                    self._spawn(self._shed(admitted, stored=False), f"shed-{update_id}")
+                    self._shed(admitted, stored=False)
                     return True
             new = await self._inbox.put(item)
             if not new:
@@ -168,7 +168,7 @@ class Dispatcher:
         self._known.add(item.update_id)
         entry = admitted or self._parsed(item)
         if admitted is None and not self._admit(entry):
-            self._spawn(self._shed(entry, stored=True), f"shed-{item.update_id}")
+            self._shed(entry, stored=True)
             return
         key = _chat_key(item)
         queue = self._queues.get(key)
@@ -206,12 +206,12 @@ class Dispatcher:
         finally:
             del self._queues[key]
 
-    async def _shed(self, entry: _Entry, stored: bool) -> None:
-        """An update over the inbound limit: answered "too fast" (at most once in a while), never processed;
-        marked done when it had been stored (taken from the inbox)."""
+    def _shed(self, entry: _Entry, stored: bool) -> None:
+        """An update over the inbound limit: logged and counted here, answered "too fast" (at most once in a
+        while; a button always, so no spinner is left), never processed; marked done if it had been stored."""
         item, event = entry.item, entry.event
         assert event is not None  # only parsed user input is ever shed
-        token = correlation_id.set(item.cid or new_cid())
+        token = correlation_id.set(item.cid or correlation_id.get())
         try:
             tell = self._intake.first_refusal(event, item.received_at.timestamp())
             if isinstance(event, CallbackPress):
@@ -219,8 +219,16 @@ class Dispatcher:
                 marker("CALLBACK_REJECTED", reason_code="RATE_LIMIT")
             marker("UPDATE_SHED", update_id=item.update_id, user=event.user.id, told=int(tell), stored=int(stored),
                    shed_total=self.shed)
-            await self._delivery.apply(self._core.too_fast(event, tell))
-            marker("DISPATCH_OK", update_id=item.update_id, rate_limited=1)
+            effects = self._core.too_fast(event, tell)
+            if effects or stored:  # most of a flood needs neither: no task for it
+                self._spawn(self._finish_shed(item, effects, stored), f"shed-{item.update_id}")
+        finally:
+            correlation_id.reset(token)
+
+    async def _finish_shed(self, item: InboxUpdate, effects: list[Effect], stored: bool) -> None:
+        token = correlation_id.set(item.cid or new_cid())
+        try:
+            await self._delivery.apply(effects)
         except Exception as error:  # the per-update boundary (the answer is a courtesy; the update is done)
             exception_caught(error, update_id=item.update_id, stage="too_fast")
         finally:

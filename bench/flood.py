@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    ROOT, Summary, TimedBotApi, base_env, free_port, health, stop_process, throwaway_database, wait_healthy,
+    ROOT, Summary, TimedBotApi, base_env, cpu_seconds, free_port, health, stop_process, throwaway_database, wait_healthy,
 )
 from bench.journey import Recorder, direct_poster  # noqa: E402
 from entrypoints.smoke_checks import message_update  # noqa: E402
@@ -52,11 +52,15 @@ PROBE_EVERY = 2.0
 class Run:
     scenario: str
     latencies_ms: list[float] = field(default_factory=list)
+    slow: list[tuple[float, float]] = field(default_factory=list)  # (seconds into the window, ms) of replies > 250 ms
+    window_start: float = 0.0
     timeouts: int = 0
     flood_sent: int = 0
     flood_replies: int = 0
     too_fast: int = 0
     shed: int | None = None
+    bot_cpu: float = 0.0  # the bot process's CPU seconds / wall seconds over the window (1.0 = one core)
+    bench_cpu: float = 0.0  # the same for this process (load generator and fake Bot API)
     acks: Recorder = field(default_factory=Recorder)
 
 
@@ -88,6 +92,8 @@ async def probe(api: TimedBotApi, post, user: int, run: Run, until: float, timeo
             run.latencies_ms.append(timeout * 1000)
         else:
             run.latencies_ms.append((at - started) * 1000)
+        if run.latencies_ms[-1] > 250:
+            run.slow.append((started - run.window_start, run.latencies_ms[-1]))
         await asyncio.sleep(max(0.0, started + PROBE_EVERY - time.perf_counter()))
 
 
@@ -141,11 +147,15 @@ async def run_scenario(scenario: str, args: argparse.Namespace, workdir: Path) -
                 for user in others:  # known users: measure a /start, not a sign-up
                     await post(message_update(user, "/start"))
                     await api.wait_until(user, lambda user=user: api.by_chat.get(user), 30)
-                until = time.perf_counter() + args.seconds
+                run.window_start = time.perf_counter()
+                until = run.window_start + args.seconds
+                cpu0, own0, wall0 = cpu_seconds(process.pid), cpu_seconds(), time.perf_counter()
                 floods = [flood(post, updates, rate, run) for updates, rate in flood_plan(scenario, args.seconds)]
                 probes = [probe(api, post, user, run, until, args.timeout, n * PROBE_EVERY / len(others))
                           for n, user in enumerate(others)]
                 await asyncio.gather(*floods, *probes)
+                wall = time.perf_counter() - wall0
+                run.bot_cpu, run.bench_cpu = (cpu_seconds(process.pid) - cpu0) / wall, (cpu_seconds() - own0) / wall
                 body = await health(port)
                 run.shed = body.get("updates_shed") if body else None
         finally:
@@ -161,8 +171,8 @@ def report(runs: list[Run], args: argparse.Namespace) -> int:
     print(f"\ncode: {args.code}  storage: {args.storage}  others: {args.others} × /start every {PROBE_EVERY:g} s, "
           f"{args.seconds:g} s per scenario, timeout {args.timeout:g} s")
     print("| scenario | others' reply p50 ms | p99 ms | max ms | n | timeouts | p99 / quiet p99 | flood sent | "
-          "flood replies | too-fast answers | shed (/health) | ack p99 ms |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "flood replies | too-fast answers | shed (/health) | ack p99 ms | bot CPU | bench CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     quiet = next((r for r in runs if r.scenario == "quiet"), None)
     quiet_p99 = Summary.of(quiet.latencies_ms).p99 if quiet else float("nan")
     worst = 0.0
@@ -174,7 +184,7 @@ def report(runs: list[Run], args: argparse.Namespace) -> int:
         ack = Summary.of(r.acks.ack_ms)
         shed = "n/a" if r.shed is None else str(r.shed)
         print(f"| {r.scenario} | {s.p50:.0f} | {s.p99:.0f} | {s.max:.0f} | {s.n} | {r.timeouts} | {factor:.1f}x | "
-              f"{r.flood_sent} | {r.flood_replies} | {r.too_fast} | {shed} | {ack.p99:.0f} |")
+              f"{r.flood_sent} | {r.flood_replies} | {r.too_fast} | {shed} | {ack.p99:.0f} | {r.bot_cpu:.0%} | {r.bench_cpu:.0%} |")
     verdict = "PASS" if quiet and worst <= 2.0 else "FAIL"
     print(f"\n{verdict}: worst flooded p99 is {worst:.1f}x the quiet p99 (target ≤ 2x)")
     return 0 if verdict == "PASS" else 1
@@ -186,7 +196,8 @@ async def main_async(args: argparse.Namespace) -> int:
         for scenario in (s.strip() for s in args.scenarios.split(",") if s.strip()):
             runs.append(await run_scenario(scenario, args, Path(directory)))
             s = Summary.of(runs[-1].latencies_ms)
-            print(f"{scenario}: others' reply {s.line()} timeouts={runs[-1].timeouts}", flush=True)
+            slow = " ".join(f"{at:.1f}s:{ms:.0f}ms" for at, ms in runs[-1].slow[:12])
+            print(f"{scenario}: others' reply {s.line()} timeouts={runs[-1].timeouts} slow(at:latency)=[{slow}]", flush=True)
     return report(runs, args)
 
 

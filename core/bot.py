@@ -82,7 +82,7 @@ class BotCore:
         if isinstance(event, CallbackPress):
             return [AnswerCallback(event.callback_id, text)]
         if tell:
-            return [SendScreen(event.chat_id, Screen(text, (), "too_fast"))]
+            return [SendScreen(event.chat_id, Screen(text, (), "too_fast"), getattr(event, "thread_id", None))]
         return []
 
     async def handle(self, event: Event) -> Outcome:

@@ -86,6 +86,10 @@ class Settings(BaseModel):
     WORKERS: int = Field(default=8, ge=1, le=256)  # chats processed concurrently
     RATE_LIMIT_BURST: int = Field(default=10, ge=1)  # updates a user may send at once
     RATE_LIMIT_PER_SECOND: float = Field(default=2.0, gt=0)  # sustained updates per user per second
+    # Fairness (entrypoints/intake_limit.py, inbox_gauge.py): a chat's admitted-and-waiting updates beyond this
+    # are shed at intake; /health's inbox_depth is read from storage this often.
+    CHAT_BACKLOG_MAX: int = Field(default=10, ge=1)
+    INBOX_DEPTH_EVERY_S: float = Field(default=5.0, gt=0)
     # Where users reach a person about payments (/paysupport, receipts): @username or an https:// link.
     SUPPORT_CONTACT: str | None = None
 

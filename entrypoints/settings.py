@@ -75,6 +75,8 @@ class Settings(BaseModel):
     REFERRAL_BONUS_INVITER: Decimal = Field(default=Decimal("50"), ge=0)  # major units
     REFERRAL_BONUS_INVITEE: Decimal = Field(default=Decimal("25"), ge=0)
     # The most one /credit or /debit moves, major units (larger amounts are refused with a clear answer).
+    # Midjourney (KIE's /api/v1/mj, no longer in KIE's 2026-08 docs): its models are offered only when true.
+    MJ_ENABLED: bool = False
     ADMIN_MAX_AMOUNT: Decimal = Field(default=Decimal("1000000"), gt=0, le=Decimal("1000000000000"))
     DB_POOL_MAX: int = Field(default=10, ge=1, le=100)  # PostgreSQL connections per instance (runbook: 10)
     LOCK_RETRY_SECONDS: float = Field(default=3.0, gt=0)  # a passive instance tries the leader lock this often
@@ -84,6 +86,10 @@ class Settings(BaseModel):
     WORKERS: int = Field(default=8, ge=1, le=256)  # chats processed concurrently
     RATE_LIMIT_BURST: int = Field(default=10, ge=1)  # updates a user may send at once
     RATE_LIMIT_PER_SECOND: float = Field(default=2.0, gt=0)  # sustained updates per user per second
+    # Fairness (entrypoints/intake_limit.py, inbox_gauge.py): a chat's admitted-and-waiting updates beyond this
+    # are shed at intake; /health's inbox_depth is read from storage this often.
+    CHAT_BACKLOG_MAX: int = Field(default=10, ge=1)
+    INBOX_DEPTH_EVERY_S: float = Field(default=5.0, gt=0)
     # Where users reach a person about payments (/paysupport, receipts): @username or an https:// link.
     SUPPORT_CONTACT: str | None = None
 

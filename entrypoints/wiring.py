@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import AsyncIterator
 
-from adapters.catalog.yaml_catalog import load_catalog
+from adapters.catalog.catalog_files import load_catalog_files, without_api
 from adapters.kie.fake import FakeKieGateway
 from adapters.kie.http_gateway import KieHttpGateway
 from adapters.media.mutagen_probe import MutagenProbe
@@ -94,7 +94,9 @@ async def build_app(
     """``resume``: drive the unfinished jobs at once (the simulator); the server does it only while it
     holds the leader lock. A given ``storage`` is the caller's to close."""
     clock = clock or SystemClock()
-    catalog = load_catalog(settings.CATALOG_PATH)
+    catalog = load_catalog_files(settings.CATALOG_PATH)  # models.yaml + families.yaml beside it
+    if not settings.MJ_ENABLED:
+        catalog = without_api(catalog, "mj")
     async with AsyncExitStack() as stack:
         if storage is None:
             storage = await JsonStorage.open(settings.DATA_DIR)

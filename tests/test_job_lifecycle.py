@@ -44,7 +44,7 @@ class ScriptedStatuses:
     def health(self):
         return self.inner.health()
 
-    async def status(self, task_id):
+    async def status(self, task_id, api="market"):
         state = self.script[min(self.calls, len(self.script) - 1)]
         self.calls += 1
         if state is TaskState.SUCCESS:

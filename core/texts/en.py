@@ -305,4 +305,8 @@ TEXTS: dict[str, str] = {
     "group.invite": "👋 I only work in a private chat: your balance, orders and results stay there. Open @{bot} with the button below.",
     "group.open": "💬 Open the bot",
     "group.button": "This button only works in your private chat with the bot.",
+    # KIE families (issue 16): Suno's stages while a song is made, a track's caption.
+    "job.state.lyrics": "📝 Lyrics ready, recording the music…",
+    "job.state.first_track": "🎵 First track ready, finishing the second…",
+    "job.track_caption": "🎵 {title}",
 }

@@ -305,4 +305,8 @@ TEXTS: dict[str, str] = {
     "group.invite": "👋 Я работаю только в личном чате: там ваш баланс, заказы и результаты. Откройте @{bot} — кнопка ниже.",
     "group.open": "💬 Открыть бота",
     "group.button": "Эта кнопка работает только в личном чате с ботом.",
+    # KIE families (issue 16): Suno's stages while a song is made, a track's caption.
+    "job.state.lyrics": "📝 Текст песни готов, записываем музыку…",
+    "job.state.first_track": "🎵 Первый трек готов, доделываем второй…",
+    "job.track_caption": "🎵 {title}",
 }

@@ -70,8 +70,12 @@ def result_effects(
         caption = fmt.t("job.result_caption", name=name, prompt=truncate(prompt, 200))
     else:
         caption = fmt.t("job.result_caption_no_prompt", name=name)
-    caption = truncate(caption, CAPTION_LIMIT)
     kind = RESULT_KINDS[output]
-    effects: list[Effect] = [SendMedia(chat_id, kind, url) for url in urls[:-1]]
-    effects.append(SendMedia(chat_id, kind, urls[-1], caption, keyboard))
+    # Audio results with titles (Suno's tracks: ``text`` holds one title per URL) are captioned each.
+    titles = (text or "").splitlines() if output is OutputKind.AUDIO else []
+    captions = [fmt.t("job.track_caption", title=title) if title.strip() else "" for title in titles]
+    captions += [""] * (len(urls) - len(captions))
+    last = "\n".join(part for part in (captions[len(urls) - 1], caption) if part)
+    effects: list[Effect] = [SendMedia(chat_id, kind, url, captions[index]) for index, url in enumerate(urls[:-1])]
+    effects.append(SendMedia(chat_id, kind, urls[-1], truncate(last, CAPTION_LIMIT), keyboard))
     return effects

@@ -182,7 +182,10 @@ async def test_the_job_keeps_the_cid_of_the_update_that_launched_it(tmp_path, ca
         assert job.state is JobState.DELIVERED and job.cid not in ("", "-")
         launch_lines = [r for r in caplog.records if getattr(r, "cid", None) == job.cid or f"cid={job.cid}" in r.getMessage()]
         assert any("CALLBACK_ACCEPTED" in r.getMessage() for r in launch_lines)
-        assert any("JOB_DELIVERED" in r.getMessage() for r in caplog.records if f"job={job.id}" in r.getMessage())
+        job_lines = [line for line in caplog.text.splitlines() if f"job={job.id}" in line]
+        # Every line about the job, from submission to delivery, carries the launch's cid (KIE_SUBMIT too).
+        assert [line.split(": ")[1].split()[0] for line in job_lines if ": JOB_" in line] == ["JOB_SUBMITTED", "JOB_DELIVERED"]
+        assert job_lines and all(f"cid={job.cid}" in line for line in job_lines)
 
 
 async def test_a_slow_handler_still_answers_the_button_within_a_second(tmp_path):

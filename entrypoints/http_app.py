@@ -37,6 +37,7 @@ class HealthState:
     jobs_in_flight: Callable[[], int] = lambda: 0
     inbox_depth: Callable[[], int] = lambda: 0
     generator: Callable[[], GatewayHealth] = GatewayHealth
+    kie_mode: str = "real"  # "fake": the fake generator answers orders (KIE_MODE=fake)
 
     def body(self) -> dict[str, object]:
         return {
@@ -51,6 +52,7 @@ class HealthState:
             "inbox_depth": self.inbox_depth(),
             "jobs_in_flight": self.jobs_in_flight(),
             "kie": self._generator(),
+            "kie_mode": self.kie_mode,
         }
 
     def _generator(self) -> dict[str, object]:

@@ -73,6 +73,7 @@ class Instance:
             jobs_in_flight=lambda: self.app.runner.in_flight if self.app else 0,
             inbox_depth=lambda: self.dispatcher.pending if self.dispatcher else 0,
             generator=lambda: self.app.services.gateway.health() if self.app else GatewayHealth(),
+            kie_mode=settings.KIE_MODE,
         )
         self._site: web.AppRunner | None = None
         self._leading: asyncio.Task[None] | None = None
@@ -87,8 +88,10 @@ class Instance:
         await self._start_http(host)
         await self._try_lead()
         self._leading = asyncio.create_task(self._lead_forever(), name="leadership")
-        log.info("BOT_STARTED bot_mode=%s port=%s storage=%s mode=%s", self.settings.BOT_MODE, self.port,
-                 self.health.storage, "active" if self.health.active else "passive")
+        log.info("BOT_STARTED", extra={"bot_mode": self.settings.BOT_MODE, "port": self.port, "storage": self.health.storage,
+                                       "mode": "active" if self.health.active else "passive", "kie_mode": self.settings.KIE_MODE})
+        if self.settings.KIE_MODE == "fake":
+            log.warning("KIE_MODE_FAKE the fake generator answers every order: users are charged for made-up results")
 
     async def stop(self, grace: float) -> None:
         if self._leading is not None:

@@ -11,6 +11,7 @@ from typing import Any, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
+from adapters.telegram.fake_bot_api.control import add_control_routes
 from adapters.telegram.fake_bot_api.media import MEDIA_METHODS, MediaMethods
 from adapters.telegram.fake_bot_api.messages import MessageMethods
 from adapters.telegram.fake_bot_api.models import (
@@ -40,13 +41,13 @@ _JSON_FIELDS = {"reply_markup", "allowed_updates", "prices", "link_preview_optio
 class FakeBotApi(MessageMethods, MediaMethods, UpdateMethods, PaymentMethods, WebhookDelivery):
     """``local``: accept http:// webhooks on any host and port, as ``telegram-bot-api --local`` does.
     ``deliver_webhooks``: POST queued updates to the webhook once one is set (see :mod:`.webhook`).
+    ``control``: serve the user-acting HTTP API under ``/_fake/`` (:mod:`.control`).
     ``port``: 0 picks a free one; ``base_url`` tells which after ``__aenter__``."""
 
     def __init__(self, token: str = TOKEN, *, bot_id: int = 999_000, bot_username: str = "TrtFakeBot",
-                 local: bool = False, deliver_webhooks: bool = False, port: int = 0,
-                 routes: Callable[[web.Application], None] | None = None) -> None:
+                 local: bool = False, deliver_webhooks: bool = False, port: int = 0, control: bool = False) -> None:
         super().__init__(token, bot_id, bot_username, local=local)
-        self._deliver_webhooks, self._port, self._routes = deliver_webhooks, port, routes
+        self._deliver_webhooks, self._port, self._control = deliver_webhooks, port, control
         self._delivery: asyncio.Task[None] | None = None
         self.base_url = ""
         self._runner: web.AppRunner | None = None
@@ -69,8 +70,8 @@ class FakeBotApi(MessageMethods, MediaMethods, UpdateMethods, PaymentMethods, We
 
     async def __aenter__(self) -> FakeBotApi:
         app = web.Application(client_max_size=UPLOAD_MAX + MIB)
-        if self._routes is not None:  # extra routes (the control API) before the catch-all Bot API route
-            self._routes(app)
+        if self._control:  # before the catch-all Bot API route
+            add_control_routes(app, self)
         app.router.add_route("*", "/{bot}/{method}", self._handle_api)
         app.router.add_get("/file/{bot}/{path:.+}", self._handle_file)
         self._runner = web.AppRunner(app, access_log=None)

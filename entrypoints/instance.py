@@ -28,13 +28,14 @@ from core.runtime import reload_overrides
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.http_app import HealthState, UpdateNotAcceptedError, make_http_app
 from entrypoints.settings import Settings
-from entrypoints.telemetry import exception_caught, passive_reject
+from entrypoints.telemetry import exception_caught, new_cid, passive_reject
 from entrypoints.wiring import App, build_app
 from ports.effects import Messenger
 from ports.generation import GatewayHealth
 from ports.leader import LeaderLock
 from ports.media import MediaReader
 from ports.storage import Storage, StorageUnavailableError
+from ports.trace import correlation_id
 
 log = logging.getLogger(__name__)
 
@@ -215,18 +216,23 @@ class Instance:
         raise UpdateNotAcceptedError("passive instance without a shared inbox")
 
     async def _passive_answer(self, payload: Mapping[str, Any]) -> None:
+        token = correlation_id.set(new_cid())  # its own cid: the reply's lines and PASSIVE_REJECT share it
         try:
-            event = parse_update(payload)
-        except ValueError:
-            event = None
-        data = payload.get("callback_query", {}).get("data") if isinstance(payload.get("callback_query"), dict) else None
-        passive_reject("callback_query" if data is not None else "update", data)
-        if event is None:
-            return
-        try:
-            await self._messenger.apply(passive_reply(event, self.settings.DEFAULT_LANGUAGE))
-        except Exception as error:  # a courtesy message; the update itself is redelivered by Telegram
-            exception_caught(error, stage="passive_reply")
+            try:
+                event = parse_update(payload)
+            except ValueError:
+                event = None
+            query = payload.get("callback_query")
+            data = query.get("data") if isinstance(query, dict) else None
+            passive_reject("callback_query" if data is not None else "update", data, update_id=payload.get("update_id"))
+            if event is None:
+                return
+            try:
+                await self._messenger.apply(passive_reply(event, self.settings.DEFAULT_LANGUAGE))
+            except Exception as error:  # a courtesy message; the update itself is redelivered by Telegram
+                exception_caught(error, stage="passive_reply")
+        finally:
+            correlation_id.reset(token)
 
     async def confirm_task(self, task_id: str) -> bool:
         """A KIE callback. Only the active instance acts on it (the active one also polls every job)."""

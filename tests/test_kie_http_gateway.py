@@ -114,6 +114,7 @@ async def test_every_call_sends_bearer_json_and_an_explicit_user_agent(make):
     s.kie.on(CREATE, envelope(data={"taskId": "task_1"})).on(RECORD, envelope(data=record("waiting")))
     await s.gateway.submit(REQUEST)
     await s.gateway.status("task_1")
+    assert [request.url.path for request in s.kie.requests] == ["/api/v1/jobs/createTask", "/api/v1/jobs/recordInfo"]
     for request in s.kie.requests:
         assert request.headers["Authorization"] == f"Bearer {KEY}"
         assert request.headers["Accept"] == "application/json"

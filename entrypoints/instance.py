@@ -124,7 +124,7 @@ class Instance:
             if await self.lock.try_acquire():
                 await self._take_over()
         elif not await self.lock.heartbeat():
-            log.warning("LEADER_LOST instance=%s: processing stops", self.settings.INSTANCE_ID)
+            log.warning("LEADER_LOST processing stops", extra={"instance": self.settings.INSTANCE_ID})
             await self._stand_down(grace=5.0)
 
     async def _take_over(self) -> None:
@@ -136,7 +136,8 @@ class Instance:
         queued = await self.dispatcher.start()
         jobs = await self.app.runner.resume()
         broadcasts = await self.app.broadcaster.resume()
-        log.info("INSTANCE_ACTIVE inbox_pending=%d jobs_resumed=%d broadcasts_resumed=%d", queued, jobs, broadcasts)
+        log.info("INSTANCE_ACTIVE",
+                 extra={"inbox_pending": queued, "jobs_resumed": jobs, "broadcasts_resumed": broadcasts})
         if self.settings.BOT_MODE == "webhook":
             token = self.settings.WEBHOOK_SECRET_TOKEN
             assert token is not None
@@ -237,7 +238,7 @@ class Instance:
     async def confirm_task(self, task_id: str) -> bool:
         """A KIE callback. Only the active instance acts on it (the active one also polls every job)."""
         if self.app is None or not self.health.active:
-            log.info("KIE_CALLBACK_IGNORED_PASSIVE task=%s", task_id)
+            log.info("KIE_CALLBACK_IGNORED_PASSIVE", extra={"task": task_id})
             return False
         try:
             return await self.app.runner.on_task_event(task_id)

@@ -44,7 +44,8 @@ def _caplog_reads_like_the_operator_log(request):
         return
     from entrypoints.telemetry import CidFilter, TextFormatter
 
-    caplog = request.getfixturevalue("caplog")
-    caplog.handler.setFormatter(TextFormatter(lambda line: line))
-    caplog.handler.addFilter(CidFilter())
+    handler = request.getfixturevalue("caplog").handler  # pytest keeps one capture handler for the session
+    if not isinstance(handler.formatter, TextFormatter):
+        handler.setFormatter(TextFormatter(lambda line: line))
+        handler.addFilter(CidFilter())
     yield

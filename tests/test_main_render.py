@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from adapters.telegram.fake_bot_api import FakeBotApi
 from entrypoints.smoke_checks import message_update, post_update
@@ -45,6 +46,7 @@ async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
     )
 
 
+@pytest.mark.slow
 async def test_main_render_serves_the_runbook_checks_and_stops_cleanly_on_sigterm(tmp_path):
     async with FakeBotApi() as api:
         port = free_port()

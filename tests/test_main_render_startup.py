@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from adapters.telegram.fake_bot_api import FakeBotApi
 from entrypoints.smoke_checks import message_update
@@ -31,6 +32,7 @@ async def finished(env: dict[str, str]) -> tuple[int, list[str]]:
     return process.returncode, stderr.decode().strip().splitlines()
 
 
+@pytest.mark.slow
 async def test_webhook_mode_runs_against_a_local_bot_api_server_over_http(tmp_path):
     async with FakeBotApi(local=True, deliver_webhooks=True) as api:
         port = free_port()
@@ -63,6 +65,7 @@ async def test_webhook_mode_runs_against_a_local_bot_api_server_over_http(tmp_pa
     assert health["kie_mode"] == "fake" and "KIE_MODE_FAKE" in logs  # the operator sees it at every start
 
 
+@pytest.mark.slow
 async def test_a_webhook_url_telegram_refuses_stops_the_start_with_one_line_naming_it(tmp_path):
     async with FakeBotApi() as api:  # like api.telegram.org: https only
         code, lines = await finished(bot_env(

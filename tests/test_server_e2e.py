@@ -22,6 +22,7 @@ async def journey(client, user: int = USER) -> None:
     await client.press(user, "Запустить")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["webhook", "polling"])
 async def test_the_runbook_journey_ends_with_a_picture_in_both_transports(tmp_path, mode):
     async with running_server(tmp_path, BOT_MODE=mode) as client:
@@ -180,6 +181,7 @@ async def test_too_many_presses_get_a_polite_toast(tmp_path):
         assert "⏳ Слишком быстро, подождите секунду." in toasts
 
 
+@pytest.mark.slow
 async def test_the_job_keeps_the_cid_of_the_update_that_launched_it(tmp_path, caplog):
     caplog.set_level("INFO")
     async with running_server(tmp_path) as client:
@@ -217,6 +219,7 @@ async def test_a_slow_handler_still_answers_the_button_while_it_works(tmp_path):
         assert len(client.api.calls("answerCallbackQuery")) == 1
 
 
+@pytest.mark.slow
 async def test_a_photo_sent_in_telegram_is_fetched_uploaded_and_used(tmp_path):
     from adapters.kie.fake_media import png_bytes
 
@@ -240,6 +243,7 @@ async def test_a_photo_sent_in_telegram_is_fetched_uploaded_and_used(tmp_path):
         assert [m.kind for m in client.api.messages(USER)].count("photo") == 1
 
 
+@pytest.mark.slow
 async def test_a_graceful_stop_lets_the_running_handler_finish(tmp_path):
     async with running_server(tmp_path) as client:
         storage = client.server.app.storage

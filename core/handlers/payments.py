@@ -20,8 +20,6 @@ log = logging.getLogger(__name__)
 STARS_CURRENCY = "XTR"
 PAYLOAD_PREFIX = "stars:"
 
-log = logging.getLogger(__name__)
-
 
 def stars_to_minor(services: Services, stars: int) -> int:
     """What a payment of ``stars`` credits, in the smallest unit (rounded down, never above the rate)."""

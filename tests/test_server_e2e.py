@@ -247,15 +247,17 @@ async def test_a_photo_sent_in_telegram_is_fetched_uploaded_and_used(tmp_path):
 async def test_a_graceful_stop_lets_the_running_handler_finish(tmp_path):
     async with running_server(tmp_path) as client:
         storage = client.server.app.storage
-        original = storage.ledger.balance
+        original, running = storage.ledger.balance, asyncio.Event()
 
         async def slow_balance(user_id):
+            running.set()
             await asyncio.sleep(1.0)
             return await original(user_id)
 
         storage.ledger.balance = slow_balance
         assert await client.post_update(message_update(USER, "/start")) == 200
-        await asyncio.sleep(0.2)  # the handler is running now
+        async with asyncio.timeout(10):
+            await running.wait()  # the handler is running now (no guess at how long that takes)
         await client.server.stop(grace=5)
         assert client.api.messages(USER)[-1].text.startswith("👋 Привет")
         assert client.server.dispatcher.pending == 0

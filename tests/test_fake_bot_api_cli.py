@@ -107,3 +107,29 @@ async def test_terminal_commands_act_as_the_user_and_say_what_cannot_be_done():
 def test_a_message_prints_with_its_buttons_numbered_in_order():
     entry = {"from": "bot", "kind": "text", "text": "Меню", "buttons": [["a", "b"], ["c"]], "message_id": 1, "edits": 0}
     assert render(entry, False).splitlines() == ["bot> Меню", "     [1] a  [2] b", "     [3] c"]
+
+
+async def test_acting_as_a_user_pays_an_invoice_and_sends_a_photo_the_bot_reads(tmp_path):
+    from adapters.kie.fake_media import png_bytes
+    from adapters.telegram.fake_bot_api import control
+    from entrypoints.fake_stack import running_server
+
+    async with running_server(tmp_path, BOT_MODE="polling") as client:
+        api = client.api
+        for step in (lambda: control.say(api, USER, "/start"), lambda: control.say(api, USER, "/balance"),
+                     lambda: control.press(api, USER, "Пополнить"), lambda: control.press(api, USER, "⭐ 100")):
+            step()
+            await client.settle()
+        paid = await control.pay(api, USER)
+        await client.settle()
+        assert paid["stars"] == 100 and api.charge(paid["charge_id"]) is not None
+        assert any((m.text or "").startswith("✅ Оплата получена") for m in api.messages(USER))
+        assert await client.server.app.storage.ledger.balance(USER) == 10000 + 15000
+        await client.say(USER, "/start")
+        await client.press(USER, "Картинки и дизайн")
+        await client.press(USER, "Nano Banana: правка фото")  # a model that takes a photo and a description
+        control.send_photo(api, USER, png_bytes("cat"), "make it blue")
+        await client.settle()
+        confirmation = client.last_with_buttons(USER)  # the photo and its caption were taken: ready to launch
+        assert "make it blue" in (confirmation.text or "")
+        assert any("Запустить" in label for row in confirmation.buttons for label, _ in row)

@@ -92,7 +92,9 @@ def make_http_app(
 
     def rejected(request: web.Request, status: int, description: str) -> web.Response:
         """Logged once a minute per status (anyone can post junk); the path and headers hold secrets: never logged."""
-        rejections.warning(str(status), "WEBHOOK_REJECTED", status=status, reason=description, remote=request.remote)
+        forwarded = (request.headers.get("X-Forwarded-For") or "")[:100] or None  # the client, behind Render's proxy
+        rejections.warning(str(status), "WEBHOOK_REJECTED", status=status, reason=description, remote=request.remote,
+                           forwarded_for=forwarded)
         return _json_error(status, description)
 
     async def get_health(request: web.Request) -> web.Response:

@@ -182,5 +182,5 @@ def main() -> int:
     try:
         return asyncio.run(_main(settings))
     except StorageUnavailableError as error:
-        log.error("STARTUP_FAILED %s", error)
+        log.error("STARTUP_FAILED %s: %s", "DATABASE_URL" if settings.DATABASE_URL else "DATA_DIR", error)
         return 2

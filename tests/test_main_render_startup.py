@@ -119,3 +119,15 @@ def test_health_names_the_generator_mode():
 
     assert HealthState("polling", "json", kie_mode="fake").body()["kie_mode"] == "fake"
     assert json.dumps(HealthState("webhook", "json").body()["kie_mode"]) == '"real"'
+
+
+async def test_an_unreachable_database_stops_the_start_with_one_line_naming_it(tmp_path):
+    async with FakeBotApi() as api:
+        code, lines = await finished(bot_env(
+            tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url, KIE_MODE="fake",
+            DATABASE_URL="postgresql://nobody:pw@127.0.0.1:1/nothing",
+        ))
+    assert code == 2
+    failures = [line for line in lines if "STARTUP_FAILED" in line]
+    assert len(failures) == 1 and "DATABASE_URL" in failures[0] and ":pw@" not in "\n".join(lines)
+    assert not any("Traceback" in line for line in lines)

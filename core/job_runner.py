@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from core.context import Services
 from core.drafts import prompt_of
+from core.failures import failure_reason, raw_reason
 from core.i18n import Fmt, localized
 from core.views.admin import render_alert
 from core.views.jobs import render_done, render_failed, render_progress, result_effects
@@ -271,24 +272,17 @@ class JobRunner:
             await self._services.storage.free_usage.release(job.id)  # the free try comes back too
         log.info("JOB_REFUNDED", extra={"job": job.id, "amount": job.price, "reason": job.error, "user": job.user_id})
         fmt, _, name = self._fmt_and_model(job)
+        admin = job.user_id in self._services.settings.admin_ids
         screen = render_failed(
-            fmt, name, job.id, reason=self._reason(fmt, job), refunded=job.price,
-            timed_out=job.state is JobState.TIMED_OUT,
+            fmt, name, job.id, reason=fmt.t(f"failure.{failure_reason(job.error, job.error_message)}"),
+            refunded=job.price, timed_out=job.state is JobState.TIMED_OUT,
+            detail=raw_reason(job.error, job.error_message) if admin else None,
         )
         if job.progress_message_id is not None:
             effect: Effect = EditScreen(job.chat_id, job.progress_message_id, screen)
         else:
             effect = SendScreen(job.chat_id, screen)
         await self._send(job, [effect])
-
-    @staticmethod
-    def _reason(fmt: Fmt, job: Job) -> str:
-        code = job.error or ""
-        if code == "rejected":
-            return fmt.t("gateway.rejected", detail=job.error_message or "")
-        if code in ("unavailable", "auth", "quota", "unknown_task"):
-            return fmt.t(f"gateway.{code}")
-        return job.error_message or fmt.t("job.reason_unknown")
 
     async def _send(self, job: Job, effects: list[Effect]) -> str | None:
         """Send with bounded retries. None when sent; "blocked" when the user blocked the bot;

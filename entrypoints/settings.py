@@ -84,6 +84,8 @@ class Settings(BaseModel):
     WORKERS: int = Field(default=8, ge=1, le=256)  # chats processed concurrently
     RATE_LIMIT_BURST: int = Field(default=10, ge=1)  # updates a user may send at once
     RATE_LIMIT_PER_SECOND: float = Field(default=2.0, gt=0)  # sustained updates per user per second
+    # Where users reach a person about payments (/paysupport, receipts): @username or an https:// link.
+    SUPPORT_CONTACT: str | None = None
 
     @field_validator("TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET_TOKEN", "KIE_CALLBACK_TOKEN")
     @classmethod
@@ -116,6 +118,16 @@ class Settings(BaseModel):
         if not value or any(stars < 1 or stars > 10000 for stars in value):
             raise ValueError("must be 1-10000 Stars each, comma-separated")
         return value
+
+    @field_validator("SUPPORT_CONTACT")
+    @classmethod
+    def _support_contact(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", value) or re.fullmatch(r"https://[^\s/]+\.[^\s/]+(/\S*)?", value):
+            return value
+        raise ValueError("must be a Telegram @username (5-32 letters, digits, _) or an https:// link")
 
     @field_validator("FREE_TZ")
     @classmethod

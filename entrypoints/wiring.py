@@ -10,6 +10,7 @@ from typing import AsyncIterator
 from adapters.catalog.yaml_catalog import load_catalog
 from adapters.kie.fake import FakeKieGateway
 from adapters.kie.http_gateway import KieHttpGateway
+from adapters.media.mutagen_probe import MutagenProbe
 from adapters.storage.json_storage import JsonStorage
 from adapters.system.clock import SystemClock
 from core.bot import BotCore
@@ -58,6 +59,7 @@ def core_settings(settings: Settings) -> CoreSettings:
         free_utc_offset_minutes=settings.free_utc_offset_minutes(),
         referral_bonus_inviter=major_to_minor(settings.REFERRAL_BONUS_INVITER, currency),
         referral_bonus_invitee=major_to_minor(settings.REFERRAL_BONUS_INVITEE, currency),
+        support_contact=settings.SUPPORT_CONTACT or "",
         admin_max_amount=int(settings.ADMIN_MAX_AMOUNT * currency.minor_per_major),  # a bound: extra decimals cut
     )
 
@@ -101,7 +103,7 @@ async def build_app(
         base = core_settings(settings)
         if bot_username:
             base = replace(base, bot_username=bot_username)
-        services = Services(storage, catalog, gateway, media, clock, base, stars=stars)
+        services = Services(storage, catalog, gateway, media, clock, base, stars=stars, probe=MutagenProbe())
         await reload_overrides(services)  # models switched off and the markup set by admins
         runner = JobRunner(services, messenger, runner_settings or RunnerSettings(callback_url=settings.kie_callback_url()))
         stack.push_async_callback(runner.stop)

@@ -39,11 +39,13 @@ def result_keyboard(fmt: Fmt, job_id: str) -> Keyboard:
 
 
 def render_failed(
-    fmt: Fmt, name: str, job_id: str, *, reason: str, refunded: int, timed_out: bool = False
+    fmt: Fmt, name: str, job_id: str, *, reason: str, refunded: int, timed_out: bool = False, detail: str | None = None
 ) -> Screen:
+    """``reason``: in the user's language; ``detail``: the generator's raw reason, shown to admins only."""
     text = lines(
         fmt.t("job.timed_out", name=name) if timed_out else fmt.t("job.failed", name=name, reason=reason),
         fmt.t("job.refunded", amount=fmt.money(refunded)) if refunded else None,
+        fmt.t("failure.admin_detail", detail=detail) if detail else None,
     )
     return Screen(text, result_keyboard(fmt, job_id), "job_failed")
 

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from adapters.telegram.update_body import MalformedUpdateError, read_update
 from entrypoints.request_log import quiet_malformed_requests
-from entrypoints.telemetry import exception_caught
+from entrypoints.telemetry import RateLimitedLog, exception_caught
 from ports.generation import GatewayHealth
 from ports.storage import StorageUnavailableError
 
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MAX_UPDATE_BYTES = 1024 * 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 VERSION = "0.2.0"
+REJECTION_LOG_EVERY_S = 60.0  # rejected webhook posts: one line per status per minute at most
 
 
 @dataclass
@@ -40,6 +41,7 @@ class HealthState:
     inbox_depth: Callable[[], int] = lambda: 0
     updates_shed: Callable[[], int] = lambda: 0  # shed at intake over the inbound limit (entrypoints/intake_limit.py)
     generator: Callable[[], GatewayHealth] = GatewayHealth
+    kie_mode: str = "real"  # "fake": the fake generator answers orders (KIE_MODE=fake)
 
     def body(self) -> dict[str, object]:
         return {
@@ -55,6 +57,7 @@ class HealthState:
             "updates_shed": self.updates_shed(),
             "jobs_in_flight": self.jobs_in_flight(),
             "kie": self._generator(),
+            "kie_mode": self.kie_mode,
         }
 
     def _generator(self) -> dict[str, object]:
@@ -97,25 +100,34 @@ def make_http_app(
     quiet_malformed_requests()
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     background: set[asyncio.Task[bool]] = set()
+    rejections = RateLimitedLog(log, every=REJECTION_LOG_EVERY_S)
+
+    def rejected(request: web.Request, status: int, description: str) -> web.Response:
+        """Logged once a minute per status (anyone can post junk); the path and headers hold secrets: never logged."""
+        forwarded = (request.headers.get("X-Forwarded-For") or "")[:100] or None  # the client, behind Render's proxy
+        rejections.warning(str(status), "WEBHOOK_REJECTED", status=status, reason=description, remote=request.remote,
+                           forwarded_for=forwarded)
+        return _json_error(status, description)
 
     async def get_health(request: web.Request) -> web.Response:
         return web.json_response(health.body())
 
     async def post_webhook(request: web.Request) -> web.Response:
         if webhook_path is None or webhook_token is None or not _same(request.match_info["path"], webhook_path):
+            rejected(request, 404, "unknown webhook path")
             raise web.HTTPNotFound()
         if not _same(request.headers.get(SECRET_HEADER), webhook_token):
-            return _json_error(403, "wrong or missing secret token")
+            return rejected(request, 403, "wrong or missing secret token")
         if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
-            return _json_error(413, "update too large")
+            return rejected(request, 413, "update too large")
         try:
             update = read_update(await request.read())  # the only parse; its text is what gets stored
         except web.HTTPRequestEntityTooLarge:
-            return _json_error(413, "update too large")
+            return rejected(request, 413, "update too large")
         except web.RequestPayloadError:  # a body aiohttp could not decode (a bad gzip stream)
-            return _closing(_json_error(400, "body cannot be decoded"))
+            return _closing(rejected(request, 400, "body cannot be decoded"))
         except MalformedUpdateError as error:
-            return _json_error(400, str(error))
+            return rejected(request, 400, str(error))
         update_id = update.update_id
         try:
             await accept(update.payload, update.text)

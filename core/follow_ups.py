@@ -16,7 +16,8 @@ from ports.catalog import Catalog, ModelSpec
 from ports.screens import Keyboard
 from ports.storage import Draft, Job, JobState
 
-TAG = "fu"  # callback data: fu:<source job id>:<position in the source model's follow_ups>
+TAG = "fu"
+SHORT_LABEL = 4  # callback data: fu:<source job id>:<position in the source model's follow_ups>
 
 
 def applies(follow_up: ModelSpec | None, job: Job) -> bool:
@@ -41,10 +42,12 @@ def offered(catalog: Catalog, job: Job) -> list[tuple[int, ModelSpec]]:
 
 
 def follow_up_rows(fmt: Fmt, catalog: Catalog, job: Job) -> Keyboard:
-    """One button per follow-up that applies, two to a row (added above the result's own buttons)."""
+    """One button per follow-up that applies (added above the result's own buttons): two to a row, four when
+    every label is short (Midjourney's U1–U4 / V1–V4)."""
     buttons = [button(localized(model.names, fmt.language), TAG, job.id, position)
                for position, model in offered(catalog, job)]
-    return tuple(tuple(buttons[start:start + 2]) for start in range(0, len(buttons), 2))
+    per_row = 4 if all(len(item.label) <= SHORT_LABEL for item in buttons) else 2
+    return tuple(tuple(buttons[start:start + per_row]) for start in range(0, len(buttons), per_row))
 
 
 def chosen(catalog: Catalog, job: Job, position: int) -> ModelSpec | None:

@@ -164,3 +164,30 @@ async def test_suno_offers_wav_and_extend_per_track_each_its_own_job(tmp_path):
         assert [request.api for request in bot.app.gateway.submitted[-2:]] == ["suno_wav", "suno_extend"]
         assert len(media(bot)) == 2 + 1 + 2  # the song, the WAV, the extension's two tracks
         assert (await charges(bot)).count("launch") == 3
+
+
+async def test_a_midjourney_grid_offers_u1_to_u4_and_v1_to_v4_in_two_rows(tmp_path):
+    async with running_bot(tmp_path, balance=BALANCE, MJ_ENABLED=True) as bot:
+        source_id = await launch(bot, "Картинки", "Midjourney", "a castle")
+        source = await bot.app.storage.jobs.get(source_id)
+        grid = media(bot)[-1]
+        rows = [[button.label for button in row] for row in grid.keyboard]
+        assert rows[:2] == [["U1", "U2", "U3", "U4"], ["V1", "V2", "V3", "V4"]]
+        await bot.press("U2")
+        upscale = await bot.press("Запустить")
+        await bot.settle()
+        await bot.press_data(f"fu:{source_id}:6")  # V3
+        vary = await bot.press("Запустить")
+        await bot.settle()
+
+        jobs = [await bot.app.storage.jobs.get(outcome.started_job) for outcome in (upscale, vary)]
+        assert [job.state for job in jobs] == [JobState.DELIVERED, JobState.DELIVERED]
+        assert jobs[0].input == {"task_id": source.task_id, "image_index": 1}
+        assert jobs[1].input == {"task_id": source.task_id, "image_index": 3}
+        assert len(media(bot)) == 4 + 1 + 4
+        assert (await charges(bot)).count("launch") == 3
+
+
+async def test_midjourneys_follow_ups_are_off_with_midjourney(tmp_path):
+    async with running_bot(tmp_path, balance=BALANCE) as bot:
+        assert bot.app.services.catalog.model("mj_upscale/u1") is None

@@ -164,3 +164,17 @@ def test_the_wav_reader_understands_kies_documented_example_and_the_track_lookup
     assert suno_follow_ups.build_extend(found) == {"audioId": "a1", "model": "V4_5PLUS", "defaultParamFlag": False}
     with pytest.raises(GatewayRejectedError):
         suno_follow_ups.with_audio_id(GenerationRequest("x", {"task_id": "s1", "index": 5}, api="suno_wav"), song)
+
+
+async def test_midjourney_upscale_over_http_posts_the_grid_task_and_the_image_index(tmp_path):
+    async with bot_on_kie(tmp_path, MJ_ENABLED="true") as (client, kie):
+        await launch(client, "Картинки", "Midjourney", "a castle")
+        await client.press(USER, "U3")
+        await client.press(USER, "Запустить")
+        await client.settle()
+
+        source, upscaled = await jobs_of(client)
+        assert upscaled.state is JobState.DELIVERED and upscaled.source_job_id == source.id
+        (body,) = [r.body for r in kie.requests_to("mj_upscale/generate")]
+        assert body["taskId"] == source.task_id and body["imageIndex"] == 2
+        assert len([m for m in client.api.messages(USER) if m.kind == "photo"]) == 4 + 1

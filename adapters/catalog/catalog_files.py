@@ -34,8 +34,10 @@ def load_catalog_files(path: Path, *, families: Path | None = None) -> Catalog:
 
 
 def without_api(catalog: Catalog, api: str) -> Catalog:
-    """The catalog without one API family's models (Midjourney unless MJ_ENABLED)."""
-    return Catalog(catalog.categories, tuple(model for model in catalog.models if model.api != api))
+    """The catalog without one API family's models and its follow-up families ("mj_upscale", …): Midjourney
+    unless MJ_ENABLED."""
+    kept = tuple(model for model in catalog.models if model.api != api and not model.api.startswith(f"{api}_"))
+    return Catalog(catalog.categories, kept)
 
 
 def _read(path: Path) -> tuple[object, str]:

@@ -152,7 +152,7 @@ class _Model(_Schema):
     quantity_field: StrictStr | None = None
     free: StrictBool = False
     enabled: StrictBool = True
-    api: Literal["market", "veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj", "veo_1080p", "veo_extend", "suno_wav", "suno_extend"] = "market"
+    api: Literal["market", "veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj", "veo_1080p", "veo_extend", "suno_wav", "suno_extend", "mj_upscale", "mj_vary"] = "market"
     inputs: list[_AnyInput] = Field(min_length=1)
     prices: list[_Price] = Field(min_length=1)
 

@@ -25,9 +25,12 @@ OUTPUTS: Mapping[str, OutputKind] = {
     "veo_extend": OutputKind.VIDEO,
     "suno_wav": OutputKind.AUDIO,
     "suno_extend": OutputKind.AUDIO,
+    "mj_upscale": OutputKind.IMAGE,
+    "mj_vary": OutputKind.IMAGE,
 }
 # Follow-up families: the family whose finished task (input ``task_id``) they work on.
-SOURCES: Mapping[str, str] = {"veo_1080p": "veo", "veo_extend": "veo", "suno_wav": "suno", "suno_extend": "suno"}
+SOURCES: Mapping[str, str] = {"veo_1080p": "veo", "veo_extend": "veo", "suno_wav": "suno", "suno_extend": "suno",
+                               "mj_upscale": "mj", "mj_vary": "mj"}
 SONG_APIS = frozenset({"suno", "suno_extend"})  # Suno's status values and callbacks
 # Market follow-ups (their input ``task_id``): the market models whose finished task they accept.
 SOURCE_MODELS: Mapping[str, frozenset[str]] = {
@@ -35,7 +38,8 @@ SOURCE_MODELS: Mapping[str, frozenset[str]] = {
     "grok-imagine/extend": frozenset({"grok-imagine/text-to-video"}),
 }
 # successFlag families and 4o report only "generating" before the end; Suno's PENDING is our waiting.
-_ONLY_GENERATING = frozenset({"veo", "aleph", "kontext", "mj", "gpt4o", "veo_1080p", "veo_extend", "suno_wav"})
+_ONLY_GENERATING = frozenset({"veo", "aleph", "kontext", "mj", "gpt4o", "veo_1080p", "veo_extend", "suno_wav",
+                              "mj_upscale", "mj_vary"})
 _WITH_PROGRESS = frozenset({MARKET_API, "gpt4o", "runway"})
 # Seconds a family's task takes when the fake was not given a duration for its kind (a song takes long
 # enough that polling at 2.5 s × 1.5 sees lyrics, then the first track, then the end).
@@ -80,7 +84,7 @@ def result_count(api: str, inputs: Mapping[str, Any]) -> int | None:
     """How many files a family's success carries (None: the market's num_images rule)."""
     if api in SONG_APIS:
         return SUNO_TRACKS
-    if api == "mj":
+    if api in ("mj", "mj_vary"):
         return MJ_GRID
     if api == "gpt4o":
         try:

@@ -31,9 +31,11 @@ PATHS: Mapping[str, tuple[str, str]] = {
     "veo_extend": ("/api/v1/veo/extend", "/api/v1/veo/record-info"),
     "suno_extend": ("/api/v1/generate/extend", "/api/v1/generate/record-info"),
     "suno_wav": ("/api/v1/wav/generate", "/api/v1/wav/record-info"),
+    "mj_upscale": ("/api/v1/mj/generateUpscale", "/api/v1/mj/record-info"),
+    "mj_vary": ("/api/v1/mj/generateVary", "/api/v1/mj/record-info"),
 }
 # Follow-ups that create a task of their own, read at their source family's status endpoint.
-STATUS_OF: Mapping[str, str] = {"veo_extend": "veo", "suno_extend": "suno"}
+STATUS_OF: Mapping[str, str] = {"veo_extend": "veo", "suno_extend": "suno", "mj_upscale": "mj", "mj_vary": "mj"}
 CALLBACK_MISSING = "Please enter callBackUrl."
 RECORD_IS_NULL = "record is null"
 _VARIANT_FIELD = {"veo": "model", "suno": "model", "kontext": "model", "mj": "taskType", "veo_extend": "model",
@@ -72,6 +74,8 @@ def problem(api: str, body: Mapping[str, Any]) -> str | None:
         if not body.get("callBackUrl"):
             return CALLBACK_MISSING
         return missing("audioId", "model") if api == "suno_extend" else missing("taskId", "audioId")
+    if api in ("mj_upscale", "mj_vary"):
+        return missing("taskId", "imageIndex")
     if api == "veo_extend":
         return missing("taskId", "prompt")
     if api == "veo":

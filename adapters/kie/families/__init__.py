@@ -11,7 +11,7 @@ FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (market.FAMILY, veo.FAMILY, suno.FAMILY, runway.FAMILY, aleph.FAMILY, kontext.FAMILY,
                    gpt4o.FAMILY, mj.FAMILY, veo.EXTEND,
-                   suno_follow_ups.WAV, suno_follow_ups.EXTEND)
+                   suno_follow_ups.WAV, suno_follow_ups.EXTEND, mj.UPSCALE, mj.VARY)
 }
 STATUS_ENDPOINTS = frozenset(family.status_endpoint for family in FAMILIES.values())
 

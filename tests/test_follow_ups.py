@@ -191,3 +191,16 @@ async def test_a_midjourney_grid_offers_u1_to_u4_and_v1_to_v4_in_two_rows(tmp_pa
 async def test_midjourneys_follow_ups_are_off_with_midjourney(tmp_path):
     async with running_bot(tmp_path, balance=BALANCE) as bot:
         assert bot.app.services.catalog.model("mj_upscale/u1") is None
+
+
+async def test_again_on_a_follow_up_runs_it_again_on_the_same_source(tmp_path):
+    async with running_bot(tmp_path, balance=BALANCE) as bot:
+        source_id = await launch(bot, "Видео", "Veo 3.1 Fast", "a fox in the snow")
+        first = await bot.app.storage.jobs.get(await order_hd(bot))
+        await bot.press("Ещё раз")
+        outcome = await bot.press("Запустить")
+        await bot.settle()
+
+        again = await bot.app.storage.jobs.get(outcome.started_job)
+        assert again.id != first.id and again.state is JobState.DELIVERED
+        assert again.input == first.input and again.source_job_id == source_id

@@ -20,7 +20,15 @@ from core.i18n import Fmt, localized
 from core.views.admin import render_alert
 from core.views.jobs import render_done, render_failed, render_progress, result_effects
 from ports.catalog import ModelSpec, OutputKind
-from ports.effects import EditScreen, Effect, Messenger, MessengerUnavailableError, RecipientBlockedError, SendScreen
+from ports.effects import (
+    EditScreen,
+    Effect,
+    Messenger,
+    MessengerUnavailableError,
+    RecipientBlockedError,
+    ResultRefusedError,
+    SendScreen,
+)
 from ports.generation import GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
 from ports.storage import ACTIVE_JOB_STATES, Job, JobState
 from ports.trace import correlation_id
@@ -31,6 +39,7 @@ ALERT_CODES = frozenset({"auth", "quota"})  # the operator must act; users only 
 ALERT_EVERY = timedelta(minutes=10)
 FINISHING_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT})
 RUNNING_STATES = frozenset({JobState.SUBMITTED, JobState.RUNNING})
+REFUSED_RESULT = "refused_result"  # the messenger refused the result's link (a scheme never delivered)
 
 
 @dataclass(frozen=True)
@@ -254,6 +263,14 @@ class JobRunner:
         error = await self._send(job, effects)
         if error == "unavailable":
             return  # stays SUCCEEDED; the next resume retries the delivery
+        if error == "refused":  # the result's link can never be delivered: fail it and give the money back
+            failed = await self._services.storage.jobs.transition(
+                job.id, {JobState.SUCCEEDED}, JobState.FAILED, error=REFUSED_RESULT,
+                updated_at=self._services.clock.now(),
+            )
+            if failed is not None:
+                await self._refund(failed)
+            return
         await self._services.storage.jobs.transition(
             job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, error=error, updated_at=self._services.clock.now()
         )
@@ -282,6 +299,8 @@ class JobRunner:
         code = job.error or ""
         if code == "rejected":
             return fmt.t("gateway.rejected", detail=job.error_message or "")
+        if code in (REFUSED_RESULT, "bad_result_link"):
+            return fmt.t("gateway.bad_result")
         if code in ("unavailable", "auth", "quota", "unknown_task"):
             return fmt.t(f"gateway.{code}")
         return job.error_message or fmt.t("job.reason_unknown")
@@ -297,6 +316,9 @@ class JobRunner:
                 log.info("JOB_RECIPIENT_BLOCKED job=%s user=%s", job.id, job.user_id)
                 await self._services.storage.users.set_blocked(job.user_id, True)
                 return "blocked"
+            except ResultRefusedError as error:
+                log.error("JOB_RESULT_REFUSED job=%s reason=%s", job.id, error)
+                return "refused"
             except MessengerUnavailableError:
                 log.warning("JOB_SEND_RETRY job=%s attempt=%d", job.id, attempt + 1)
                 await self._services.clock.sleep(2.0 * 2**attempt)

@@ -91,6 +91,12 @@ class MessengerUnavailableError(Exception):
     """The messaging service did not accept the effect now (network, 5xx); it may be retried later."""
 
 
+class ResultRefusedError(Exception):
+    """The result itself cannot be delivered, now or ever: its link has a scheme the messenger refuses
+    (``ftp:``, ``javascript:``, ``file://`` outside the in-process fake generator). The job fails and is
+    refunded rather than retried."""
+
+
 class Messenger(Protocol):
     async def apply(self, effects: Sequence[Effect]) -> None:
         """Carry out the effects in order."""

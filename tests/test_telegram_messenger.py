@@ -14,6 +14,7 @@ from telegram.request import HTTPXRequest
 
 from adapters.kie.fake_media import png_bytes
 from adapters.telegram.messenger import TelegramMessenger
+from adapters.telegram.result_links import ResultLinks, parse_origins
 from ports.effects import (
     AnswerCallback,
     EditScreen,
@@ -38,8 +39,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warning
 
 
 @pytest.fixture
-def messenger(bot: telegram.Bot, clock: FakeTime) -> TelegramMessenger:
-    return TelegramMessenger(bot, sleep=clock.sleep, clock=clock.clock)
+def messenger(bot: telegram.Bot, clock: FakeTime, files: str) -> TelegramMessenger:
+    """Local files allowed (the fake generator's), and the ``files`` server trusted by its exact origin."""
+    links = ResultLinks(allow_files=True, trusted_origins=parse_origins(files))
+    return TelegramMessenger(bot, sleep=clock.sleep, clock=clock.clock, links=links)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import json
 import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
@@ -41,6 +42,7 @@ REJECTED_CODES = frozenset({400, 413, 422})
 UNAVAILABLE_FEATURE_CODES = frozenset({404, 505})
 GENERATION_FAILED_CODE = 501  # §7: "generation failed", the task is final: not retryable
 CLOUDFLARE_UA_BLOCK = "error code: 1010"
+BAD_RESULT_LINK = "bad_result_link"  # a TaskStatus fail_code: the result's link is not http(s)
 _SNIPPET = 200
 
 
@@ -253,6 +255,11 @@ def status_of(task_id: str, data: Any) -> TaskStatus:
         return TaskStatus(task, state, progress=progress)
     result = _result(record)
     urls = tuple(result.result_urls or record.legacy_urls or ())
+    refused = next((url for url in urls if not _web_link(url)), None)
+    if refused is not None:  # file://, ftp:, javascript: … from a real KIE answer: never delivered, refunded
+        scheme = refused.strip().partition(":")[0][:16] if ":" in refused else "none"
+        return TaskStatus(task, TaskState.FAIL, fail_code=BAD_RESULT_LINK,
+                          fail_message=f"KIE returned a result link that is not http(s) (scheme {scheme!r})")
     return TaskStatus(task, state, result_urls=urls, result_text=render_result(result.result_object), progress=progress)
 
 
@@ -288,6 +295,14 @@ def _inline(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _web_link(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return False
 
 
 def _text_or_none(value: Any) -> str | None:

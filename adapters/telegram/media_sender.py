@@ -1,7 +1,11 @@
 """``SendMedia`` on Telegram: by URL when Telegram can fetch it, else downloaded and uploaded, else a link.
 
-- ``file://`` → upload the local file (photo ≤ 10 MB as a photo, else as a document; others ≤ 50 MB).
-- ``http(s)://`` → HEAD for the size (unknown size: try by URL). Within Telegram's fetch limits (photo 5 MB,
+- ``file://`` → upload the local file (photo ≤ 10 MB as a photo, else as a document; others ≤ 50 MB), only
+  when the in-process fake generator is wired; otherwise, like any other scheme (``ftp:``, ``javascript:``),
+  ``ResultRefusedError``: the job fails and is refunded.
+- ``http(s)://`` → the bot fetches nothing itself unless :mod:`adapters.telegram.result_links` says the host is
+  public (or an origin trusted by configuration); an unfetchable link goes to Telegram by URL and, refused
+  there, as a text link. Fetchable: HEAD for the size (unknown size: try by URL). Within Telegram's fetch limits (photo 5 MB,
   others 20 MB) send the URL; a BadRequest about the URL ("failed to get HTTP URL content", "wrong file
   identifier/HTTP URL specified", "wrong type of the web page content") falls back to download + upload
   within the upload limits, and that to a text message with the link. Documents by URL only work for
@@ -42,7 +46,8 @@ from adapters.telegram.limits import (
     utf16_len,
 )
 from adapters.telegram.markup import html_text, inline_markup
-from ports.effects import MessengerUnavailableError, ResultKind, SendFile, SendMedia
+from adapters.telegram.result_links import ResultLinks, UnsafeLinkError, content_type_fits
+from ports.effects import MessengerUnavailableError, ResultKind, ResultRefusedError, SendFile, SendMedia
 from ports.screens import Keyboard
 
 log = logging.getLogger(__name__)
@@ -64,8 +69,12 @@ _TIMEOUT = httpx.Timeout(10.0, read=60.0)
 
 
 class MediaSender:
-    def __init__(self, bot: Bot, calls: ApiCaller, *, send_text: SendText, http_client: httpx.AsyncClient | None) -> None:
+    def __init__(
+        self, bot: Bot, calls: ApiCaller, *, send_text: SendText, http_client: httpx.AsyncClient | None,
+        links: ResultLinks | None = None,
+    ) -> None:
         self._bot, self._calls, self._send_text, self._http = bot, calls, send_text, http_client
+        self._links = links or ResultLinks()
         self._owns_http = False
 
     async def aclose(self) -> None:
@@ -79,12 +88,13 @@ class MediaSender:
             await self._link(effect, "link")
             return
         scheme = urlsplit(effect.url).scheme.lower()
-        if scheme == "file":
+        if scheme == "file" and self._links.allow_files:
             await self._send_local(effect)
         elif scheme in ("http", "https"):
             await self._send_remote(effect)
         else:
-            raise ValueError(f"SendMedia needs an http(s) or file:// URL, got scheme {scheme!r}")
+            log.error("RESULT_LINK_REFUSED chat=%s scheme=%s", effect.chat_id, scheme[:16])
+            raise ResultRefusedError(f"a result link with scheme {scheme[:16]!r} is never delivered")
 
     async def send_file(self, effect: SendFile) -> None:
         if effect.kind not in (ResultKind.PHOTO, ResultKind.DOCUMENT):
@@ -113,7 +123,8 @@ class MediaSender:
 
     async def _send_remote(self, effect: SendMedia) -> None:
         async with self._client() as client:
-            size, content_type = await _probe(client, effect.url)
+            fetchable = await self._links.fetchable(effect.url)
+            size, content_type = await self._probe(client, effect.url) if fetchable else (None, None)
             by_url_max = PHOTO_BY_URL_MAX if effect.kind is ResultKind.PHOTO else BY_URL_MAX
             document_refused = (effect.kind is ResultKind.DOCUMENT and content_type is not None
                                 and content_type not in _DOCUMENT_BY_URL_TYPES)
@@ -125,10 +136,13 @@ class MediaSender:
                 except BadRequest as error:
                     log.info("TELEGRAM_URL_REFUSED chat=%s kind=%s reason=%s", effect.chat_id, effect.kind.value,
                              error.message)
+            if not fetchable:
+                await self._link(effect, "not_fetchable")
+                return
             if size is not None and size > UPLOAD_MAX:
                 await self._link(effect, "too_large")
                 return
-            data = await _download(client, effect.url, UPLOAD_MAX)
+            data = await self._download(client, effect.url, UPLOAD_MAX, effect.kind)
         if data is None:
             await self._link(effect, "download_failed")
             return
@@ -139,7 +153,7 @@ class MediaSender:
         """One client for the sender's lifetime: creating one loads the CA bundle (~50 ms of CPU that
         blocks the event loop), which a per-picture client paid on every delivery (bench profile)."""
         if self._http is None:
-            self._http = httpx.AsyncClient(follow_redirects=True, timeout=_TIMEOUT)
+            self._http = httpx.AsyncClient(follow_redirects=False, timeout=_TIMEOUT)
             self._owns_http = True
         yield self._http
 
@@ -187,6 +201,44 @@ class MediaSender:
         await self._calls.call(method, effect.chat_id, send,
                                expected=lambda error: any(p in error.message.lower() for p in expected))
 
+    async def _probe(self, client: httpx.AsyncClient, url: str) -> tuple[int | None, str | None]:
+        """(size, content type) announced by a HEAD request; ``None`` for what the server does not say."""
+        try:
+            async with self._links.open(client, "HEAD", url, _TIMEOUT) as response:
+                if response.status_code >= 400:
+                    return None, None
+                length = response.headers.get("content-length", "")
+                return (int(length) if length.isdigit() else None), _content_type(response)
+        except (httpx.HTTPError, UnsafeLinkError) as error:
+            log.info("TELEGRAM_MEDIA_HEAD_FAILED error=%s", type(error).__name__)
+            return None, None
+
+    async def _download(self, client: httpx.AsyncClient, url: str, limit: int, kind: ResultKind) -> bytes | None:
+        """The body of ``url`` if it fits in ``limit`` bytes and its type fits ``kind``, else ``None`` (logged)."""
+        try:
+            async with self._links.open(client, "GET", url, _TIMEOUT) as response:
+                if response.status_code >= 400:
+                    log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED status=%d", response.status_code)
+                    return None
+                if not content_type_fits(kind, _content_type(response)):
+                    log.warning("TELEGRAM_MEDIA_DOWNLOAD_WRONG_TYPE kind=%s type=%s", kind.value,
+                                (_content_type(response) or "")[:64])
+                    return None
+                length = response.headers.get("content-length", "")
+                if length.isdigit() and int(length) > limit:
+                    log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE size=%s limit=%d", length, limit)
+                    return None
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE size>%d", limit)
+                        return None
+                return bytes(body)
+        except (httpx.HTTPError, UnsafeLinkError) as error:
+            log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED error=%s", type(error).__name__)
+            return None
+
     async def _link(self, effect: SendMedia, reason: str) -> None:
         log.info("TELEGRAM_MEDIA_AS_LINK chat=%s kind=%s reason=%s", effect.chat_id, effect.kind.value, reason)
         room = TEXT_LIMIT - utf16_len(effect.url) - 1
@@ -194,41 +246,8 @@ class MediaSender:
         await self._send_text(effect.chat_id, f"{caption}\n{effect.url}" if caption else effect.url, effect.keyboard)
 
 
-async def _probe(client: httpx.AsyncClient, url: str) -> tuple[int | None, str | None]:
-    """(size, content type) announced by a HEAD request; ``None`` for what the server does not say."""
-    try:
-        response = await client.head(url, follow_redirects=True, timeout=_TIMEOUT)
-    except httpx.HTTPError as error:
-        log.info("TELEGRAM_MEDIA_HEAD_FAILED error=%s", type(error).__name__)
-        return None, None
-    if response.status_code >= 400:
-        return None, None
-    length = response.headers.get("content-length", "")
-    content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower() or None
-    return (int(length) if length.isdigit() else None), content_type
-
-
-async def _download(client: httpx.AsyncClient, url: str, limit: int) -> bytes | None:
-    """The body of ``url`` if it fits in ``limit`` bytes, else ``None`` (the reason is logged)."""
-    try:
-        async with client.stream("GET", url, follow_redirects=True, timeout=_TIMEOUT) as response:
-            if response.status_code >= 400:
-                log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED status=%d", response.status_code)
-                return None
-            length = response.headers.get("content-length", "")
-            if length.isdigit() and int(length) > limit:
-                log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE size=%s limit=%d", length, limit)
-                return None
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > limit:
-                    log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE size>%d", limit)
-                    return None
-            return bytes(body)
-    except httpx.HTTPError as error:
-        log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED error=%s", type(error).__name__)
-        return None
+def _content_type(response: httpx.Response) -> str | None:
+    return response.headers.get("content-type", "").split(";", 1)[0].strip().lower() or None
 
 
 def _read_at_most(path: Path, limit: int) -> bytes | None:

@@ -46,6 +46,7 @@ from adapters.telegram.limits import (
 )
 from adapters.telegram.markup import html_text, inline_markup
 from adapters.telegram.media_sender import MediaSender
+from adapters.telegram.result_links import ResultLinks
 from ports.effects import (
     AnswerCallback,
     AnswerPreCheckout,
@@ -82,6 +83,7 @@ class TelegramMessenger:
         clock: Clock = time.monotonic,
         flood_retries: int = 5,
         network_attempts: int = 3,
+        links: ResultLinks | None = None,
     ) -> None:
         self._bot = bot
         limiter = FloodLimiter(
@@ -89,7 +91,7 @@ class TelegramMessenger:
             sleep=sleep, clock=clock,
         )
         self._calls = ApiCaller(limiter, sleep=sleep, flood_retries=flood_retries, network_attempts=network_attempts)
-        self._media = MediaSender(bot, self._calls, send_text=self.send_text, http_client=http_client)
+        self._media = MediaSender(bot, self._calls, send_text=self.send_text, http_client=http_client, links=links)
         self._invoices = InvoiceSender(bot, self._calls)
 
     async def aclose(self) -> None:

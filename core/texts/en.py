@@ -270,4 +270,6 @@ TEXTS: dict[str, str] = {
     "field.mode": "Mode",
     "field.tag_audio_events": "Tag sound events",
     "field.diarize": "Separate speakers",
+    # --- results and real costs (issues 13.2, 18.3-18.5) ---
+    "gateway.bad_result": "The generation service returned a result that cannot be delivered.",
 }

@@ -270,4 +270,6 @@ TEXTS: dict[str, str] = {
     "field.mode": "Режим",
     "field.tag_audio_events": "Отмечать звуки",
     "field.diarize": "Разделять говорящих",
+    # --- results and real costs (issues 13.2, 18.3-18.5) ---
+    "gateway.bad_result": "Сервис генерации вернул результат, который нельзя доставить.",
 }

@@ -10,6 +10,7 @@ from typing import Callable, Mapping
 
 from core.i18n import Fmt
 from core.pricing import PriceSettings, price_for, price_from
+from ports.admin import Overrides
 from ports.billing import StarsGateway
 from ports.catalog import Catalog, ModelSpec, OptionValue
 from ports.clock import Clock
@@ -47,6 +48,7 @@ class CoreSettings:
     referral_bonus_inviter: int = 0  # smallest unit
     referral_bonus_invitee: int = 0
     bot_username: str = "TrtBot"  # for invite links t.me/<bot_username>?start=ref_<code>
+    price_drift_stop: bool = False  # PRICE_DRIFT_STOP: stop selling a model KIE charged more for than its price
 
     def job_timeout(self, category: str) -> float:
         return self.job_timeouts.get(category, DEFAULT_JOB_TIMEOUTS["video"])
@@ -65,6 +67,8 @@ class Services:
     # What the process started with; ``catalog`` and ``settings.prices.markup`` carry admins' overrides.
     base_catalog: Catalog | None = None
     base_markup: Decimal | None = None
+    overrides: Overrides | None = None  # the runtime overrides applied (core/runtime.py)
+    overrides_read_at: datetime | None = None
 
     def price(self, model: ModelSpec, options: Mapping[str, OptionValue]) -> int:
         return price_for(model, options, self.settings.prices)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.context import Services
+from core.cost_watch import check_cost
 from core.drafts import prompt_of
 from core.i18n import Fmt, localized
 from core.views.admin import render_alert
@@ -205,11 +206,13 @@ class JobRunner:
             won = await jobs.transition(
                 job.id, RUNNING_STATES, JobState.SUCCEEDED,
                 result_urls=status.result_urls, result_text=status.result_text, updated_at=now,
+                cost_credits=status.credits_consumed,
             )
         elif status.state is TaskState.FAIL:
             won = await jobs.transition(
                 job.id, RUNNING_STATES, JobState.FAILED,
                 error=status.fail_code or "fail", error_message=status.fail_message, updated_at=now,
+                cost_credits=status.credits_consumed,
             )
         else:
             if status.state is TaskState.GENERATING and job.state is JobState.SUBMITTED:
@@ -218,7 +221,8 @@ class JobRunner:
             await self._show_progress(job, stage, status.progress)
             return
         if won is not None:
-            await self._finish(job.id)
+            await self._finish(job.id)  # the user first; then the cost against the price
+            await check_cost(self._services, self._messenger, won)
 
     # --- finishing --------------------------------------------------------------------------
 

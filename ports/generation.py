@@ -42,6 +42,8 @@ class TaskStatus:
     fail_code: str | None = None
     fail_message: str | None = None
     progress: int | None = None
+    # KIE credits the task cost (recordInfo ``creditsConsumed``; older answers ``consumeCredits``).
+    credits_consumed: Decimal | None = None
 
 
 class GatewayError(Exception):

@@ -97,6 +97,7 @@ class Record(_Model):
     fail_code: Any = Field(None, validation_alias="failCode")
     fail_msg: Any = Field(None, validation_alias=AliasChoices("failMsg", "errorMessage"))
     progress: Any = None
+    credits_consumed: Any = Field(None, validation_alias=AliasChoices("creditsConsumed", "consumeCredits"))
 
 
 class ResultPayload(_Model):
@@ -246,10 +247,11 @@ def status_of(task_id: str, data: Any) -> TaskStatus:
         raise unexpected(RECORD_INFO, f"unknown task state {record.state[:40]!r}") from None
     progress = _progress(record.progress)
     task = record.task_id or task_id
+    cost = credits_consumed(record.credits_consumed)
     if state is TaskState.FAIL:
         return TaskStatus(
             task, state, fail_code=_text_or_none(record.fail_code), fail_message=_text_or_none(record.fail_msg),
-            progress=progress,
+            progress=progress, credits_consumed=cost,
         )
     if state is not TaskState.SUCCESS:
         return TaskStatus(task, state, progress=progress)
@@ -259,8 +261,10 @@ def status_of(task_id: str, data: Any) -> TaskStatus:
     if refused is not None:  # file://, ftp:, javascript: … from a real KIE answer: never delivered, refunded
         scheme = refused.strip().partition(":")[0][:16] if ":" in refused else "none"
         return TaskStatus(task, TaskState.FAIL, fail_code=BAD_RESULT_LINK,
-                          fail_message=f"KIE returned a result link that is not http(s) (scheme {scheme!r})")
-    return TaskStatus(task, state, result_urls=urls, result_text=render_result(result.result_object), progress=progress)
+                          fail_message=f"KIE returned a result link that is not http(s) (scheme {scheme!r})",
+                          credits_consumed=cost)
+    return TaskStatus(task, state, result_urls=urls, result_text=render_result(result.result_object), progress=progress,
+                      credits_consumed=cost)
 
 
 def _result(record: Record) -> ResultPayload:
@@ -295,6 +299,17 @@ def _inline(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def credits_consumed(value: Any) -> Decimal | None:
+    """recordInfo's creditsConsumed (a number, or its text) as exact credits; None when absent or nonsense."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        credits = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return credits if credits.is_finite() and credits >= 0 else None
 
 
 def _web_link(url: str) -> bool:

@@ -19,7 +19,7 @@ from core.cost_watch import check_cost
 from core.drafts import prompt_of
 from core.i18n import Fmt, localized
 from core.views.admin import render_alert
-from core.views.jobs import render_done, render_failed, render_progress, result_effects
+from core.views.jobs import keeps_transparency, render_done, render_failed, render_progress, result_effects
 from ports.catalog import ModelSpec, OutputKind
 from ports.effects import (
     EditScreen,
@@ -262,7 +262,7 @@ class JobRunner:
             effects.append(EditScreen(job.chat_id, job.progress_message_id, render_done(fmt, name)))
         effects += result_effects(
             fmt, chat_id=job.chat_id, job_id=job.id, name=name, output=output, prompt=prompt,
-            urls=job.result_urls, text=job.result_text,
+            urls=job.result_urls, text=job.result_text, transparent=keeps_transparency(model),
         )
         error = await self._send(job, effects)
         if error == "unavailable":

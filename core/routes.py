@@ -18,6 +18,7 @@ from core.handlers import (
     navigation,
     payments,
     referral,
+    results,
     uploads,
 )
 from core.handlers.admin_tools import is_admin
@@ -63,6 +64,7 @@ CALLBACK_ROUTES: dict[str, Handler] = {
     "bcgo": broadcast.confirm,
     "bcno": broadcast.cancel,
     "prc": admin_prices.action,
+    "orig": results.original,
 }
 
 

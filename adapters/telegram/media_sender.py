@@ -38,7 +38,6 @@ from adapters.telegram.limits import (
     BY_URL_MAX,
     CAPTION_LIMIT,
     PHOTO_BY_URL_MAX,
-    PHOTO_UPLOAD_MAX,
     TEXT_LIMIT,
     UPLOAD_MAX,
     ApiCaller,
@@ -47,7 +46,8 @@ from adapters.telegram.limits import (
 )
 from adapters.telegram.markup import html_text, inline_markup
 from adapters.telegram.result_links import ResultLinks, UnsafeLinkError, content_type_fits
-from ports.effects import MessengerUnavailableError, ResultKind, ResultRefusedError, SendFile, SendMedia
+from adapters.telegram.photo_check import photo_problem
+from ports.effects import DeliveryNote, MessengerUnavailableError, ResultKind, ResultRefusedError, SendFile, SendMedia
 from ports.screens import Keyboard
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class MediaSender:
             raise ValueError(f"file:// URL on another host: {parts.netloc!r}")
         path = Path(url2pathname(parts.path))
         try:
-            data = await asyncio.to_thread(_read_at_most, path, UPLOAD_MAX)
+            data = await asyncio.to_thread(read_at_most, path, UPLOAD_MAX)
         except OSError as error:
             raise MessengerUnavailableError(f"cannot read result file {path.name}: {error.strerror}") from error
         if data is None:
@@ -140,7 +140,7 @@ class MediaSender:
                 await self._link(effect, "not_fetchable")
                 return
             if size is not None and size > UPLOAD_MAX:
-                await self._link(effect, "too_large")
+                await self._link(effect, "too_large", DeliveryNote.TOO_LARGE)
                 return
             data = await self._download(client, effect.url, UPLOAD_MAX, effect.kind)
         if data is None:
@@ -160,15 +160,19 @@ class MediaSender:
     # --- sending -----------------------------------------------------------------------------------------
 
     async def _upload(self, effect: SendMedia, data: bytes, filename: str) -> None:
-        kind = effect.kind
-        if kind is ResultKind.PHOTO and len(data) > PHOTO_UPLOAD_MAX:
-            kind = ResultKind.DOCUMENT  # sendDocument keeps the original, and allows 50 MB
+        kind, note = effect.kind, None
+        if kind is ResultKind.PHOTO:
+            note = photo_problem(data)  # over 10 MB, beyond the dimensions, or transparent: sendDocument keeps it
+            if note is not None:
+                log.info("TELEGRAM_PHOTO_AS_DOCUMENT chat=%s reason=%s", effect.chat_id, note.value)
+                kind = ResultKind.DOCUMENT
         try:
-            await self._post(effect, lambda: InputFile(data, filename=filename), kind=kind,
+            await self._post(effect, lambda: InputFile(data, filename=filename), kind=kind, note=note,
                              expected=_PHOTO_REFUSED if kind is ResultKind.PHOTO else ())
         except BadRequest as error:  # Telegram could not process the picture as a photo: send it as a file
             log.info("TELEGRAM_PHOTO_AS_DOCUMENT chat=%s reason=%s", effect.chat_id, error.message)
-            await self._post(effect, lambda: InputFile(data, filename=filename), kind=ResultKind.DOCUMENT)
+            await self._post(effect, lambda: InputFile(data, filename=filename), kind=ResultKind.DOCUMENT,
+                             note=DeliveryNote.PHOTO_DIMENSIONS)
 
     async def _post(
         self,
@@ -177,10 +181,11 @@ class MediaSender:
         *,
         kind: ResultKind | None = None,
         expected: tuple[str, ...] = (),
+        note: DeliveryNote | None = None,
     ) -> None:
         kind = kind or effect.kind
         method = _METHODS[kind]
-        caption = html_text(effect.caption, CAPTION_LIMIT) or None
+        caption = html_text(with_note(effect, note), CAPTION_LIMIT) or None
         markup = inline_markup(effect.keyboard)
         source = "upload" if not isinstance(media, str) else "file_id" if isinstance(effect, SendFile) else "url"
         log.debug("TELEGRAM_SEND method=%s chat=%s source=%s caption_len=%d", method, effect.chat_id, source,
@@ -239,18 +244,25 @@ class MediaSender:
             log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED error=%s", type(error).__name__)
             return None
 
-    async def _link(self, effect: SendMedia, reason: str) -> None:
+    async def _link(self, effect: SendMedia, reason: str, note: DeliveryNote | None = None) -> None:
         log.info("TELEGRAM_MEDIA_AS_LINK chat=%s kind=%s reason=%s", effect.chat_id, effect.kind.value, reason)
         room = TEXT_LIMIT - utf16_len(effect.url) - 1
-        caption = clip(effect.caption, max(room, 1)) if effect.caption else ""
+        text = with_note(effect, note)
+        caption = clip(text, max(room, 1)) if text else ""
         await self._send_text(effect.chat_id, f"{caption}\n{effect.url}" if caption else effect.url, effect.keyboard)
+
+
+def with_note(effect: SendMedia | SendFile, note: DeliveryNote | None) -> str:
+    """The caption, with the core's explanation of why the file went in another form (when it gave one)."""
+    explanation = getattr(effect, "notes", {}).get(note.value, "") if note is not None else ""
+    return "\n".join(part for part in (effect.caption, explanation) if part)
 
 
 def _content_type(response: httpx.Response) -> str | None:
     return response.headers.get("content-type", "").split(";", 1)[0].strip().lower() or None
 
 
-def _read_at_most(path: Path, limit: int) -> bytes | None:
+def read_at_most(path: Path, limit: int) -> bytes | None:
     with path.open("rb") as handle:
         data = handle.read(limit + 1)
     return None if len(data) > limit else data

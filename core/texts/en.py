@@ -299,4 +299,12 @@ TEXTS: dict[str, str] = {
     "margin.row_unknown": "{model}: {jobs} jobs, paid {paid}; KIE reported no cost",
     "margin.total": "Total: paid {paid}, KIE {cost}, margin {margin}",
     "margin.none": "No delivered jobs in this period.",
+    "btn.original": "📄 Original",
+    "job.result_buttons": "✅ {name}: {count} files above.",
+    "result.original": "📄 The original file",
+    "result.no_original": "This result has no files.",
+    "result.note.photo_too_large": "📄 Sent as a file: it is larger than Telegram allows for a photo.",
+    "result.note.photo_dimensions": "📄 Sent as a file: its size or shape is beyond what Telegram shows as a photo.",
+    "result.note.transparent": "📄 Sent as a file to keep the transparent background.",
+    "result.note.too_large": "🔗 The file is larger than Telegram accepts from bots: download it by the link.",
 }

@@ -299,4 +299,12 @@ TEXTS: dict[str, str] = {
     "margin.row_unknown": "{model}: задач {jobs}, оплачено {paid}; KIE не сообщил стоимость",
     "margin.total": "Итого: оплачено {paid}, KIE {cost}, маржа {margin}",
     "margin.none": "За этот период доставленных задач нет.",
+    "btn.original": "📄 Оригинал",
+    "job.result_buttons": "✅ {name}: файлов выше — {count}.",
+    "result.original": "📄 Оригинальный файл",
+    "result.no_original": "У этого результата нет файлов.",
+    "result.note.photo_too_large": "📄 Отправлено файлом: он больше, чем Telegram допускает для фото.",
+    "result.note.photo_dimensions": "📄 Отправлено файлом: размер или пропорции больше, чем Telegram показывает как фото.",
+    "result.note.transparent": "📄 Отправлено файлом, чтобы сохранить прозрачный фон.",
+    "result.note.too_large": "🔗 Файл больше, чем Telegram принимает от ботов: скачайте его по ссылке.",
 }

@@ -225,6 +225,8 @@ TEXTS: dict[str, str] = {
     "admin.money.credited": "✅ {amount} credited to user {user_id}. Balance: {balance}",
     "admin.money.debited": "✅ {amount} debited from user {user_id}. Balance: {balance}",
     "admin.money.insufficient": "⚠️ Not enough balance: {balance}.",
+    "admin.money.limit": "⚠️ Amount too large: at most {limit} per command (ADMIN_MAX_AMOUNT).",
+    "admin.money.balance_limit": "⚠️ The balance would exceed the maximum allowed (now {balance}). Nothing changed.",
     "admin.refund.usage": "Usage: /refund <telegram_payment_charge_id> (the payment must be on record).",
     "admin.refund.refused": "⚠️ Telegram refused the refund: {reason}",
     "admin.refund.done": "↩️ {stars} ⭐ returned to user {user_id}.",
@@ -307,4 +309,8 @@ TEXTS: dict[str, str] = {
     "result.note.photo_dimensions": "📄 Sent as a file: its size or shape is beyond what Telegram shows as a photo.",
     "result.note.transparent": "📄 Sent as a file to keep the transparent background.",
     "result.note.too_large": "🔗 The file is larger than Telegram accepts from bots: download it by the link.",
+    # Group chats (core/group_chats.py): an invitation to the private chat, nothing personal.
+    "group.invite": "👋 I only work in a private chat: your balance, orders and results stay there. Open @{bot} with the button below.",
+    "group.open": "💬 Open the bot",
+    "group.button": "This button only works in your private chat with the bot.",
 }

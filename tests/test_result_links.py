@@ -256,3 +256,37 @@ async def test_a_refused_result_fails_the_job_with_a_refund_instead_of_retrying_
         assert job.state is JobState.REFUNDED and job.error == "refused_result"
         assert await app.storage.ledger.balance(1001) == 100_00
         assert "нельзя доставить" in chat.last().text  # the user is told why, with the refund
+
+
+# --- end to end: the real gateway against a KIE stand-in that returns chosen links --------------------------------
+
+
+@pytest.mark.parametrize("link", ["file:///proc/self/environ", "ftp://cdn.example/a.png", "javascript:alert(1)"])
+async def test_a_kie_answer_with_a_non_web_link_refunds_the_job_and_sends_no_file(tmp_path, link):
+    from tests.test_kie_e2e import USER, bot_on_kie, job_of, start_z_image
+
+    async with bot_on_kie(tmp_path) as (client, kie):
+        kie.return_links_next(link)
+        await start_z_image(client)
+        await client.settle()
+
+        job = await job_of(client)
+        assert job.state is JobState.REFUNDED and job.error == envelope.BAD_RESULT_LINK and job.price > 0
+        ledger = await client.server.app.storage.ledger.entries(USER)
+        assert sum(entry.amount for entry in ledger if entry.key.endswith(job.id)) == 0  # charged, then refunded
+        assert not [m for m in client.api.messages(USER) if m.kind in ("photo", "document")]
+        assert "нельзя доставить" in client.api.messages(USER)[-1].text
+
+
+async def test_a_kie_answer_with_a_loopback_link_is_never_fetched_by_the_bot(tmp_path, inside):
+    from tests.test_kie_e2e import USER, bot_on_kie, job_of, start_z_image
+
+    async with bot_on_kie(tmp_path) as (client, kie):
+        kie.return_links_next(f"{inside.base}/secret.png")
+        client.api.fail_next("sendPhoto", 400, description=URL_REFUSED)  # as Telegram, which cannot reach it
+        await start_z_image(client)
+        await client.settle()
+
+        assert (await job_of(client)).state is JobState.DELIVERED
+        assert inside.hits == []  # no HEAD, no GET from the bot
+        assert not [m for m in client.api.messages(USER) if m.kind in ("photo", "document")]

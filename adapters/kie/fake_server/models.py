@@ -163,6 +163,7 @@ class Scripts:
 
     failures: dict[str, list[Scripted]] = field(default_factory=dict)
     delays: dict[str, list[float]] = field(default_factory=dict)
+    links: list[list[str]] = field(default_factory=list)  # result links the next successes report instead
 
     def take(self, endpoint: str) -> tuple[float, Scripted | None]:
         delay = 0.0

@@ -220,3 +220,34 @@ async def test_the_original_button_sends_the_result_files_as_documents_to_their_
 
         stranger = await bot.app.core.handle(CallbackPress(UserRef(999, language_code="en"), 999, "cb-x", f"orig:{job_id}"))
         assert not any(isinstance(e, (SendMedia, SendAlbum)) for e in stranger.effects)
+
+
+@bounded()
+async def test_a_video_of_unannounced_size_over_the_upload_limit_is_a_link_saying_why(api, bot):
+    routes = web.RouteTableDef()
+
+    @routes.get("/long.mp4")
+    async def long_video(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "video/mp4"})  # chunked: no Content-Length
+        await response.prepare(request)
+        for _ in range(51):
+            await response.write(bytes(MIB))
+        return response
+
+    app = web.Application()
+    app.add_routes(routes)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    base = f"http://{host}:{port}"
+    try:
+        clock = FakeTime()
+        messenger = TelegramMessenger(bot, sleep=clock.sleep, clock=clock.clock,
+                                      links=ResultLinks(trusted_origins=parse_origins(base)))
+        api.fail_next("sendVideo", 400, description="Bad Request: failed to get HTTP URL content")
+        await messenger.apply([SendMedia(CHAT, ResultKind.VIDEO, f"{base}/long.mp4", "Clip", notes=NOTES)])
+    finally:
+        await runner.cleanup()
+    [message] = api.messages(CHAT)
+    assert message.text == f"Clip\nnote:too_large\n{base}/long.mp4"

@@ -68,6 +68,13 @@ _DEFAULT_SUFFIX = {ResultKind.PHOTO: ".jpg", ResultKind.VIDEO: ".mp4", ResultKin
 _TIMEOUT = httpx.Timeout(10.0, read=60.0)
 
 
+class _TooLarge:
+    """_download's answer for a body over the limit (sent as a link, saying why)."""
+
+
+_TOO_LARGE = _TooLarge()
+
+
 class MediaSender:
     def __init__(
         self, bot: Bot, calls: ApiCaller, *, send_text: SendText, http_client: httpx.AsyncClient | None,
@@ -143,6 +150,9 @@ class MediaSender:
                 await self._link(effect, "too_large", DeliveryNote.TOO_LARGE)
                 return
             data = await self._download(client, effect.url, UPLOAD_MAX, effect.kind)
+        if isinstance(data, _TooLarge):
+            await self._link(effect, "too_large", DeliveryNote.TOO_LARGE)
+            return
         if data is None:
             await self._link(effect, "download_failed")
             return
@@ -218,8 +228,11 @@ class MediaSender:
             log.info("TELEGRAM_MEDIA_HEAD_FAILED error=%s", type(error).__name__)
             return None, None
 
-    async def _download(self, client: httpx.AsyncClient, url: str, limit: int, kind: ResultKind) -> bytes | None:
-        """The body of ``url`` if it fits in ``limit`` bytes and its type fits ``kind``, else ``None`` (logged)."""
+    async def _download(
+        self, client: httpx.AsyncClient, url: str, limit: int, kind: ResultKind
+    ) -> bytes | _TooLarge | None:
+        """The body of ``url`` if it fits in ``limit`` bytes and its type fits ``kind``; ``_TOO_LARGE`` when it
+        does not fit; else ``None`` (the reason is logged)."""
         try:
             async with self._links.open(client, "GET", url, _TIMEOUT) as response:
                 if response.status_code >= 400:
@@ -232,13 +245,13 @@ class MediaSender:
                 length = response.headers.get("content-length", "")
                 if length.isdigit() and int(length) > limit:
                     log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE size=%s limit=%d", length, limit)
-                    return None
+                    return _TOO_LARGE
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > limit:
                         log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE size>%d", limit)
-                        return None
+                        return _TOO_LARGE
                 return bytes(body)
         except (httpx.HTTPError, UnsafeLinkError) as error:
             log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED error=%s", type(error).__name__)

@@ -251,3 +251,15 @@ async def test_a_video_of_unannounced_size_over_the_upload_limit_is_a_link_sayin
         await runner.cleanup()
     [message] = api.messages(CHAT)
     assert message.text == f"Clip\nnote:too_large\n{base}/long.mp4"
+
+
+async def test_the_simulator_prints_an_album_as_one_message_with_every_file(tmp_path):
+    from entrypoints.simulator_chat import SimulatedChat
+
+    printed: list[str] = []
+    chat = SimulatedChat(output=printed.append)
+    urls = ((tmp_path / "a.png").as_uri(), (tmp_path / "b.png").as_uri())
+    await chat.apply([SendAlbum(CHAT, ResultKind.PHOTO, urls, "Two cats")])
+
+    assert len(printed) == 1 and "album of 2 photos" in printed[0] and "Two cats" in printed[0]
+    assert str(tmp_path / "a.png") in printed[0] and str(tmp_path / "b.png") in printed[0]

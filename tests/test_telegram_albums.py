@@ -263,3 +263,25 @@ async def test_the_simulator_prints_an_album_as_one_message_with_every_file(tmp_
 
     assert len(printed) == 1 and "album of 2 photos" in printed[0] and "Two cats" in printed[0]
     assert str(tmp_path / "a.png") in printed[0] and str(tmp_path / "b.png") in printed[0]
+
+
+async def test_a_multi_image_job_in_the_simulator_arrives_as_an_album_then_the_buttons(tmp_path):
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path, language="en") as bot:
+        await bot.send("/start")
+        await bot.app.core.process(CallbackPress(bot.driver.user, bot.user_id, "cb-1", "model:google/imagen4-fast"))
+        await bot.send("three foxes")
+        await bot.press("Options")
+        await bot.press("Number of images")
+        await bot.press("3")
+        await bot.press("Run")
+        await bot.settle()
+
+        albums = [e for e in bot.chat.effects if isinstance(e, SendAlbum)]
+        assert len(albums) == 1 and len(albums[0].urls) == 3 and "three foxes" in albums[0].caption
+        labels = [b.label for b in bot.last().buttons()]
+        assert labels == ["🔁 Again", "🏠 Menu", "📄 Original"] and "3 files above" in bot.last().text
+        outcome = await bot.press("Original")
+        [originals] = [e for e in outcome.effects if isinstance(e, SendAlbum)]
+        assert originals.kind is ResultKind.DOCUMENT and originals.urls == albums[0].urls

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from core.context import Services
 from ports.admin import Overrides
-from ports.catalog import Catalog, ModelSpec
+from ports.catalog import ModelSpec
 
 OVERRIDES_MAX_AGE = timedelta(seconds=5)
 

@@ -92,8 +92,10 @@ def storage_opener(settings: Settings, lock: LeaderLock) -> Callable[[], Awaitab
 
 
 def result_links(settings: Settings) -> ResultLinks:
-    """file:// results only from the in-process fake generator; loopback only for the origins configured."""
-    return ResultLinks(allow_files=settings.KIE_MODE == "fake",
+    """file:// results only from the in-process fake generator's directory; loopback only for the origins
+    configured."""
+    files = (settings.DATA_DIR / "files") if settings.KIE_MODE == "fake" else None  # where the fake generator writes
+    return ResultLinks(file_root=files,
                        trusted_origins=parse_origins(settings.KIE_TRUSTED_RESULT_ORIGINS))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -98,9 +99,9 @@ async def cdn(inside: Site) -> AsyncIterator[Site]:
     await runner.cleanup()
 
 
-def messenger(bot: telegram.Bot, *, allow_files: bool = False, trusted: str = "") -> TelegramMessenger:
+def messenger(bot: telegram.Bot, *, files: Path | None = None, trusted: str = "") -> TelegramMessenger:
     clock = FakeTime()
-    links = ResultLinks(allow_files=allow_files, trusted_origins=parse_origins(trusted))
+    links = ResultLinks(file_root=files, trusted_origins=parse_origins(trusted))
     return TelegramMessenger(bot, sleep=clock.sleep, clock=clock.clock, links=links)
 
 
@@ -116,11 +117,23 @@ async def test_a_file_link_is_refused_unless_the_fake_generator_is_wired(api, bo
     assert api.messages(CHAT) == [] and api.calls("sendDocument") == []
 
 
+@bounded()
+async def test_a_file_link_outside_the_fake_generators_directory_is_refused(api, bot, tmp_path):
+    results, secret = tmp_path / "files", tmp_path / "state.json"
+    results.mkdir()
+    secret.write_bytes(b'{"users": {}}')
+    sneaky = f"file://{results}/../state.json"  # ".." out of the directory
+    for url in (secret.as_uri(), sneaky, "file:///proc/self/environ"):
+        with pytest.raises(ResultRefusedError):
+            await messenger(bot, files=results).apply([SendMedia(CHAT, ResultKind.DOCUMENT, url)])
+    assert api.messages(CHAT) == []
+
+
 @pytest.mark.parametrize("url", ["ftp://example.com/a.png", "javascript:alert(1)", "data:image/png;base64,AA=="])
 @bounded()
-async def test_other_schemes_are_refused(api, bot, url):
+async def test_other_schemes_are_refused(api, bot, url, tmp_path):
     with pytest.raises(ResultRefusedError):
-        await messenger(bot, allow_files=True).apply([SendMedia(CHAT, ResultKind.PHOTO, url)])
+        await messenger(bot, files=tmp_path).apply([SendMedia(CHAT, ResultKind.PHOTO, url)])
     assert api.messages(CHAT) == []
 
 

@@ -58,9 +58,9 @@ async def files() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def messenger(bot: telegram.Bot, files: str) -> TelegramMessenger:
+def messenger(bot: telegram.Bot, files: str, tmp_path) -> TelegramMessenger:
     clock = FakeTime()
-    links = ResultLinks(allow_files=True, trusted_origins=parse_origins(files))
+    links = ResultLinks(file_root=tmp_path, trusted_origins=parse_origins(files))
     return TelegramMessenger(bot, sleep=clock.sleep, clock=clock.clock, links=links)
 
 

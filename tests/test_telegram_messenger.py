@@ -39,9 +39,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warning
 
 
 @pytest.fixture
-def messenger(bot: telegram.Bot, clock: FakeTime, files: str) -> TelegramMessenger:
-    """Local files allowed (the fake generator's), and the ``files`` server trusted by its exact origin."""
-    links = ResultLinks(allow_files=True, trusted_origins=parse_origins(files))
+def messenger(bot: telegram.Bot, clock: FakeTime, files: str, tmp_path) -> TelegramMessenger:
+    """Local files under tmp_path allowed (as the fake generator's), the ``files`` server trusted by its origin."""
+    links = ResultLinks(file_root=tmp_path, trusted_origins=parse_origins(files))
     return TelegramMessenger(bot, sleep=clock.sleep, clock=clock.clock, links=links)
 
 

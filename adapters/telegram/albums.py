@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from telegram import Bot, InputFile, InputMediaAudio, InputMediaDocument, InputMediaPhoto, InputMediaVideo
 from telegram.constants import ParseMode
@@ -68,8 +66,7 @@ class AlbumSender:
                 if effect.kind is ResultKind.DOCUMENT:
                     return None  # documents by URL: Telegram takes only GIF/PDF/ZIP
                 found.append(url)
-            elif scheme == "file" and self._links.allow_files:
-                path = Path(url2pathname(urlsplit(url).path))
+            elif scheme == "file" and (path := self._links.local_file(url)) is not None:
                 try:
                     data = await asyncio.to_thread(read_at_most, path, UPLOAD_MAX)
                 except OSError:

@@ -27,7 +27,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 import httpx
 from telegram import Bot, InputFile
@@ -95,8 +94,9 @@ class MediaSender:
             await self._link(effect, "link")
             return
         scheme = urlsplit(effect.url).scheme.lower()
-        if scheme == "file" and self._links.allow_files:
-            await self._send_local(effect)
+        local = self._links.local_file(effect.url) if scheme == "file" else None
+        if local is not None:
+            await self._send_local(effect, local)
         elif scheme in ("http", "https"):
             await self._send_remote(effect)
         else:
@@ -112,11 +112,7 @@ class MediaSender:
 
     # --- local files -------------------------------------------------------------------------------------
 
-    async def _send_local(self, effect: SendMedia) -> None:
-        parts = urlsplit(effect.url)
-        if parts.netloc not in ("", "localhost"):
-            raise ValueError(f"file:// URL on another host: {parts.netloc!r}")
-        path = Path(url2pathname(parts.path))
+    async def _send_local(self, effect: SendMedia, path: Path) -> None:
         try:
             data = await asyncio.to_thread(read_at_most, path, UPLOAD_MAX)
         except OSError as error:

@@ -1,7 +1,8 @@
 """Result links are not trusted: a compromised or impersonated generator answer, or a wrong base URL, must not
 make the bot read its own files or fetch its own network and upload the body to a user.
 
-- ``file://`` links are read only when the in-process fake generator is wired (``allow_files``).
+- ``file://`` links are read only when the in-process fake generator is wired, and only under the directory it
+  writes to (``file_root``): never /proc/self/environ or the state file, whatever the link says.
 - The bot fetches an ``http(s)`` link itself (HEAD for the size, GET to upload what Telegram could not fetch)
   only when every address its host resolves to is public: loopback, private, link-local, shared (CGNAT),
   multicast, unspecified and reserved addresses are refused. Redirects are followed by hand, at most
@@ -24,7 +25,9 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
+from urllib.request import url2pathname
 
 import httpx
 
@@ -102,15 +105,29 @@ class ResultLinks:
     def __init__(
         self,
         *,
-        allow_files: bool = False,
+        file_root: Path | None = None,
         trusted_origins: Iterable[Origin] = (),
         resolve: Resolve = system_resolve,
         max_redirects: int = 3,
     ) -> None:
-        self.allow_files = allow_files
+        self._file_root = None if file_root is None else Path(file_root).resolve()
         self._trusted = frozenset(trusted_origins)
         self._resolve = resolve
         self._max_redirects = max_redirects
+
+    @property
+    def allow_files(self) -> bool:
+        return self._file_root is not None
+
+    def local_file(self, url: str) -> Path | None:
+        """The path of a ``file://`` link when it may be read (under ``file_root``), else None."""
+        if self._file_root is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+            return None
+        path = Path(url2pathname(parts.path)).resolve()  # symlinks and ".." resolved before the check
+        return path if path.is_relative_to(self._file_root) else None
 
     async def check(self, url: str) -> None:
         """Raise UnsafeLinkError unless the bot may fetch ``url`` itself."""

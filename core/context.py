@@ -17,7 +17,7 @@ from ports.clock import Clock
 from ports.effects import EditScreen, Effect, SendScreen
 from ports.events import CallbackPress, Command, Event
 from ports.generation import GenerationGateway
-from ports.media import MediaReader
+from ports.media import MediaProbe, MediaReader
 from ports.screens import Screen
 from ports.storage import Storage, User
 
@@ -50,6 +50,7 @@ class CoreSettings:
     admin_max_amount: int = 100_000_000  # smallest unit: the most one /credit or /debit moves (ADMIN_MAX_AMOUNT)
     bot_username: str = "TrtBot"  # for invite links t.me/<bot_username>?start=ref_<code>
     price_drift_stop: bool = False  # PRICE_DRIFT_STOP: stop selling a model KIE charged more for than its price
+    support_contact: str = ""  # SUPPORT_CONTACT: @username or an https link ("" = not set)
 
     def job_timeout(self, category: str) -> float:
         return self.job_timeouts.get(category, DEFAULT_JOB_TIMEOUTS["video"])
@@ -70,6 +71,7 @@ class Services:
     base_markup: Decimal | None = None
     overrides: Overrides | None = None  # the runtime overrides applied (core/runtime.py)
     overrides_read_at: datetime | None = None
+    probe: MediaProbe | None = None  # measures audio/video length when the transport does not report it
 
     def price(self, model: ModelSpec, options: Mapping[str, OptionValue]) -> int:
         return price_for(model, options, self.settings.prices)

@@ -36,6 +36,7 @@ class HealthState:
     lock_acquired: bool = True
     jobs_in_flight: Callable[[], int] = lambda: 0
     inbox_depth: Callable[[], int] = lambda: 0
+    updates_shed: Callable[[], int] = lambda: 0  # shed at intake over the inbound limit (entrypoints/intake_limit.py)
     generator: Callable[[], GatewayHealth] = GatewayHealth
 
     def body(self) -> dict[str, object]:
@@ -49,6 +50,7 @@ class HealthState:
             "version": VERSION,
             "uptime_s": round(time.monotonic() - self.started, 1),
             "inbox_depth": self.inbox_depth(),
+            "updates_shed": self.updates_shed(),
             "jobs_in_flight": self.jobs_in_flight(),
             "kie": self._generator(),
         }

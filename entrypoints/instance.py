@@ -26,6 +26,7 @@ from core.passive import passive_reply
 from core.rate_limit import RateLimiter
 from core.runtime import reload_overrides
 from entrypoints.dispatcher import Dispatcher
+from entrypoints.inbox_gauge import InboxGauge
 from entrypoints.http_app import HealthState, UpdateNotAcceptedError, make_http_app
 from entrypoints.settings import Settings
 from entrypoints.telemetry import exception_caught, passive_reject
@@ -68,10 +69,13 @@ class Instance:
         self._stack = AsyncExitStack()
         self.app: App | None = None
         self.dispatcher: Dispatcher | None = None
+        self.inbox_gauge: InboxGauge | None = None
+        self._gauge_task: asyncio.Task[None] | None = None
         self.health = HealthState(
             bot_mode=settings.BOT_MODE, storage="postgres" if shared_inbox else "json", active=False, lock_acquired=False,
             jobs_in_flight=lambda: self.app.runner.in_flight if self.app else 0,
-            inbox_depth=lambda: self.dispatcher.pending if self.dispatcher else 0,
+            inbox_depth=lambda: self.inbox_gauge.value if self.inbox_gauge else 0,
+            updates_shed=lambda: self.dispatcher.shed if self.dispatcher else 0,
             generator=lambda: self.app.services.gateway.health() if self.app else GatewayHealth(),
         )
         self._site: web.AppRunner | None = None
@@ -95,6 +99,9 @@ class Instance:
             self._leading.cancel()
             await asyncio.gather(self._leading, return_exceptions=True)
         await self._stand_down(grace)
+        if self._gauge_task is not None:
+            self._gauge_task.cancel()
+            await asyncio.gather(self._gauge_task, return_exceptions=True)
         await self.lock.release()
         self.health.lock_acquired = False
         if self._site is not None:
@@ -184,7 +191,10 @@ class Instance:
             inbox=storage.inbox, users=storage.users, core=self.app.core, parse=parse_update, chat_of=update_chat_id,
             clock=self.app.services.clock, workers=settings.WORKERS,
             limiter=RateLimiter(settings.RATE_LIMIT_BURST, settings.RATE_LIMIT_PER_SECOND),
+            backlog_max=settings.CHAT_BACKLOG_MAX,
         )
+        self.inbox_gauge = InboxGauge(storage.inbox, settings.INBOX_DEPTH_EVERY_S)
+        self._gauge_task = asyncio.create_task(self.inbox_gauge.run(), name="inbox-depth")
 
     async def _start_http(self, host: str) -> None:
         settings = self.settings

@@ -94,7 +94,7 @@ async def test_with_postgres_the_passive_instance_stores_updates_and_takes_over_
             await eventually(lambda: replies(api))
             assert await press(api, second, "Картинки и дизайн") == 200
             await eventually(lambda: len(api.calls("answerCallbackQuery")) == 1)
-            assert second.app.runner.in_flight == 0 and second.dispatcher.pending >= 1
+            assert second.app.runner.in_flight == 0 and second.dispatcher.accepted >= 1
             # The old instance stops (SIGTERM): the new one takes over within a lock retry.
             stopped_at = time.perf_counter()
             await first.stop(5)

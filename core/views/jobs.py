@@ -64,11 +64,13 @@ def albums(urls: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 
 def render_failed(
-    fmt: Fmt, name: str, job_id: str, *, reason: str, refunded: int, timed_out: bool = False
+    fmt: Fmt, name: str, job_id: str, *, reason: str, refunded: int, timed_out: bool = False, detail: str | None = None
 ) -> Screen:
+    """``reason``: in the user's language; ``detail``: the generator's raw reason, shown to admins only."""
     text = lines(
         fmt.t("job.timed_out", name=name) if timed_out else fmt.t("job.failed", name=name, reason=reason),
         fmt.t("job.refunded", amount=fmt.money(refunded)) if refunded else None,
+        fmt.t("failure.admin_detail", detail=detail) if detail else None,
     )
     return Screen(text, result_keyboard(fmt, job_id), "job_failed")
 
@@ -102,9 +104,20 @@ def result_effects(
     caption = truncate(caption, CAPTION_LIMIT)
     kind = ResultKind.DOCUMENT if transparent else RESULT_KINDS[output]
     notes = delivery_notes(fmt)
+    # Audio results with titles (Suno's tracks: ``text`` holds one title per URL): one message per track, each
+    # captioned with its title, the buttons under the last.
+    titles = (text or "").splitlines() if output is OutputKind.AUDIO else []
+    if titles:
+        captions = [fmt.t("job.track_caption", title=title) if title.strip() else "" for title in titles]
+        captions += [""] * (len(urls) - len(captions))
+        last = "\n".join(part for part in (captions[len(urls) - 1], caption) if part)
+        effects: list[Effect] = [
+            SendMedia(chat_id, kind, url, captions[index], (), notes) for index, url in enumerate(urls[:-1])]
+        effects.append(SendMedia(chat_id, kind, urls[-1], truncate(last, CAPTION_LIMIT), keyboard, notes))
+        return effects
     if len(urls) == 1:
         return [SendMedia(chat_id, kind, urls[0], caption, keyboard, notes)]
-    effects: list[Effect] = [
+    effects = [
         SendAlbum(chat_id, kind, group, caption if index == 0 else "", notes) for index, group in enumerate(albums(urls))
     ]
     buttons = Screen(fmt.t("job.result_buttons", name=name, count=len(urls)), keyboard, "job_result_buttons")

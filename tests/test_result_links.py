@@ -146,6 +146,15 @@ def test_a_real_kie_answer_with_a_non_web_result_link_is_a_failed_task(url):
     assert status.result_urls == ()
 
 
+def test_every_api_family_gets_the_same_check():  # the gateway applies it to Suno, Runway, Veo … statuses too
+    from ports.generation import TaskStatus
+
+    status = TaskStatus("t1", TaskState.SUCCESS, result_urls=("https://cdn.example/a.mp3", "file:///etc/passwd"))
+    assert envelope.web_links_only(status).state is TaskState.FAIL
+    fine = TaskStatus("t1", TaskState.SUCCESS, result_urls=("https://cdn.example/a.mp3",))
+    assert envelope.web_links_only(fine) is fine
+
+
 def test_web_result_links_still_succeed():
     data = {"taskId": "t1", "state": "success", "resultJson": '{"resultUrls": ["https://cdn.example/a.png"]}'}
     assert envelope.status_of("t1", data).result_urls == ("https://cdn.example/a.png",)

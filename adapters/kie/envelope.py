@@ -263,14 +263,20 @@ def status_of(task_id: str, data: Any) -> TaskStatus:
         return TaskStatus(task, state, progress=progress)
     result = _result(record)
     urls = tuple(result.result_urls or record.legacy_urls or ())
-    refused = next((url for url in urls if not _web_link(url)), None)
-    if refused is not None:  # file://, ftp:, javascript: … from a real KIE answer: never delivered, refunded
-        scheme = refused.strip().partition(":")[0][:16] if ":" in refused else "none"
-        return TaskStatus(task, TaskState.FAIL, fail_code=BAD_RESULT_LINK,
-                          fail_message=f"KIE returned a result link that is not http(s) (scheme {scheme!r})",
-                          credits_consumed=cost)
-    return TaskStatus(task, state, result_urls=urls, result_text=render_result(result.result_object), progress=progress,
-                      credits_consumed=cost)
+    return web_links_only(TaskStatus(task, state, result_urls=urls, result_text=render_result(result.result_object),
+                                     progress=progress, credits_consumed=cost))
+
+
+def web_links_only(status: TaskStatus) -> TaskStatus:
+    """A success whose result links are not all http(s) (``file:``, ``ftp:``, ``javascript:`` … from an answer
+    that is not KIE's, or a compromised one) becomes a failure: never delivered, refunded. Every API family."""
+    refused = next((url for url in status.result_urls if not _web_link(url)), None)
+    if status.state is not TaskState.SUCCESS or refused is None:
+        return status
+    scheme = refused.strip().partition(":")[0][:16] if ":" in refused else "none"
+    return TaskStatus(status.task_id, TaskState.FAIL, fail_code=BAD_RESULT_LINK,
+                      fail_message=f"KIE returned a result link that is not http(s) (scheme {scheme!r})",
+                      credits_consumed=status.credits_consumed)
 
 
 def _result(record: Record) -> ResultPayload:

@@ -26,7 +26,7 @@ from entrypoints.wiring import build_app
 from ports.admin import PriceDrift
 from ports.effects import SendScreen
 from ports.events import UserRef
-from ports.generation import TaskState
+from ports.generation import MARKET_API, TaskState
 from ports.storage import Job, JobState, Storage
 from tests.contracts.test_admin_contract import reopened
 from tests.fakes import bounded
@@ -124,8 +124,8 @@ class ChargingGateway:
     def health(self):
         return self.inner.health()
 
-    async def status(self, task_id):
-        status = await self.inner.status(task_id)
+    async def status(self, task_id, api=MARKET_API):
+        status = await self.inner.status(task_id, api)
         return replace(status, credits_consumed=self.charge) if status.state is TaskState.SUCCESS else status
 
 

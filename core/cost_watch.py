@@ -35,8 +35,8 @@ async def check_cost(services: Services, messenger: Messenger, job: Job) -> Pric
     drift = PriceDrift(model.id, planned, job.cost_credits, services.clock.now(), services.settings.price_drift_stop)
     if not await services.storage.runtime.note_drift(drift):
         return None
-    log.error("PRICE_DRIFT model=%s planned_credits=%s real_credits=%s stopped=%s job=%s",
-              model.id, planned, job.cost_credits, drift.stopped, job.id)
+    log.error("PRICE_DRIFT", extra={"model": model.id, "planned_credits": str(planned),
+                                     "real_credits": str(job.cost_credits), "stopped": drift.stopped, "job": job.id})
     if drift.stopped:
         await reload_overrides(services)  # stop selling it here at once; other instances within seconds
     settings = services.settings
@@ -50,5 +50,5 @@ async def check_cost(services: Services, messenger: Messenger, job: Job) -> Pric
         try:
             await messenger.apply([SendScreen(admin_id, screen)])
         except (MessengerUnavailableError, RecipientBlockedError) as error:
-            log.warning("PRICE_DRIFT_ALERT_NOT_SENT admin=%s error=%s", admin_id, type(error).__name__)
+            log.warning("PRICE_DRIFT_ALERT_NOT_SENT", extra={"admin": admin_id, "error": type(error).__name__})
     return drift

@@ -54,7 +54,7 @@ class AlbumSender:
         try:
             await self._post(effect, sources)
         except BadRequest as error:
-            log.info("TELEGRAM_ALBUM_REFUSED chat=%s reason=%s", effect.chat_id, error.message)
+            log.info("TELEGRAM_ALBUM_REFUSED", extra={"chat": effect.chat_id, "reason": error.message})
             await self._one_by_one(effect, "refused")
 
     async def _sources(self, effect: SendAlbum) -> list[Source] | None:
@@ -75,7 +75,7 @@ class AlbumSender:
                     return None
                 found.append((data, path.name or "result"))
             else:
-                log.error("RESULT_LINK_REFUSED chat=%s scheme=%s", effect.chat_id, scheme[:16])
+                log.error("RESULT_LINK_REFUSED", extra={"chat": effect.chat_id, "scheme": scheme[:16]})
                 raise ResultRefusedError(f"a result link with scheme {scheme[:16]!r} is never delivered")
         return found
 
@@ -83,8 +83,8 @@ class AlbumSender:
         caption = html_text(effect.caption, CAPTION_LIMIT) or None
         media_class = _INPUT_MEDIA[effect.kind]
         extra: dict[str, Any] = {"supports_streaming": True} if effect.kind is ResultKind.VIDEO else {}
-        log.debug("TELEGRAM_SEND method=sendMediaGroup chat=%s items=%d kind=%s", effect.chat_id, len(sources),
-                  effect.kind.value)
+        log.debug("TELEGRAM_SEND", extra={"method": "sendMediaGroup", "chat": effect.chat_id, "items": len(sources),
+                                          "kind": effect.kind.value})
 
         def send() -> Awaitable[Any]:
             media = []
@@ -99,6 +99,6 @@ class AlbumSender:
                                expected=lambda error: any(p in error.message.lower() for p in _REFUSED))
 
     async def _one_by_one(self, effect: SendAlbum, reason: str) -> None:
-        log.info("TELEGRAM_ALBUM_AS_FILES chat=%s files=%d reason=%s", effect.chat_id, len(effect.urls), reason)
+        log.info("TELEGRAM_ALBUM_AS_FILES", extra={"chat": effect.chat_id, "files": len(effect.urls), "reason": reason})
         for item in effect.items():
             await self._media.send(item)

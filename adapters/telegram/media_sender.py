@@ -100,7 +100,7 @@ class MediaSender:
         elif scheme in ("http", "https"):
             await self._send_remote(effect)
         else:
-            log.error("RESULT_LINK_REFUSED chat=%s scheme=%s", effect.chat_id, scheme[:16])
+            log.error("RESULT_LINK_REFUSED", extra={"chat": effect.chat_id, "scheme": scheme[:16]})
             raise ResultRefusedError(f"a result link with scheme {scheme[:16]!r} is never delivered")
 
     async def send_file(self, effect: SendFile) -> None:
@@ -118,7 +118,8 @@ class MediaSender:
         except OSError as error:
             raise MessengerUnavailableError(f"cannot read result file {path.name}: {error.strerror}") from error
         if data is None:
-            log.error("TELEGRAM_MEDIA_TOO_LARGE chat=%s file=%s limit=%d", effect.chat_id, path.name, UPLOAD_MAX)
+            log.error("TELEGRAM_MEDIA_TOO_LARGE",
+                      extra={"chat": effect.chat_id, "file": path.name, "limit": UPLOAD_MAX})
             raise MessengerUnavailableError(f"result file {path.name} is over Telegram's {UPLOAD_MAX}-byte upload limit")
         await self._upload(effect, data, path.name or _fallback_name(effect.kind))
 
@@ -137,8 +138,8 @@ class MediaSender:
                     await self._post(effect, effect.url, expected=refusals)
                     return
                 except BadRequest as error:
-                    log.info("TELEGRAM_URL_REFUSED chat=%s kind=%s reason=%s", effect.chat_id, effect.kind.value,
-                             error.message)
+                    log.info("TELEGRAM_URL_REFUSED",
+                             extra={"chat": effect.chat_id, "kind": effect.kind.value, "reason": error.message})
             if not fetchable:
                 await self._link(effect, "not_fetchable")
                 return
@@ -170,13 +171,13 @@ class MediaSender:
         if kind is ResultKind.PHOTO:
             note = photo_problem(data)  # over 10 MB, beyond the dimensions, or transparent: sendDocument keeps it
             if note is not None:
-                log.info("TELEGRAM_PHOTO_AS_DOCUMENT chat=%s reason=%s", effect.chat_id, note.value)
+                log.info("TELEGRAM_PHOTO_AS_DOCUMENT", extra={"chat": effect.chat_id, "reason": note.value})
                 kind = ResultKind.DOCUMENT
         try:
             await self._post(effect, lambda: InputFile(data, filename=filename), kind=kind, note=note,
                              expected=_PHOTO_REFUSED if kind is ResultKind.PHOTO else ())
         except BadRequest as error:  # Telegram could not process the picture as a photo: send it as a file
-            log.info("TELEGRAM_PHOTO_AS_DOCUMENT chat=%s reason=%s", effect.chat_id, error.message)
+            log.info("TELEGRAM_PHOTO_AS_DOCUMENT", extra={"chat": effect.chat_id, "reason": error.message})
             await self._post(effect, lambda: InputFile(data, filename=filename), kind=ResultKind.DOCUMENT,
                              note=DeliveryNote.PHOTO_DIMENSIONS)
 
@@ -221,7 +222,7 @@ class MediaSender:
                 length = response.headers.get("content-length", "")
                 return (int(length) if length.isdigit() else None), _content_type(response)
         except (httpx.HTTPError, UnsafeLinkError) as error:
-            log.info("TELEGRAM_MEDIA_HEAD_FAILED error=%s", type(error).__name__)
+            log.info("TELEGRAM_MEDIA_HEAD_FAILED", extra={"error": type(error).__name__})
             return None, None
 
     async def _download(
@@ -232,29 +233,29 @@ class MediaSender:
         try:
             async with self._links.open(client, "GET", url, _TIMEOUT) as response:
                 if response.status_code >= 400:
-                    log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED status=%d", response.status_code)
+                    log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED", extra={"status": response.status_code})
                     return None
                 if not content_type_fits(kind, _content_type(response)):
-                    log.warning("TELEGRAM_MEDIA_DOWNLOAD_WRONG_TYPE kind=%s type=%s", kind.value,
-                                (_content_type(response) or "")[:64])
+                    log.warning("TELEGRAM_MEDIA_DOWNLOAD_WRONG_TYPE",
+                                extra={"kind": kind.value, "type": (_content_type(response) or "")[:64]})
                     return None
                 length = response.headers.get("content-length", "")
                 if length.isdigit() and int(length) > limit:
-                    log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE size=%s limit=%d", length, limit)
+                    log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE", extra={"size": length, "limit": limit})
                     return _TOO_LARGE
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > limit:
-                        log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE size>%d", limit)
+                        log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE", extra={"size": f">{limit}", "limit": limit})
                         return _TOO_LARGE
                 return bytes(body)
         except (httpx.HTTPError, UnsafeLinkError) as error:
-            log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED error=%s", type(error).__name__)
+            log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED", extra={"error": type(error).__name__})
             return None
 
     async def _link(self, effect: SendMedia, reason: str, note: DeliveryNote | None = None) -> None:
-        log.info("TELEGRAM_MEDIA_AS_LINK chat=%s kind=%s reason=%s", effect.chat_id, effect.kind.value, reason)
+        log.info("TELEGRAM_MEDIA_AS_LINK", extra={"chat": effect.chat_id, "kind": effect.kind.value, "reason": reason})
         room = TEXT_LIMIT - utf16_len(effect.url) - 1
         text = with_note(effect, note)
         caption = clip(text, max(room, 1)) if text else ""

@@ -155,7 +155,7 @@ class ResultLinks:
         try:
             await self.check(url)
         except UnsafeLinkError as error:
-            log.warning("RESULT_LINK_NOT_FETCHED reason=%s", error)
+            log.warning("RESULT_LINK_NOT_FETCHED", extra={"reason": str(error)})
             return False
         return True
 

@@ -26,10 +26,13 @@ class BotCalls:
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
 
-    async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> None:
+    async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None,
+                           thread_id: int | None = None) -> None:
         payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
         if markup is not None:
             payload["reply_markup"] = markup
+        if thread_id is not None:
+            payload["message_thread_id"] = thread_id
         await self.post("sendMessage", payload)
 
     async def edit_message_text(self, chat_id: int, message_id: int, text: str, markup: dict[str, Any] | None) -> None:

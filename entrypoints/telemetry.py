@@ -34,6 +34,8 @@ def _fields_text(fields: dict[str, object]) -> str:
 def marker(name: str, **fields: object) -> None:
     """One runbook marker: UPDATE_RECEIVED, CALLBACK_RECEIVED, CALLBACK_ROUTED, CALLBACK_ACCEPTED,
     CALLBACK_REJECTED, UI_RENDER, DISPATCH_OK, DISPATCH_FAIL."""
+    if not log.isEnabledFor(logging.INFO):  # LOG_LEVEL=WARNING: build no text for a record that is dropped
+        return
     log.info(
         "[TELEMETRY] %s cid=%s%s", name, correlation_id.get(), _fields_text(fields),
         extra={"event": name, "fields": fields},

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -148,9 +149,14 @@ async def measure(target: make.Target, api: TimedBotApi, ids: Users, args: argpa
             row[f"ack_{name}"], row[f"reply_{name}"] = result["ack"], result["reply"]
         if target.replies:
             await asyncio.sleep(0.3)
+            profiling = args.profile and "BENCH_PROFILE" in target.env
+            if profiling:
+                process.send_signal(signal.SIGUSR2)  # bench/bot_process.py: start pyinstrument
             cpu_before = cpu_seconds(process.pid)
             result = await phase(api, port, ids.take(args.users), args.users, True)
             await asyncio.sleep(0.2)
+            if profiling:
+                process.send_signal(signal.SIGUSR2)  # stop and save; the CPU figure then includes the profiler
             updates = 2 * result["done"]
             row["cpu_ms"] = (cpu_seconds(process.pid) - cpu_before) * 1000 / max(1, updates)
             row["ups"] = updates / result["seconds"]
@@ -217,6 +223,10 @@ async def main_async(args: argparse.Namespace) -> int:
         chosen.append(make.ours(f"ours-{label}", Path(root).resolve()))
     chosen += [make.ptb(), *(t for t in [make.aiogram()] if t is not None), *make.floors()]
     chosen = [t for t in chosen if not args.only or t.name in args.only.split(",")]
+    if args.profile:
+        for target in chosen:
+            if target.name.startswith("ours"):
+                target.env["BENCH_PROFILE"] = str(Path(args.profile).resolve()) + f".{target.name}.pyisession"
     names = [t.name for t in chosen]
     runs: list[dict[str, dict[str, Any]]] = []
     ids = Users(3_000_000_000 + int(time.time()) % 10**6 * 1000)
@@ -253,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ours", action="append", default=[], metavar="LABEL=ROOT",
                         help="another tree of this project to measure too, e.g. before=/tmp/main-before")
     parser.add_argument("--only", default="", help="comma-separated target names")
+    parser.add_argument("--profile", default="", help="PATH: pyinstrument sessions of ours during the load phase, "
+                        "PATH.<target>.pyisession (bench/profile_report.py reads them); CPU figures then include it")
     parser.add_argument("--logs", default="", help="keep the targets' stderr logs in this existing directory")
     args = parser.parse_args(argv)
     if args.quick:

@@ -38,9 +38,9 @@ class Target:
     async def start(self, port: int, api: TimedBotApi, log_path: Path) -> asyncio.subprocess.Process:
         args = [arg.format(port=port, api=api.base_url, token=api.token, secret=SECRET_TOKEN, dsn=self.dsn or "")
                 for arg in self.args]
-        env = self.env or _plain_env()
+        env = {**_plain_env(), **self.env}
         if self.name.startswith("ours"):
-            env = base_env(api, port, DATABASE_URL=self.dsn or "", BENCH_TELEGRAM_LIMITS="off")
+            env = base_env(api, port, DATABASE_URL=self.dsn or "", BENCH_TELEGRAM_LIMITS="off", **self.env)
         log = open(log_path, "ab")  # noqa: SIM115 - the child keeps its own copy
         try:
             return await asyncio.create_subprocess_exec(

@@ -75,6 +75,8 @@ class Settings(BaseModel):
     REFERRAL_BONUS_INVITER: Decimal = Field(default=Decimal("50"), ge=0)  # major units
     REFERRAL_BONUS_INVITEE: Decimal = Field(default=Decimal("25"), ge=0)
     # The most one /credit or /debit moves, major units (larger amounts are refused with a clear answer).
+    # Midjourney (KIE's /api/v1/mj, no longer in KIE's 2026-08 docs): its models are offered only when true.
+    MJ_ENABLED: bool = False
     ADMIN_MAX_AMOUNT: Decimal = Field(default=Decimal("1000000"), gt=0, le=Decimal("1000000000000"))
     DB_POOL_MAX: int = Field(default=10, ge=1, le=100)  # PostgreSQL connections per instance (runbook: 10)
     LOCK_RETRY_SECONDS: float = Field(default=3.0, gt=0)  # a passive instance tries the leader lock this often
@@ -84,6 +86,12 @@ class Settings(BaseModel):
     WORKERS: int = Field(default=8, ge=1, le=256)  # chats processed concurrently
     RATE_LIMIT_BURST: int = Field(default=10, ge=1)  # updates a user may send at once
     RATE_LIMIT_PER_SECOND: float = Field(default=2.0, gt=0)  # sustained updates per user per second
+    # Fairness (entrypoints/intake_limit.py, inbox_gauge.py): a chat's admitted-and-waiting updates beyond this
+    # are shed at intake; /health's inbox_depth is read from storage this often.
+    CHAT_BACKLOG_MAX: int = Field(default=10, ge=1)
+    INBOX_DEPTH_EVERY_S: float = Field(default=5.0, gt=0)
+    # Where users reach a person about payments (/paysupport, receipts): @username or an https:// link.
+    SUPPORT_CONTACT: str | None = None
 
     @field_validator("TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET_TOKEN", "KIE_CALLBACK_TOKEN")
     @classmethod
@@ -117,6 +125,16 @@ class Settings(BaseModel):
             raise ValueError("must be 1-10000 Stars each, comma-separated")
         return value
 
+    @field_validator("SUPPORT_CONTACT")
+    @classmethod
+    def _support_contact(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", value) or re.fullmatch(r"https://[^\s/]+\.[^\s/]+(/\S*)?", value):
+            return value
+        raise ValueError("must be a Telegram @username (5-32 letters, digits, _) or an https:// link")
+
     @field_validator("FREE_TZ")
     @classmethod
     def _utc_offset(cls, value: str) -> str:
@@ -135,6 +153,14 @@ class Settings(BaseModel):
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here, before any connection or Bot API call; the message never echoes the value.
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL: postgresql://user:password@host:5432/dbname")
+        return value
 
     @field_validator("KIE_CALLBACK_PATH")
     @classmethod
@@ -190,6 +216,12 @@ def require_telegram(settings: Settings) -> None:
     for name in needed:
         if getattr(settings, name) is None:
             raise SettingsError(f"missing setting {name}: required when BOT_MODE={settings.BOT_MODE}")
+    if settings.KIE_API_KEY is None and "KIE_MODE" not in settings.model_fields_set:
+        # Without a key the fake generator would answer real users, who would pay for fake pictures.
+        raise SettingsError(
+            f"missing setting KIE_API_KEY: required when BOT_MODE={settings.BOT_MODE} "
+            "(set KIE_MODE=fake to run on the fake generator on purpose)"
+        )
 
 
 def load_settings(env: Mapping[str, str], **overrides: object) -> Settings:

@@ -88,6 +88,9 @@ class ModelSpec:
     quantity_field: str | None = None
     free: bool = False
     enabled: bool = True
+    # KIE's API family that serves the model (ports.generation.API_FAMILIES); ids of the dedicated families
+    # read "<api>/<variant>", e.g. "veo/veo3_fast", "suno/V5".
+    api: str = "market"
 
     def input(self, name: str) -> InputSpec | None:
         return next((spec for spec in self.inputs if spec.name == name), None)

@@ -152,6 +152,7 @@ class _Model(_Schema):
     quantity_field: StrictStr | None = None
     free: StrictBool = False
     enabled: StrictBool = True
+    api: Literal["market", "veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj"] = "market"  # KIE API family
     inputs: list[_AnyInput] = Field(min_length=1)
     prices: list[_Price] = Field(min_length=1)
 
@@ -265,6 +266,7 @@ def _convert(entry: _Model, category_ids: list[str]) -> ModelSpec:
         id=entry.id, category=entry.category, names=dict(entry.names), descriptions=dict(entry.descriptions),
         inputs=tuple(specs), prices=tuple(prices), output=entry.output, billing_unit=entry.billing.unit,
         billed_units=entry.billing.units, quantity_field=entry.quantity_field, free=entry.free, enabled=entry.enabled,
+        api=entry.api,
     )  # fmt: skip
 
 

@@ -14,6 +14,8 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
+from adapters.telegram.update_body import MalformedUpdateError, read_update
+from entrypoints.request_log import quiet_malformed_requests
 from entrypoints.telemetry import RateLimitedLog, exception_caught
 from ports.generation import GatewayHealth
 from ports.storage import StorageUnavailableError
@@ -73,6 +75,13 @@ def _json_error(status: int, description: str) -> web.Response:
     return web.json_response({"ok": False, "description": description}, status=status)
 
 
+def _closing(response: web.Response) -> web.Response:
+    """After a body aiohttp failed to decode, the connection is unusable (aiohttp drops it): say so, so the
+    client does not send its next request down it."""
+    response.force_close()
+    return response
+
+
 class UpdateNotAcceptedError(Exception):
     """The instance cannot take updates now (passive without a shared inbox): answer 503 so Telegram
     delivers the update again later instead of losing it."""
@@ -81,13 +90,14 @@ class UpdateNotAcceptedError(Exception):
 def make_http_app(
     *,
     health: HealthState,
-    accept: Callable[[Mapping[str, Any]], Awaitable[bool]],
+    accept: Callable[[Mapping[str, Any], str], Awaitable[bool]],
     webhook_path: str | None,
     webhook_token: str | None,
     kie_callback_path: str,
     kie_callback_token: str | None,
     on_task_event: Callable[[str], Awaitable[bool]],
 ) -> web.Application:
+    quiet_malformed_requests()
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     background: set[asyncio.Task[bool]] = set()
     rejections = RateLimitedLog(log, every=REJECTION_LOG_EVERY_S)
@@ -111,16 +121,16 @@ def make_http_app(
         if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
             return rejected(request, 413, "update too large")
         try:
-            payload = json.loads(await request.read())
+            update = read_update(await request.read())  # the only parse; its text is what gets stored
         except web.HTTPRequestEntityTooLarge:
             return rejected(request, 413, "update too large")
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return rejected(request, 400, "body is not JSON")
-        update_id = payload.get("update_id") if isinstance(payload, dict) else None
-        if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
-            return rejected(request, 400, "not a Telegram update (no update_id)")
+        except web.RequestPayloadError:  # a body aiohttp could not decode (a bad gzip stream)
+            return _closing(rejected(request, 400, "body cannot be decoded"))
+        except MalformedUpdateError as error:
+            return rejected(request, 400, str(error))
+        update_id = update.update_id
         try:
-            await accept(payload)
+            await accept(update.payload, update.text)
         except UpdateNotAcceptedError:
             return _json_error(503, "this instance is passive; Telegram will retry")
         except StorageUnavailableError as error:
@@ -133,8 +143,10 @@ def make_http_app(
             return web.json_response({"code": 403, "msg": "forbidden"}, status=403)
         try:
             body = json.loads(await request.read())
-        except (UnicodeDecodeError, json.JSONDecodeError, web.HTTPRequestEntityTooLarge):
+        except (ValueError, RecursionError, web.HTTPRequestEntityTooLarge):
             return web.json_response({"code": 400, "msg": "body is not JSON"}, status=400)
+        except web.RequestPayloadError:
+            return _closing(web.json_response({"code": 400, "msg": "body cannot be decoded"}, status=400))
         data = body.get("data") if isinstance(body, dict) else None
         data = data if isinstance(data, dict) else {}
         task_id = data.get("taskId") or data.get("task_id") or (body.get("taskId") if isinstance(body, dict) else None)

@@ -219,10 +219,10 @@ class Instance:
 
     # --- intake -------------------------------------------------------------------------------
 
-    async def accept(self, payload: Mapping[str, Any]) -> bool:
+    async def accept(self, payload: Mapping[str, Any], text: str | None = None) -> bool:
         """The webhook's intake: store durably (any instance with a shared inbox), or refuse politely."""
         if self.dispatcher is not None:
-            return await self.dispatcher.accept(payload)
+            return await self.dispatcher.accept(payload, text)
         await self._passive_answer(payload)
         raise UpdateNotAcceptedError("passive instance without a shared inbox")
 

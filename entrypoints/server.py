@@ -29,6 +29,7 @@ from adapters.telegram.files import TelegramMediaReader
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.catalog.yaml_catalog import load_catalog
 from adapters.telegram.polling import UpdatePoller, WebhookRefusedError
+from adapters.telegram.result_links import ResultLinks, parse_origins
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.instance import Instance
 from entrypoints.settings import Settings, SettingsError, load_settings, read_environment, require_telegram
@@ -93,6 +94,14 @@ def storage_opener(settings: Settings, lock: LeaderLock) -> Callable[[], Awaitab
     return open_storage
 
 
+def result_links(settings: Settings) -> ResultLinks:
+    """file:// results only from the in-process fake generator's directory; loopback only for the origins
+    configured."""
+    files = (settings.DATA_DIR / "files") if settings.KIE_MODE == "fake" else None  # where the fake generator writes
+    return ResultLinks(file_root=files,
+                       trusted_origins=parse_origins(settings.KIE_TRUSTED_RESULT_ORIGINS))
+
+
 def make_instance(
     settings: Settings,
     bot: Bot,
@@ -102,7 +111,8 @@ def make_instance(
 ) -> Instance:
     lock = lock or make_lock(settings)
     return Instance(
-        settings, bot, messenger=messenger or TelegramMessenger(bot), media=TelegramMediaReader(bot), lock=lock,
+        settings, bot, messenger=messenger or TelegramMessenger(bot, links=result_links(settings)),
+        media=TelegramMediaReader(bot), lock=lock,
         open_storage=storage_opener(settings, lock), shared_inbox=settings.DATABASE_URL is not None,
         runner_settings=runner_settings, poll_updates=poll_updates,
     )

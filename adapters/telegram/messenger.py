@@ -8,6 +8,7 @@ Effects are applied in order, one Bot API call (or a short fallback chain) each:
 - ``AnswerCallback`` → ``answerCallbackQuery`` (never paced: the client shows a spinner until it arrives); a
   query that is too old is logged and skipped;
 - ``SendMedia`` → :class:`adapters.telegram.media_sender.MediaSender` (by URL, by upload, or as a link);
+- ``SendAlbum`` → ``sendMediaGroup`` (:class:`adapters.telegram.albums.AlbumSender`), else file by file;
 - ``SendFile`` → ``sendPhoto`` / ``sendDocument`` by ``file_id`` with caption and keyboard (paced);
 - ``SendInvoice`` → ``sendInvoice`` in Telegram Stars, limits checked first (paced); ``AnswerPreCheckout`` →
   ``answerPreCheckoutQuery``, never paced (10 s deadline): :class:`adapters.telegram.invoices.InvoiceSender`.
@@ -33,6 +34,7 @@ import httpx
 from telegram import Bot
 from telegram.error import BadRequest
 
+from adapters.telegram.albums import AlbumSender
 from adapters.telegram.bot_calls import BotCalls
 from adapters.telegram.invoices import InvoiceSender
 from adapters.telegram.limits import (
@@ -46,11 +48,13 @@ from adapters.telegram.limits import (
 )
 from adapters.telegram.markup import html_text, inline_keyboard_json
 from adapters.telegram.media_sender import MediaSender
+from adapters.telegram.result_links import ResultLinks
 from ports.effects import (
     AnswerCallback,
     AnswerPreCheckout,
     EditScreen,
     Effect,
+    SendAlbum,
     SendFile,
     SendInvoice,
     SendMedia,
@@ -82,6 +86,7 @@ class TelegramMessenger:
         clock: Clock = time.monotonic,
         flood_retries: int = 5,
         network_attempts: int = 3,
+        links: ResultLinks | None = None,
     ) -> None:
         self._bot = bot
         self._api = BotCalls(bot)  # the hot methods' JSON built here, not through PTB's objects
@@ -90,7 +95,9 @@ class TelegramMessenger:
             sleep=sleep, clock=clock,
         )
         self._calls = ApiCaller(limiter, sleep=sleep, flood_retries=flood_retries, network_attempts=network_attempts)
-        self._media = MediaSender(bot, self._calls, send_text=self.send_text, http_client=http_client)
+        links = links or ResultLinks()
+        self._media = MediaSender(bot, self._calls, send_text=self.send_text, http_client=http_client, links=links)
+        self._albums = AlbumSender(bot, self._calls, self._media, links)
         self._invoices = InvoiceSender(bot, self._calls)
 
     async def aclose(self) -> None:
@@ -106,6 +113,8 @@ class TelegramMessenger:
                 await self._answer(effect)
             elif isinstance(effect, SendMedia):
                 await self._media.send(effect)
+            elif isinstance(effect, SendAlbum):
+                await self._albums.send(effect)
             elif isinstance(effect, SendFile):
                 await self._media.send_file(effect)
             elif isinstance(effect, SendInvoice):

@@ -176,7 +176,7 @@ class KieHttpGateway:
         data = await self._call(
             _Call(family.status_endpoint, "GET", f"{self._api}{family.status_path}", params={"taskId": task_id})
         )
-        return self._read(family.read, task_id, data)
+        return envelope.web_links_only(self._read(family.read, task_id, data))
 
     async def _with_audio_id(self, request: GenerationRequest) -> GenerationRequest:
         """Suno's WAV and extend name a track by its audioId, found in the source song's record."""

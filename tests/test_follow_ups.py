@@ -10,7 +10,7 @@ from pathlib import Path
 from adapters.catalog.catalog_files import load_catalog_files
 from core.follow_ups import follow_up_rows
 from core.i18n import Fmt
-from ports.effects import SendMedia
+from ports.effects import SendMedia, SendScreen
 from ports.storage import Job, JobState
 from tests.harness import running_bot
 from tests.test_family_jobs import BALANCE, charges, launch, media
@@ -170,8 +170,10 @@ async def test_a_midjourney_grid_offers_u1_to_u4_and_v1_to_v4_in_two_rows(tmp_pa
     async with running_bot(tmp_path, balance=BALANCE, MJ_ENABLED=True) as bot:
         source_id = await launch(bot, "Картинки", "Midjourney", "a castle")
         source = await bot.app.storage.jobs.get(source_id)
-        grid = media(bot)[-1]
-        rows = [[button.label for button in row] for row in grid.keyboard]
+        # A grid comes as an album, its buttons in a message of their own after it.
+        (buttons_message,) = [effect for effect in bot.chat.effects
+                              if isinstance(effect, SendScreen) and effect.screen.screen_id == "job_result_buttons"]
+        rows = [[button.label for button in row] for row in buttons_message.screen.keyboard]
         assert rows[:2] == [["U1", "U2", "U3", "U4"], ["V1", "V2", "V3", "V4"]]
         await bot.press("U2")
         upscale = await bot.press("Запустить")

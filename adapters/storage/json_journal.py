@@ -194,3 +194,10 @@ def _remove_leftover_temp_files(path: Path) -> None:
                 leftover.unlink()
     except OSError as error:
         raise StorageUnavailableError(f"cannot remove leftover temp files next to {path} ({error})") from error
+
+
+def read_durable(path: Path, parse: Parse, empty: Callable[[], Any]) -> Any:
+    """The document the files at ``path`` hold (snapshot + journals), as a restart would load it; reads only."""
+    files = Files(Path(path), "the data")
+    size = files.journal.stat().st_size if files.journal.exists() else 0
+    return load_durable(files, parse, empty, size)

@@ -85,13 +85,14 @@ class DurableFile(Generic[D]):
 
     def __init__(self, files: Files, document: D, parse: Callable[[bytes], D], empty: Callable[[], D], fd: int,
                  snapshot_size: int, *, fsync: Callable[[int], None] = os.fsync,
-                 compact_min_bytes: int = COMPACT_MIN_BYTES, compact_ratio: float = COMPACT_RATIO) -> None:
+                 compact_min_bytes: int | None = None, compact_ratio: float | None = None) -> None:
         self._files, self._document, self._parse, self._empty = files, document, parse, empty
         self._fd: int | None = fd
         self._fsync = fsync  # injectable: tests count the journal's fsyncs
         self._journal_size = 0  # durable bytes of the journal
         self._snapshot_size = snapshot_size
-        self._compact_min_bytes, self._compact_ratio = compact_min_bytes, compact_ratio
+        self._compact_min_bytes = COMPACT_MIN_BYTES if compact_min_bytes is None else compact_min_bytes
+        self._compact_ratio = COMPACT_RATIO if compact_ratio is None else compact_ratio
         self._open = _Group()  # records applied in memory, waiting for the next flush
         self._flushing: _Group | None = None
         self._flusher: asyncio.Task[None] | None = None

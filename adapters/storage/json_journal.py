@@ -85,7 +85,7 @@ def load_snapshot(files: Files, parse: Parse, empty: Callable[[], Any]) -> tuple
     except ValueError as error:
         raise StorageUnavailableError(
             f"{path} is unreadable: {error}. Refusing to start empty, which would lose {files.at_stake}: "
-            "restore the file from a backup, or move it away to start empty on purpose."
+            f"restore the file from a backup, or move it and {files.journal.name} away to start empty on purpose."
         ) from error
 
 

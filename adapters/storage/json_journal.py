@@ -64,9 +64,11 @@ def recover(files: Files, parse: Parse, empty: Callable[[], Any]) -> tuple[Any, 
         if files.compacting.exists():
             loaded = fold(files, parse, empty)
         if files.journal.exists() and files.journal.stat().st_size > 0:
+            document = loaded[0] if loaded else load_snapshot(files, parse, empty)[0]
+            replay(document, files.journal, files.at_stake)  # a corrupt line refuses here, the file left as is
             os.replace(files.journal, files.compacting)
             fsync_directory(files.snapshot.parent)
-            loaded = fold(files, parse, empty, loaded[0] if loaded else None)
+            loaded = document, _write_snapshot(files, document)
     except OSError as error:
         raise StorageUnavailableError(f"cannot recover {files.snapshot} and its journal ({error})") from error
     return loaded if loaded is not None else load_snapshot(files, parse, empty)
@@ -106,13 +108,18 @@ def fold(files: Files, parse: Parse, empty: Callable[[], Any], document: Any = N
     if document is None:
         document, _ = load_snapshot(files, parse, empty)
     replay(document, files.compacting, files.at_stake)
+    return document, _write_snapshot(files, document)
+
+
+def _write_snapshot(files: Files, document: Any) -> int:
+    """Replace the snapshot with ``document``, which includes the compacting journal; delete that journal."""
     data = document.dump()
     write_synced(files.next, data)
     files.compacting.unlink()
     fsync_directory(files.snapshot.parent)
     os.replace(files.next, files.snapshot)
     fsync_directory(files.snapshot.parent)
-    return document, len(data)
+    return len(data)
 
 
 def replay(document: Any, path: Path, at_stake: str, limit: int | None = None) -> int:

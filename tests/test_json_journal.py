@@ -115,7 +115,10 @@ async def test_a_torn_last_line_is_ignored_and_cut_off(tmp_path: Path) -> None:
         await reopened.close()
 
 
-@pytest.mark.parametrize("bad", [b"{not json\n", b'{"op":"_check","a":[],"k":{}}\n', b'{"op":"credit","a":[],"k":{}}\n'])
+BAD_LINES = [b"{not json\n", b'{"op":"_check","a":[],"k":{}}\n', b'{"op":"credit","a":[],"k":{}}\n']
+
+
+@pytest.mark.parametrize("bad", BAD_LINES)
 async def test_a_corrupt_line_in_the_middle_refuses_to_start_with_one_clear_line(tmp_path: Path, bad: bytes) -> None:
     path = tmp_path / "state.json"
     file = await asyncio.to_thread(load, path)
@@ -204,7 +207,8 @@ async def test_a_compaction_cut_short_recovers_either_way(tmp_path: Path) -> Non
     await busy_day(file, users=3)
     before = await dump(file)
     await file.close()
-    journal, compacting, next_ = tmp_path / "state.journal", tmp_path / "state.journal.compacting", tmp_path / "state.json.next"
+    journal, compacting = tmp_path / "state.journal", tmp_path / "state.journal.compacting"
+    next_ = tmp_path / "state.json.next"
 
     journal.rename(compacting)  # crashed while writing the next snapshot: discarded, the journal replayed
     next_.write_bytes(b'{"format": "trt-bot-state", "vers')

@@ -5,10 +5,11 @@ updates taken in and the ids already processed (json_inbox.InboxDocument); ``adm
 documents. Each is a json_file.DurableFile: a snapshot plus an append-only journal (``state.journal``, ...)
 with group commit and compaction, rollback and StorageUnavailableError when an append fails. Separate
 files, so that taking in an update (on the webhook's critical path) never waits on a state compaction;
-inbox operations need not be atomic with ledger ones. A flock on ``<data_dir>/state.lock`` keeps a second process (or a second
-JsonStorage) from opening the same directory and overwriting its writes. When the process already holds
-that flock as its leader lock (file_leader_lock.FileLeaderLock), pass it to open(): the storage then relies
-on it instead of taking a second flock (which would be refused), and leaves releasing it to its owner.
+inbox operations need not be atomic with ledger ones. A flock on ``<data_dir>/state.lock`` keeps a second
+process (or a second JsonStorage) from opening the same directory and overwriting its writes. When the
+process already holds that flock as its leader lock (file_leader_lock.FileLeaderLock), pass it to open():
+the storage then relies on it instead of taking a second flock (which would be refused), and leaves
+releasing it to its owner.
 """
 
 from __future__ import annotations

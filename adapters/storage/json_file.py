@@ -23,9 +23,10 @@ memory is rebuilt from disk (dropping the failed group and every change made aft
 callers gets StorageUnavailableError; if even that fails, the file refuses every further operation.
 
 Compaction: when the journal outgrows ``max(compact_min_bytes, compact_ratio * snapshot size)``, the
-flusher rotates it (between two groups) and a worker thread folds it into a new snapshot from the files
-alone (load the snapshot, replay, dump, atomic replace), never touching the live document; the journal
-size that triggers a compaction grows with the snapshot, so its cost per change stays flat.
+flusher rotates it (between two groups) and a child process (json_fold.py) folds it into a new snapshot
+from the files alone (load the snapshot, replay, dump), never touching the live document nor holding our
+GIL; the parent then swaps the snapshot in atomically (json_journal.py). The journal size that triggers a
+compaction grows with the snapshot, so its cost per change stays flat.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from adapters.storage import json_journal
+from adapters.storage.json_fold import fold_in_child
 from adapters.storage.json_journal import Files
 from adapters.storage.json_ops import encode_call
 from ports.storage import StorageError, StorageUnavailableError
@@ -254,8 +256,9 @@ class DurableFile(Generic[D]):
 
     async def _fold(self) -> None:
         try:
-            _, self._snapshot_size = await asyncio.to_thread(json_journal.fold, self._files, self._parse, self._empty)
-            self._fold_pending = False
+            size = await fold_in_child(self._files, self._parse, self._empty)  # json_fold.py: off our GIL
+            await asyncio.to_thread(json_journal.install_next, self._files)
+            self._snapshot_size, self._fold_pending = size, False
         except Exception as error:  # noqa: BLE001 - the compacting journal stays; the next flush retries
             log.warning("%s: compaction failed (%s); will retry", self.path, error)
 

@@ -111,14 +111,29 @@ def fold(files: Files, parse: Parse, empty: Callable[[], Any], document: Any = N
     return document, _write_snapshot(files, document)
 
 
-def _write_snapshot(files: Files, document: Any) -> int:
-    """Replace the snapshot with ``document``, which includes the compacting journal; delete that journal."""
+def write_next(files: Files, parse: Parse, empty: Callable[[], Any]) -> int:
+    """The CPU-heavy half of a fold (json_fold.py runs it in a child process): write snapshot + compacting
+    journal to ``.next`` and fsync it. Its size; ``install_next`` finishes the fold."""
+    document, _ = load_snapshot(files, parse, empty)
+    replay(document, files.compacting, files.at_stake)
     data = document.dump()
     write_synced(files.next, data)
+    return len(data)
+
+
+def install_next(files: Files) -> None:
+    """The compacting journal is in ``.next`` (synced): delete it, then make ``.next`` the snapshot."""
     files.compacting.unlink()
     fsync_directory(files.snapshot.parent)
     os.replace(files.next, files.snapshot)
     fsync_directory(files.snapshot.parent)
+
+
+def _write_snapshot(files: Files, document: Any) -> int:
+    """Replace the snapshot with ``document``, which includes the compacting journal; delete that journal."""
+    data = document.dump()
+    write_synced(files.next, data)
+    install_next(files)
     return len(data)
 
 

@@ -192,7 +192,7 @@ class DurableFile(Generic[D]):
             data = b"".join(group.lines)
             try:
                 await asyncio.to_thread(json_journal.append, self._fd, data, self._fsync)
-            except OSError as error:
+            except Exception as error:  # noqa: BLE001 - OSError, or a bug: either way the group is not durable
                 failed, self._open = [group, self._open], _Group()
                 message = f"cannot write {self._files.journal} ({error}); the change was not applied"
                 await self._rebuild(truncate=True)

@@ -10,7 +10,8 @@ appended to the journal, and ``change`` returns ``result`` only once that line i
 document is the snapshot with the journal replayed by calling the same methods (json_journal.py), so an
 operation must be deterministic given its arguments: pass the time in (``now``), never read a clock, a
 random source or another document inside it. Arguments can be scalars, lists, tuples, sets, dicts,
-datetimes, Decimals, enums and dataclasses (json_ops.py). Converting a call site of the old closure form
+datetimes, Decimals, enums and dataclasses (json_ops.py; a class must be importable from the document's
+own module, since replay and compaction look it up by name). Converting a call site of the old closure form
 ``change(lambda doc: doc.op(a, b, flag=c))`` is mechanical: ``change("op", a, b, flag=c)``. Reads stay
 closures: ``await file.read(lambda doc: doc.query(...))``.
 

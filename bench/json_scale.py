@@ -6,7 +6,7 @@ checkouts of the code in one run (before: a worktree of an older commit; after: 
                                [--n 500] [--rate 50] [--concurrency 8]
 
 For each user count a state.json is generated once (this checkout's json_state.State; the document format is
-the same in both): every user has a welcome credit, a payment and one finished paid job, about 1.2 KB a user,
+the same in both): every user has a welcome credit, a payment and one delivered paid job, about 1.2 KB a user,
 like the 5,000-user state measured in issue 14 (6.2 MB). Each code then starts (main_render.py, webhook mode,
 DATA_DIR = a copy of that directory) as a subprocess, takes a short warm-up, and gets the same N updates at a
 fixed rate (bench/ack_latency.py's driver: 20 % /start from new users, which the bot really processes: user,
@@ -63,7 +63,7 @@ def preload(users: int, directory: Path) -> float:
         state.credit(user, 500, f"pay:{user}", "payment", NOW)
         state.launch(Job(
             id=f"j{user}", user_id=user, chat_id=user, model_id="flux-2/pro-text-to-image",
-            input={"prompt": "a cat on a red sofa, studio light"}, price=30, state=JobState.SUCCEEDED,
+            input={"prompt": "a cat on a red sofa, studio light"}, price=30, state=JobState.DELIVERED,
             created_at=NOW, updated_at=NOW, deadline_at=NOW + timedelta(minutes=10), language="ru",
             result_urls=("https://tempfile.example/abc/result-1.png",),
         ))

@@ -39,6 +39,15 @@ from ports.events import UserRef  # noqa: E402
 from ports.storage import Job, JobState  # noqa: E402
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+# --compact-bytes: the bot with a journal compacted every N bytes whatever the snapshot's size, to measure acks
+# while the compaction child folds a large snapshot.
+COMPACTING_BOT = """
+import runpy, sys
+from adapters.storage import json_file
+json_file.COMPACT_MIN_BYTES, json_file.COMPACT_RATIO = int(sys.argv[1]), 0.0
+sys.argv = ["main_render.py"]
+runpy.run_path("main_render.py", run_name="__main__")
+"""
 
 
 @dataclass
@@ -83,8 +92,11 @@ async def run(code: Path, label: str, users: int, state_mb: float, seed: Path, w
         port = free_port()
         log = open(workdir / f"{label}-{users}.log", "ab")  # noqa: SIM115 - the child has its own copy
         try:
+            command = ["main_render.py"]
+            if label == "after" and args.compact_bytes:
+                command = ["-c", COMPACTING_BOT, str(args.compact_bytes)]
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "main_render.py", cwd=code, env=base_env(api, port, DATA_DIR=str(data_dir)),
+                sys.executable, *command, cwd=code, env=base_env(api, port, DATA_DIR=str(data_dir)),
                 stdout=asyncio.subprocess.DEVNULL, stderr=log)
         finally:
             log.close()
@@ -163,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="updates per second offered")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--compact-bytes", type=int, default=0,
+                        help="after: compact each journal every N bytes (0: the default, journal >= snapshot)")
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for the /start answers")
     return asyncio.run(main_async(parser.parse_args(argv)))
 

@@ -10,6 +10,7 @@ from typing import Callable, Mapping
 
 from core.i18n import Fmt
 from core.pricing import PriceSettings, price_for, price_from
+from ports.admin import Overrides
 from ports.billing import StarsGateway
 from ports.catalog import Catalog, ModelSpec, OptionValue
 from ports.clock import Clock
@@ -48,6 +49,7 @@ class CoreSettings:
     referral_bonus_invitee: int = 0
     admin_max_amount: int = 100_000_000  # smallest unit: the most one /credit or /debit moves (ADMIN_MAX_AMOUNT)
     bot_username: str = "TrtBot"  # for invite links t.me/<bot_username>?start=ref_<code>
+    price_drift_stop: bool = False  # PRICE_DRIFT_STOP: stop selling a model KIE charged more for than its price
     support_contact: str = ""  # SUPPORT_CONTACT: @username or an https link ("" = not set)
 
     def job_timeout(self, category: str) -> float:
@@ -67,6 +69,8 @@ class Services:
     # What the process started with; ``catalog`` and ``settings.prices.markup`` carry admins' overrides.
     base_catalog: Catalog | None = None
     base_markup: Decimal | None = None
+    overrides: Overrides | None = None  # the runtime overrides applied (core/runtime.py)
+    overrides_read_at: datetime | None = None
     probe: MediaProbe | None = None  # measures audio/video length when the transport does not report it
 
     def price(self, model: ModelSpec, options: Mapping[str, OptionValue]) -> int:

@@ -105,9 +105,10 @@ class Dispatcher:
 
     # --- intake -----------------------------------------------------------------------------
 
-    async def accept(self, payload: Mapping[str, Any]) -> bool:
+    async def accept(self, payload: Mapping[str, Any], text: str | None = None) -> bool:
         """Store one raw update durably; True when it is new. Raises StorageUnavailableError when it
-        could not be stored (the caller must then not acknowledge it)."""
+        could not be stored (the caller must then not acknowledge it). ``text``: the JSON ``payload`` was
+        read from (the webhook's body), stored as it is."""
         update_id = payload["update_id"]
         token = correlation_id.set(new_cid())
         try:
@@ -116,7 +117,7 @@ class Dispatcher:
                 chat_id = self._chat_of(payload)
             except ValueError:
                 chat_id = None
-            item = InboxUpdate(update_id, payload, self._clock.now(), chat_id, correlation_id.get())
+            item = InboxUpdate(update_id, payload, self._clock.now(), chat_id, correlation_id.get(), text)
             admitted = None
             if self.processing:
                 admitted = self._parsed(item)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol
 
@@ -103,11 +104,13 @@ class Job:
     error_message: str | None = None
     cid: str = ""  # correlation id of the update that launched it; its logs carry it to delivery
     free: bool = False  # a free-tier run: price 0, one free try taken (given back if it fails)
+    cost_credits: Decimal | None = None  # what KIE charged for the task (creditsConsumed), once known
 
 
 # Fields a transition may change.
 JOB_MUTABLE_FIELDS = frozenset(
-    {"task_id", "result_urls", "result_text", "error", "error_message", "progress_message_id", "updated_at"}
+    {"task_id", "result_urls", "result_text", "error", "error_message", "progress_message_id", "updated_at",
+     "cost_credits"}
 )
 
 
@@ -244,6 +247,9 @@ class InboxUpdate:
     received_at: datetime
     chat_id: int | None = None  # updates of one chat are processed in order; None = no chat
     cid: str = ""  # correlation id given when it arrived
+    # The JSON text ``payload`` was read from, when the caller has it (the webhook's body): storages keep it
+    # verbatim instead of serialising ``payload`` again. Not part of equality; updates read back have None.
+    text: str | None = field(default=None, compare=False, repr=False)
 
 
 class Inbox(Protocol):

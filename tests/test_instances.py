@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+import pytest
 
 from adapters.kie.fake_server import FakeKieServer
 from adapters.storage.postgres import PostgresStorage
@@ -24,6 +25,8 @@ from entrypoints.server import make_bot, make_instance
 from entrypoints.smoke_checks import callback_update, message_update, post_update
 from ports.storage import InboxUpdate, JobState
 from tests.pg import scratch_database
+
+pytestmark = pytest.mark.slow  # real processes, terminals or long journeys: not in the fast tier
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = 31337

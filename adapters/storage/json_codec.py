@@ -8,11 +8,13 @@ dicts. Encoding checks types, so a bad value fails before it reaches the state, 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import types
 import typing
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from functools import cache
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
@@ -49,12 +51,37 @@ def decode(cls: type[T], data: Mapping[str, Any]) -> T:
     return cls(**values)
 
 
+def json_text(value: Any) -> str:
+    """Compact JSON text of JSON data (the one serialisation both storages use for free-form JSON)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def payload_text(update: Any) -> str:
+    """An ``InboxUpdate``'s payload as JSON text: the text it arrived as when the caller kept it (the port
+    says it is the payload's JSON, so it is stored verbatim, never serialised again), else ``payload``
+    checked as JSON data and serialised once."""
+    if update.text is not None:
+        if not isinstance(update.text, str):
+            raise TypeError(f"text: expected str, got {type(update.text).__name__}")
+        return update.text
+    return json_text(encode_field(type(update), "payload", update.payload))
+
+
 def utc_text(moment: datetime) -> str:
     if not isinstance(moment, datetime):
         raise TypeError(f"expected a datetime, got {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment.isoformat()}: storage needs timezone-aware datetimes")
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def decimal_text(value: Any, where: str = "value") -> str:
+    """An exact Decimal as its plain text ("12.5"); floats are refused (they are not exact)."""
+    if not isinstance(value, Decimal):
+        raise TypeError(f"{where}: expected a Decimal, got {type(value).__name__} {value!r}")
+    if not value.is_finite():
+        raise ValueError(f"{where}: {value!r} cannot be stored")
+    return format(value, "f")
 
 
 @cache
@@ -70,6 +97,8 @@ def _encode(value: Any, hint: Any, where: str) -> Any:
         return _encode_union(value, get_args(hint), where)
     if hint is datetime:
         return utc_text(value)
+    if hint is Decimal:
+        return decimal_text(value, where)
     if isinstance(hint, type) and issubclass(hint, Enum):
         return hint(value).value
     if hint in _SCALARS:
@@ -95,6 +124,12 @@ def _decode(value: Any, hint: Any, where: str) -> Any:
         if len(options) == 1:
             return _decode(value, options[0], where)
         return _scalar(value, tuple(options), where)
+    if hint is Decimal:
+        _expect(value, str, where)
+        try:
+            return Decimal(decimal_text(Decimal(value), where))
+        except InvalidOperation:
+            raise ValueError(f"{where}: {value!r} is not a decimal number") from None
     if hint is datetime:
         _expect(value, str, where)
         moment = datetime.fromisoformat(value)

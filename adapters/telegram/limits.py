@@ -177,22 +177,23 @@ class ApiCaller:
                 floods += 1
                 seconds = retry_seconds(error)
                 if floods > self._flood_retries:
-                    log.error("TELEGRAM_FLOOD_GAVE_UP method=%s chat=%s waits=%d", method, chat_id, floods - 1)
+                    log.error("TELEGRAM_FLOOD_GAVE_UP", extra={"method": method, "chat": chat_id, "waits": floods - 1})
                     raise MessengerUnavailableError(f"{method}: still flood-limited after {floods - 1} waits") from error
-                log.warning("TELEGRAM_FLOOD_WAIT method=%s chat=%s retry_after_s=%s", method, chat_id, seconds)
+                log.warning("TELEGRAM_FLOOD_WAIT", extra={"method": method, "chat": chat_id, "retry_after_s": seconds})
                 if chat_id is not None:
                     self._limiter.defer(chat_id, seconds)
                 await self._sleep(seconds)
             except Forbidden as error:
-                log.info("TELEGRAM_RECIPIENT_BLOCKED method=%s chat=%s reason=%s", method, chat_id, error.message)
+                log.info("TELEGRAM_RECIPIENT_BLOCKED",
+                         extra={"method": method, "chat": chat_id, "reason": error.message})
                 raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}", chat_id) from error
             except BadRequest as error:
                 if expected(error):
                     raise
                 if chat_id is not None and "chat not found" in error.message.lower():
-                    log.info("TELEGRAM_RECIPIENT_GONE method=%s chat=%s", method, chat_id)
+                    log.info("TELEGRAM_RECIPIENT_GONE", extra={"method": method, "chat": chat_id})
                     raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}", chat_id) from error
-                log.error("TELEGRAM_BAD_REQUEST method=%s chat=%s error=%s", method, chat_id, error.message)
+                log.error("TELEGRAM_BAD_REQUEST", extra={"method": method, "chat": chat_id, "error": error.message})
                 raise MessengerUnavailableError(f"{method} was refused: {error.message}") from error
             except NetworkError as error:  # TimedOut included; BadRequest (a subclass) was handled above
                 failures += 1
@@ -205,5 +206,5 @@ class ApiCaller:
                             method, chat_id, failures, delay, type(error).__name__)
                 await self._sleep(delay)
             except TelegramError as error:  # InvalidToken, ChatMigrated, Conflict: not ours to fix here
-                log.error("TELEGRAM_FAILED method=%s chat=%s error=%s", method, chat_id, type(error).__name__)
+                log.error("TELEGRAM_FAILED", extra={"method": method, "chat": chat_id, "error": type(error).__name__})
                 raise MessengerUnavailableError(f"{method}: {type(error).__name__}") from error

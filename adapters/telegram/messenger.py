@@ -8,6 +8,7 @@ Effects are applied in order, one Bot API call (or a short fallback chain) each:
 - ``AnswerCallback`` → ``answerCallbackQuery`` (never paced: the client shows a spinner until it arrives); a
   query that is too old is logged and skipped;
 - ``SendMedia`` → :class:`adapters.telegram.media_sender.MediaSender` (by URL, by upload, or as a link);
+- ``SendAlbum`` → ``sendMediaGroup`` (:class:`adapters.telegram.albums.AlbumSender`), else file by file;
 - ``SendFile`` → ``sendPhoto`` / ``sendDocument`` by ``file_id`` with caption and keyboard (paced);
 - ``SendInvoice`` → ``sendInvoice`` in Telegram Stars, limits checked first (paced); ``AnswerPreCheckout`` →
   ``answerPreCheckoutQuery``, never paced (10 s deadline): :class:`adapters.telegram.invoices.InvoiceSender`.
@@ -34,6 +35,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from adapters.telegram.albums import AlbumSender
 from adapters.telegram.invoices import InvoiceSender
 from adapters.telegram.limits import (
     CALLBACK_TEXT_LIMIT,
@@ -46,11 +48,13 @@ from adapters.telegram.limits import (
 )
 from adapters.telegram.markup import html_text, inline_markup
 from adapters.telegram.media_sender import MediaSender
+from adapters.telegram.result_links import ResultLinks
 from ports.effects import (
     AnswerCallback,
     AnswerPreCheckout,
     EditScreen,
     Effect,
+    SendAlbum,
     SendFile,
     SendInvoice,
     SendMedia,
@@ -82,6 +86,7 @@ class TelegramMessenger:
         clock: Clock = time.monotonic,
         flood_retries: int = 5,
         network_attempts: int = 3,
+        links: ResultLinks | None = None,
     ) -> None:
         self._bot = bot
         limiter = FloodLimiter(
@@ -89,7 +94,9 @@ class TelegramMessenger:
             sleep=sleep, clock=clock,
         )
         self._calls = ApiCaller(limiter, sleep=sleep, flood_retries=flood_retries, network_attempts=network_attempts)
-        self._media = MediaSender(bot, self._calls, send_text=self.send_text, http_client=http_client)
+        links = links or ResultLinks()
+        self._media = MediaSender(bot, self._calls, send_text=self.send_text, http_client=http_client, links=links)
+        self._albums = AlbumSender(bot, self._calls, self._media, links)
         self._invoices = InvoiceSender(bot, self._calls)
 
     async def aclose(self) -> None:
@@ -105,6 +112,8 @@ class TelegramMessenger:
                 await self._answer(effect)
             elif isinstance(effect, SendMedia):
                 await self._media.send(effect)
+            elif isinstance(effect, SendAlbum):
+                await self._albums.send(effect)
             elif isinstance(effect, SendFile):
                 await self._media.send_file(effect)
             elif isinstance(effect, SendInvoice):
@@ -141,7 +150,7 @@ class TelegramMessenger:
             )
         except BadRequest as error:
             if _mentions(error, (_NOT_MODIFIED,)):
-                log.debug("TELEGRAM_EDIT_UNCHANGED chat=%s message_id=%s", effect.chat_id, effect.message_id)
+                log.debug("TELEGRAM_EDIT_UNCHANGED", extra={"chat": effect.chat_id, "message_id": effect.message_id})
                 return
             log.info("TELEGRAM_EDIT_FALLBACK chat=%s message_id=%s reason=%s",
                      effect.chat_id, effect.message_id, error.message)
@@ -157,7 +166,7 @@ class TelegramMessenger:
                 expected=lambda error: _mentions(error, _STALE_QUERY),
             )
         except BadRequest as error:
-            log.info("TELEGRAM_CALLBACK_STALE callback_id=%s reason=%s", effect.callback_id, error.message)
+            log.info("TELEGRAM_CALLBACK_STALE", extra={"callback_id": effect.callback_id, "reason": error.message})
 
 
 def _mentions(error: BadRequest, phrases: Sequence[str]) -> bool:

@@ -15,6 +15,7 @@ releasing it to its owner.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Collection
 from datetime import datetime
@@ -164,6 +165,8 @@ class _Inbox:
         self._file = file
 
     async def put(self, update: InboxUpdate) -> bool:
+        if update.text is not None:  # the document keeps the text only: journal it without the parsed copy
+            update = dataclasses.replace(update, payload={})
         return await self._file.change("put", update)
 
     async def pending(self, limit: int = 100) -> list[InboxUpdate]:

@@ -104,6 +104,7 @@ class DurableFile(Generic[D]):
         self._rebuilt: asyncio.Event | None = None  # set while memory is being rebuilt from disk
         self._broken: str | None = None
         self._closed = False
+        self._directory_synced = False
 
     @classmethod
     def load(cls, path: Path, parse: Callable[[bytes], D], empty: Callable[[], D], at_stake: str,
@@ -114,7 +115,7 @@ class DurableFile(Generic[D]):
         files = Files(Path(path), at_stake)
         document, snapshot_size = json_journal.recover(files, parse, empty)
         try:
-            fd = json_journal.open_journal(files)
+            fd = json_journal.open_journal(files, sync=False)  # the first append syncs the directory
         except OSError as error:
             raise StorageUnavailableError(f"cannot open {files.journal} ({error})") from error
         return cls(files, document, parse, empty, fd, snapshot_size, **options)
@@ -192,7 +193,7 @@ class DurableFile(Generic[D]):
             self._flushing = group
             data = b"".join(group.lines)
             try:
-                await asyncio.to_thread(json_journal.append, self._fd, data, self._fsync)
+                await asyncio.to_thread(self._append, self._fd, data)
             except Exception as error:  # noqa: BLE001 - OSError, or a bug: either way the group is not durable
                 failed, self._open = [group, self._open], _Group()
                 message = f"cannot write {self._files.journal} ({error}); the change was not applied"
@@ -205,6 +206,12 @@ class DurableFile(Generic[D]):
             self._flushing = None
             group.settle(None)
             await self._maybe_compact()
+
+    def _append(self, fd: int, data: bytes) -> None:
+        json_journal.append(fd, data, self._fsync)
+        if not self._directory_synced:  # a journal created at start is durable once its directory entry is
+            json_journal.fsync_directory(self._files.snapshot.parent)
+            self._directory_synced = True
 
     async def _rebuild_after(self, waiter: asyncio.Future[BaseException | None] | None) -> None:
         """After a bug left memory half-changed: let what is pending reach disk, then reload from disk."""

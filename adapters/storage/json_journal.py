@@ -158,8 +158,12 @@ def replay(document: Any, path: Path, at_stake: str, limit: int | None = None) -
 # --- the journal file ----------------------------------------------------------------------------
 
 
-def open_journal(files: Files) -> int:
+def open_journal(files: Files, sync: bool = True) -> int:
+    """Open (creating) the journal for appending. ``sync=False`` leaves syncing the directory entry to the
+    caller, before the first record is acknowledged (DurableFile does it with its first append)."""
     fd = os.open(files.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    if not sync:
+        return fd
     try:
         fsync_directory(files.snapshot.parent)
     except BaseException:

@@ -56,6 +56,9 @@ class CoreSettings:
         return self.job_timeouts.get(category, DEFAULT_JOB_TIMEOUTS["video"])
 
 
+PRICES_FROM_KEPT = 4096  # "from" prices remembered (models × price settings); cleared when full
+
+
 @dataclass
 class Services:
     storage: Storage
@@ -72,12 +75,25 @@ class Services:
     overrides: Overrides | None = None  # the runtime overrides applied (core/runtime.py)
     overrides_read_at: datetime | None = None
     probe: MediaProbe | None = None  # measures audio/video length when the transport does not report it
+    _prices_from: dict[tuple[int, PriceSettings], tuple[ModelSpec, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def price(self, model: ModelSpec, options: Mapping[str, OptionValue]) -> int:
         return price_for(model, options, self.settings.prices)
 
     def price_from(self, model: ModelSpec) -> int:
-        return price_from(model, self.settings.prices)
+        """The model's "from" price; remembered per model object and price settings (the category screen shows
+        one per model on every visit, and each is a min over every option combination: issue 15's profile).
+        A catalog reload brings new model objects and a markup change new settings, so neither is served stale."""
+        key = (id(model), self.settings.prices)
+        known = self._prices_from.get(key)
+        if known is not None and known[0] is model:
+            return known[1]
+        if len(self._prices_from) >= PRICES_FROM_KEPT:
+            self._prices_from.clear()
+        price = price_from(model, self.settings.prices)
+        self._prices_from[key] = (model, price)  # holding the model keeps its id from being reused
+        return price
 
 
 @dataclass(frozen=True)

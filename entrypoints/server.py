@@ -24,6 +24,7 @@ from adapters.storage.file_leader_lock import FileLeaderLock
 from adapters.storage.json_storage import JsonStorage
 from adapters.storage.pg_leader_lock import PostgresLeaderLock, lock_key_for
 from adapters.storage.postgres import PostgresStorage
+from adapters.telegram.aiohttp_request import aiohttp_bot
 from adapters.telegram.files import TelegramMediaReader
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.catalog.yaml_catalog import load_catalog
@@ -46,7 +47,7 @@ STORE_RETRY_S = 2.0
 def make_bot(settings: Settings) -> Bot:
     assert settings.TELEGRAM_BOT_TOKEN is not None
     root = settings.TELEGRAM_API_BASE_URL.rstrip("/")
-    return Bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
+    return aiohttp_bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), f"{root}/bot", f"{root}/file/bot")
 
 
 async def poll_updates(poller: UpdatePoller, dispatcher: Dispatcher) -> None:

@@ -32,10 +32,10 @@ from collections.abc import Sequence
 
 import httpx
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from adapters.telegram.albums import AlbumSender
+from adapters.telegram.bot_calls import BotCalls
 from adapters.telegram.invoices import InvoiceSender
 from adapters.telegram.limits import (
     CALLBACK_TEXT_LIMIT,
@@ -46,7 +46,7 @@ from adapters.telegram.limits import (
     Sleep,
     clip,
 )
-from adapters.telegram.markup import html_text, inline_markup
+from adapters.telegram.markup import html_text, inline_keyboard_json
 from adapters.telegram.media_sender import MediaSender
 from adapters.telegram.result_links import ResultLinks
 from ports.effects import (
@@ -89,6 +89,7 @@ class TelegramMessenger:
         links: ResultLinks | None = None,
     ) -> None:
         self._bot = bot
+        self._api = BotCalls(bot)  # the hot methods' JSON built here, not through PTB's objects
         limiter = FloodLimiter(
             per_chat_interval=per_chat_interval, chat_burst=chat_burst, global_per_second=global_per_second,
             sleep=sleep, clock=clock,
@@ -126,26 +127,19 @@ class TelegramMessenger:
     async def send_text(self, chat_id: int, text: str, keyboard: Keyboard = (), thread_id: int | None = None) -> None:
         """``thread_id``: the forum topic to post in (``message_thread_id``); None for the chat itself."""
         body = html_text(text, TEXT_LIMIT)
-        markup = inline_markup(keyboard)
+        markup = inline_keyboard_json(keyboard)
         log.debug("TELEGRAM_SEND method=sendMessage chat=%s text_len=%d", chat_id, len(text))
-        await self._calls.call(
-            "sendMessage", chat_id,
-            lambda: self._bot.send_message(chat_id=chat_id, text=body, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                           message_thread_id=thread_id),
-        )
+        await self._calls.call("sendMessage", chat_id, lambda: self._api.send_message(chat_id, body, markup, thread_id))
 
     async def _edit(self, effect: EditScreen) -> None:
         body = html_text(effect.screen.text, TEXT_LIMIT)
-        markup = inline_markup(effect.screen.keyboard)
+        markup = inline_keyboard_json(effect.screen.keyboard)
         log.debug("TELEGRAM_SEND method=editMessageText chat=%s message_id=%s text_len=%d",
                   effect.chat_id, effect.message_id, len(effect.screen.text))
         try:
             await self._calls.call(
                 "editMessageText", effect.chat_id,
-                lambda: self._bot.edit_message_text(
-                    text=body, chat_id=effect.chat_id, message_id=effect.message_id,
-                    parse_mode=ParseMode.HTML, reply_markup=markup,
-                ),
+                lambda: self._api.edit_message_text(effect.chat_id, effect.message_id, body, markup),
                 expected=lambda error: _mentions(error, (_NOT_MODIFIED, *_EDIT_IMPOSSIBLE)),
             )
         except BadRequest as error:
@@ -161,7 +155,7 @@ class TelegramMessenger:
         try:
             await self._calls.call(
                 "answerCallbackQuery", None,
-                lambda: self._bot.answer_callback_query(effect.callback_id, text=text, show_alert=effect.alert),
+                lambda: self._api.answer_callback_query(effect.callback_id, text, effect.alert),
                 paced=False,
                 expected=lambda error: _mentions(error, _STALE_QUERY),
             )

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Callable, Mapping
 
 from core.i18n import Fmt
-from core.pricing import PriceSettings, price_for, price_from
+from core.pricing import PriceSettings, price_for, price_from, price_to
 from ports.billing import StarsGateway
 from ports.catalog import Catalog, ModelSpec, OptionValue
 from ports.clock import Clock
@@ -66,11 +66,14 @@ class Services:
     base_catalog: Catalog | None = None
     base_markup: Decimal | None = None
 
-    def price(self, model: ModelSpec, options: Mapping[str, OptionValue]) -> int:
-        return price_for(model, options, self.settings.prices)
+    def price(self, model: ModelSpec, options: Mapping[str, OptionValue], text_length: int | None = None) -> int:
+        return price_for(model, options, self.settings.prices, text_length)
 
     def price_from(self, model: ModelSpec) -> int:
         return price_from(model, self.settings.prices)
+
+    def price_to(self, model: ModelSpec) -> int:
+        return price_to(model, self.settings.prices)
 
 
 @dataclass(frozen=True)

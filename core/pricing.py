@@ -33,8 +33,20 @@ def default_options(model: ModelSpec) -> dict[str, OptionValue]:
     }
 
 
-def credits_for(model: ModelSpec, options: Mapping[str, OptionValue]) -> Decimal:
-    """KIE credits for one job with these options (the most specific matching rule)."""
+CHARACTERS_PER_UNIT = 1000  # billing unit "characters": credits per 1,000 characters of the prompt
+
+
+def billed_units(model: ModelSpec, text_length: int | None = None) -> Decimal:
+    """How many billing units one job is charged: per 1,000 characters of the text (text-to-speech; without a text
+    yet, one unit: the card's "from" price is per 1,000), else the catalog's fixed count."""
+    if model.billing_unit == "characters":
+        return Decimal(max(text_length if text_length is not None else CHARACTERS_PER_UNIT, 1)) / CHARACTERS_PER_UNIT
+    return Decimal(model.billed_units)
+
+
+def credits_for(model: ModelSpec, options: Mapping[str, OptionValue], text_length: int | None = None) -> Decimal:
+    """KIE credits for one job with these options (the most specific matching rule); ``text_length`` is the
+    prompt's length for models billed per 1,000 characters."""
     matching = [rule for rule in model.prices if all(options.get(k) == v for k, v in rule.when.items())]
     if not matching:
         raise PriceMissingError(f"{model.id}: no price for {dict(options)}")
@@ -42,7 +54,7 @@ def credits_for(model: ModelSpec, options: Mapping[str, OptionValue]) -> Decimal
     quantity = 1
     if model.quantity_field is not None:
         quantity = int(options.get(model.quantity_field, 1) or 1)
-    return rule.credits * model.billed_units * quantity
+    return rule.credits * billed_units(model, text_length) * quantity
 
 
 def credits_to_minor(credits: Decimal, settings: PriceSettings) -> int:
@@ -50,8 +62,15 @@ def credits_to_minor(credits: Decimal, settings: PriceSettings) -> int:
     return int((major * settings.currency.minor_per_major).to_integral_value(rounding=ROUND_CEILING))
 
 
-def price_for(model: ModelSpec, options: Mapping[str, OptionValue], settings: PriceSettings) -> int:
-    return credits_to_minor(credits_for(model, options), settings)
+def price_for(
+    model: ModelSpec, options: Mapping[str, OptionValue], settings: PriceSettings, text_length: int | None = None
+) -> int:
+    return credits_to_minor(credits_for(model, options, text_length), settings)
+
+
+def price_to(model: ModelSpec, settings: PriceSettings) -> int:
+    """The highest price over all option combinations (the card's price range; per 1,000 characters for TTS)."""
+    return max(price_for(model, combo, settings) for combo in option_combinations(model))
 
 
 def _priced_options(model: ModelSpec) -> list[InputSpec]:

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 from core.context import Services
 from ports.admin import Overrides
-from ports.catalog import Catalog
 
 
 def apply_overrides(services: Services, overrides: Overrides) -> None:
@@ -17,7 +16,7 @@ def apply_overrides(services: Services, overrides: Overrides) -> None:
         services.base_markup = services.settings.prices.markup
     base = services.base_catalog
     models = tuple(replace(m, enabled=m.enabled and m.id not in overrides.disabled_models) for m in base.models)
-    services.catalog = Catalog(base.categories, models)
+    services.catalog = replace(base, models=models)  # families and exclusions kept
     markup = overrides.markup if overrides.markup is not None else services.base_markup
     services.settings = replace(services.settings, prices=replace(services.settings.prices, markup=markup))
 

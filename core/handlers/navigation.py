@@ -8,7 +8,7 @@ from typing import Sequence
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.i18n import LANGUAGES, Fmt
-from core.views.catalog import render_category, render_category_home
+from core.views.catalog import PAGE_SIZE, render_category, render_category_home
 from core.views.menu import render_help, render_language, render_main_menu
 from ports.catalog import Catalog, Family, ModelSpec
 from ports.screens import Screen
@@ -42,7 +42,7 @@ async def stale(services: Services, turn: Turn, fields: tuple[str, ...] = ()) ->
 
 
 async def category(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    """``cat:<id>``: popular models and families when the category has families, else its models page by page;
+    """``cat:<id>``: popular models and families when the category is long and has families, else its models;
     ``cat:<id>:<page>``: every model of the category, page by page."""
     found = services.catalog.category(fields[0])
     page = int_field(fields[1]) if len(fields) > 1 else 0
@@ -51,7 +51,7 @@ async def category(services: Services, turn: Turn, fields: tuple[str, ...]) -> R
     models = services.catalog.in_category(found.id)
     entries = [(model, services.price_from(model)) for model in models]
     grouped = group_by_family(services.catalog, models)
-    if len(fields) > 1 or not grouped[1]:
+    if len(fields) > 1 or not grouped[1] or len(models) <= PAGE_SIZE:  # a short category needs no families
         return Reply([turn.show(render_category(turn.fmt, found, entries, page))])
     popular = [(m, services.price_from(m)) for m in grouped[0]]
     singles = [(m, services.price_from(m)) for m in grouped[2]]

@@ -78,11 +78,17 @@ class Bot:
 
 @asynccontextmanager
 async def running_bot(
-    tmp_path: Path, *, balance: str = "100", language: str = "ru", user_id: int = 1001, **settings: object
+    tmp_path: Path,
+    *,
+    balance: str = "100",
+    language: str = "ru",
+    user_id: int = 1001,
+    clock: VirtualClock | None = None,  # shared with a fake KIE server when KIE_MODE is real
+    **settings: object,
 ) -> AsyncIterator[Bot]:
     settings.setdefault("FREE_DAILY_LIMIT", 0)  # most tests pay for Z-Image; the free-tier tests turn it on
     config = load_settings({}, DATA_DIR=tmp_path / "data", WELCOME_BALANCE=Decimal(balance), **settings)
-    clock = VirtualClock()
+    clock = clock or VirtualClock()
     printed: list[str] = []
     chat = SimulatedChat(output=printed.append)
     async with build_app(config, messenger=chat, media=LocalFileReader(), clock=clock) as app:

@@ -18,12 +18,14 @@ SKIPPED = ("seed", "callBackUrl", "negative_prompt", "language_code", "previous_
 def scaffold(doc: Mapping[str, Any]) -> str:
     """One catalog entry as YAML text (flow-style inputs, as the catalog writes them)."""
     required = set(doc.get("required") or ())
+    video = "duration" in (doc.get("inputs") or {})  # a duration means a clip, whatever the id says
+    category, output = ("video", "video") if video else (_category(doc["id"]), _output(doc["id"]))
     lines = [
         f"  - id: {doc['id']}",
-        f"    category: {_category(doc['id'])}  # TODO check",
+        f"    category: {category}  # TODO check",
         f"    names: {{ru: {_quote(doc.get('name', doc['id']))}, en: {_quote(doc.get('name', doc['id']))}}}",
         "    descriptions: {ru: \"TODO\", en: \"TODO\"}",
-        f"    output: {_output(doc['id'])}  # TODO check",
+        f"    output: {output}  # TODO check",
         "    billing: {unit: request, units: 1}  # TODO",
         "    enabled: false",
         "    disabled_reason: \"new, not yet priced\"",
@@ -31,12 +33,16 @@ def scaffold(doc: Mapping[str, Any]) -> str:
         "    inputs:",
     ]
     notes: list[str] = []
+    entries = []
     for name, schema in (doc.get("inputs") or {}).items():
         entry = scaffold_input(name, schema, name in required)
         if entry is None:
-            notes.append(f"      # TODO {name}: {schema.get('type')} field not mapped ({'required' if name in required else 'optional'})")
+            need = "required" if name in required else "optional"
+            notes.append(f"      # TODO {name}: {schema.get('type')} field not mapped ({need})")
         elif entry:
-            lines.append("      - " + _flow(entry))
+            entries.append(entry)
+    order = {"image": 0, "video": 0, "audio": 0, "prompt": 1}  # files first, then the text, then options
+    lines += ["      - " + _flow(entry) for entry in sorted(entries, key=lambda e: order.get(e["kind"], 2))]
     lines += notes
     lines += ["    prices:", "      - {when: {}, credits: 0}  # TODO"]
     return "\n".join(lines)

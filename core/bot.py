@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
-from core import routes
+from core import group_chats, routes
 from core.broadcaster import Broadcaster
 from core.context import Reply, Services, Turn
 from core.handlers.admin_tools import is_admin
@@ -68,6 +68,11 @@ class BotCore:
         return []
 
     async def handle(self, event: Event) -> Outcome:
+        if group_chats.in_group(event):  # never personal data in a shared chat (core/group_chats.py)
+            if not isinstance(event, PAID):
+                name, effects, rejected = group_chats.answer(event, self._fmt_for(event), self.services.settings.bot_username)
+                return Outcome(effects, name, rejected)
+            event = group_chats.to_private_chat(event)
         turn = await self._turn(event)
         name, handler, fields = routes.route(event)
         if turn.user.banned and not is_admin(self.services, turn) and not isinstance(event, PAID):
@@ -90,7 +95,8 @@ class BotCore:
         effects: list[Effect] = []
         if isinstance(event, CallbackPress):
             effects.append(AnswerCallback(event.callback_id))
-        effects.append(SendScreen(event.chat_id, Screen(fmt.t("error.apology"), keyboard, "apology")))
+        effects.append(SendScreen(event.chat_id, Screen(fmt.t("error.apology"), keyboard, "apology"),
+                                  getattr(event, "thread_id", None)))
         return effects
 
     async def _turn(self, event: Event) -> Turn:

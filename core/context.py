@@ -46,6 +46,7 @@ class CoreSettings:
     free_utc_offset_minutes: int = 0  # the free tier's day boundary (FREE_TZ)
     referral_bonus_inviter: int = 0  # smallest unit
     referral_bonus_invitee: int = 0
+    admin_max_amount: int = 100_000_000  # smallest unit: the most one /credit or /debit moves (ADMIN_MAX_AMOUNT)
     bot_username: str = "TrtBot"  # for invite links t.me/<bot_username>?start=ref_<code>
 
     def job_timeout(self, category: str) -> float:
@@ -95,15 +96,20 @@ class Turn:
         """What follows a command ("/credit 42 100" → "42 100"); "" for anything else."""
         return self.event.args if isinstance(self.event, Command) else ""
 
+    @property
+    def thread_id(self) -> int | None:
+        """The forum topic the event came from (replies go there); None for the chat itself."""
+        return getattr(self.event, "thread_id", None)
+
     def show(self, screen: Screen) -> Effect:
         """Edit the message whose button was pressed; otherwise send a new message."""
         event = self.event
         if isinstance(event, CallbackPress) and event.message_id is not None:
             return EditScreen(event.chat_id, event.message_id, screen)
-        return SendScreen(event.chat_id, screen)
+        return SendScreen(event.chat_id, screen, self.thread_id)
 
     def send(self, screen: Screen) -> Effect:
-        return SendScreen(self.chat_id, screen)
+        return SendScreen(self.chat_id, screen, self.thread_id)
 
 
 @dataclass

@@ -74,6 +74,8 @@ class Settings(BaseModel):
     FREE_TZ: str = "UTC"  # the free tier's day boundary: UTC or a fixed offset like +03:00
     REFERRAL_BONUS_INVITER: Decimal = Field(default=Decimal("50"), ge=0)  # major units
     REFERRAL_BONUS_INVITEE: Decimal = Field(default=Decimal("25"), ge=0)
+    # The most one /credit or /debit moves, major units (larger amounts are refused with a clear answer).
+    ADMIN_MAX_AMOUNT: Decimal = Field(default=Decimal("1000000"), gt=0, le=Decimal("1000000000000"))
     DB_POOL_MAX: int = Field(default=10, ge=1, le=100)  # PostgreSQL connections per instance (runbook: 10)
     LOCK_RETRY_SECONDS: float = Field(default=3.0, gt=0)  # a passive instance tries the leader lock this often
     LOCK_STALE_SECONDS: float = Field(default=60.0, gt=0)  # a leader silent this long is evicted

@@ -22,6 +22,7 @@ class ResultKind(str, Enum):
 class SendScreen:
     chat_id: int
     screen: Screen
+    thread_id: int | None = None  # a forum topic (message_thread_id): the reply goes to the topic it answers
 
 
 @dataclass(frozen=True)

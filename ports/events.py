@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from ports.media import MediaRef
 
+PRIVATE_CHAT = "private"  # Telegram's chat types: "private", "group", "supergroup", "channel"
+
 
 @dataclass(frozen=True)
 class UserRef:
@@ -17,12 +19,18 @@ class UserRef:
 
 @dataclass(frozen=True)
 class Command:
-    """``/name args`` typed by the user (name without the slash, lower case, bot suffix removed)."""
+    """``/name args`` typed by the user (name without the slash, lower case, bot suffix removed).
+
+    ``addressee``: the bot named in ``/name@bot`` as typed (None for a bare command). ``chat_type`` and
+    ``thread_id`` (the forum topic it was sent in) are as on every message event."""
 
     user: UserRef
     chat_id: int
     name: str
     args: str = ""
+    addressee: str | None = None
+    chat_type: str = PRIVATE_CHAT
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,8 @@ class TextMessage:
     user: UserRef
     chat_id: int
     text: str
+    chat_type: str = PRIVATE_CHAT
+    thread_id: int | None = None  # the forum topic the message was sent in: replies go there
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,8 @@ class MediaMessage:
     chat_id: int
     media: MediaRef
     caption: str = ""
+    chat_type: str = PRIVATE_CHAT
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,8 @@ class CallbackPress:
     callback_id: str
     data: str
     message_id: int | None = None
+    chat_type: str = PRIVATE_CHAT  # the chat of the message the button is under
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,7 @@ class PaymentReceived:
     total_amount: int
     payload: str
     charge_id: str  # telegram_payment_charge_id
+    chat_type: str = PRIVATE_CHAT
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,7 @@ class PaymentRefunded:
     total_amount: int
     payload: str
     charge_id: str
+    chat_type: str = PRIVATE_CHAT
 
 
 Event = (

@@ -129,6 +129,18 @@ class InsufficientBalanceError(StorageError):
         self.needed = needed
 
 
+MAX_BALANCE = 2**63 - 1  # PostgreSQL's BIGINT: no storage holds a balance above it
+
+
+class BalanceLimitError(StorageError):
+    """A credit would take the balance above MAX_BALANCE; nothing changed (the same on every storage)."""
+
+    def __init__(self, balance: int, amount: int) -> None:
+        super().__init__(f"balance {balance} + {amount} exceeds {MAX_BALANCE}")
+        self.balance = balance
+        self.amount = amount
+
+
 class IdempotencyConflictError(StorageError):
     """A key was reused for a different movement (another user or amount): a bug, never silently accepted."""
 
@@ -169,7 +181,8 @@ class Ledger(Protocol):
 
     async def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
         """Add money. When the user has a debt (a Stars refund that exceeded the balance), the same
-        operation settles it first with a second entry (key ``settle:<key>``, reason "debt")."""
+        operation settles it first with a second entry (key ``settle:<key>``, reason "debt"). Raises
+        BalanceLimitError (nothing changed) when the balance would exceed MAX_BALANCE."""
         ...
 
     async def debt(self, user_id: int) -> int:

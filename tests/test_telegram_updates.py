@@ -24,7 +24,7 @@ def message(**fields: Any) -> dict[str, Any]:
 
 def test_start_command_with_bot_suffix_and_payload_becomes_a_command():
     update = message(text="/Start@TrtBot  ref_77 ", entities=[{"offset": 0, "length": 13, "type": "bot_command"}])
-    assert parse_update(update) == Command(user=ANN_REF, chat_id=4242, name="start", args="ref_77")
+    assert parse_update(update) == Command(user=ANN_REF, chat_id=4242, name="start", args="ref_77", addressee="TrtBot")
 
 
 def test_command_without_arguments_has_empty_args():

@@ -30,6 +30,8 @@ from adapters.storage.json_reports import ReportQueries
 from ports.events import UserRef
 from ports.storage import (
     JOB_MUTABLE_FIELDS,
+    MAX_BALANCE,
+    BalanceLimitError,
     Draft,
     IdempotencyConflictError,
     InsufficientBalanceError,
@@ -224,6 +226,8 @@ class State(BillingRules, ReportQueries):
             return existing, False
         if balance + amount < 0:
             raise InsufficientBalanceError(balance, -amount)
+        if balance + amount > MAX_BALANCE:  # what PostgreSQL's BIGINT refuses is refused here the same way
+            raise BalanceLimitError(balance, amount)
         entry = LedgerEntry(
             key=key, user_id=user_id, amount=amount, balance_after=balance + amount, reason=reason, created_at=now
         )

@@ -2,7 +2,7 @@
 
 Effects are applied in order, one Bot API call (or a short fallback chain) each:
 
-- ``SendScreen`` → ``sendMessage`` (text HTML-escaped, cut to 4096 with "…", inline keyboard);
+- ``SendScreen`` → ``sendMessage`` (text HTML-escaped, cut to 4096 with "…", inline keyboard, in its forum topic);
 - ``EditScreen`` → ``editMessageText``; "message is not modified" counts as done; a message that is gone or
   cannot be edited is sent anew instead;
 - ``AnswerCallback`` → ``answerCallbackQuery`` (never paced: the client shows a spinner until it arrives); a
@@ -98,7 +98,7 @@ class TelegramMessenger:
     async def apply(self, effects: Sequence[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, SendScreen):
-                await self.send_text(effect.chat_id, effect.screen.text, effect.screen.keyboard)
+                await self.send_text(effect.chat_id, effect.screen.text, effect.screen.keyboard, effect.thread_id)
             elif isinstance(effect, EditScreen):
                 await self._edit(effect)
             elif isinstance(effect, AnswerCallback):
@@ -114,13 +114,15 @@ class TelegramMessenger:
             else:
                 raise TypeError(f"TelegramMessenger cannot apply {type(effect).__name__}")
 
-    async def send_text(self, chat_id: int, text: str, keyboard: Keyboard = ()) -> None:
+    async def send_text(self, chat_id: int, text: str, keyboard: Keyboard = (), thread_id: int | None = None) -> None:
+        """``thread_id``: the forum topic to post in (``message_thread_id``); None for the chat itself."""
         body = html_text(text, TEXT_LIMIT)
         markup = inline_markup(keyboard)
         log.debug("TELEGRAM_SEND method=sendMessage chat=%s text_len=%d", chat_id, len(text))
         await self._calls.call(
             "sendMessage", chat_id,
-            lambda: self._bot.send_message(chat_id=chat_id, text=body, parse_mode=ParseMode.HTML, reply_markup=markup),
+            lambda: self._bot.send_message(chat_id=chat_id, text=body, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                           message_thread_id=thread_id),
         )
 
     async def _edit(self, effect: EditScreen) -> None:

@@ -9,7 +9,8 @@ see exactly what Telegram sent. It reads plain dicts instead of ``telegram.Updat
   escape (or silently accepts a string where an id should be);
 - an update kind or field Telegram adds tomorrow cannot break parsing of the fields we read.
 
-Rules: a text starting with "/" is a :class:`Command` (name lower-cased, ``@BotName`` removed); other text a
+Rules: a text starting with "/" is a :class:`Command` (name lower-cased, ``@BotName`` kept apart as its
+``addressee``); other text a
 :class:`TextMessage`; photo/document/video/audio/voice/animation a :class:`MediaMessage`; a callback query a
 :class:`CallbackPress`; ``my_chat_member`` in a private chat a :class:`MembershipChange`. Payments in Stars:
 ``pre_checkout_query`` → :class:`PreCheckout` (its chat is the payer's private chat, ``from.id``); a message with
@@ -17,6 +18,9 @@ Rules: a text starting with "/" is a :class:`Command` (name lower-cased, ``@BotN
 checked before text/media, and kept even without ``from`` in a private chat: the payer is the chat). Everything
 else (edited messages, channel posts, other service messages, messages without ``from``, …) is ``None``: the
 caller stores it as done without a reply.
+
+Message, command, button and payment events carry the chat's type (``chat.type``) and, for a message in a forum
+topic, its ``message_thread_id``: whether and where to answer in a group is the core's decision.
 
 :func:`update_chat_id` gives ``None`` for a ``pre_checkout_query`` on purpose: Telegram cancels the payment unless
 it is answered within 10 s, so it must not wait in the payer's chat queue behind slow updates.
@@ -114,22 +118,37 @@ def _message(message: Mapping[str, Any]) -> Event | None:
     if message.get("from") is None:  # channel posts forwarded into groups, anonymous admins
         return None
     user = _user(message["from"], "message.from")
+    place = {"chat_type": _chat_type(chat, chat_id, "message.chat"), "thread_id": _thread_id(message, "message")}
     text = _str(message, "text", "message")
     if text is not None:
-        return _text_or_command(user, chat_id, text)
+        return _text_or_command(user, chat_id, text, place)
     media = _media(message)
     if media is None:  # a service message (successful_payment, new members, …) or an unsupported kind
         return None
-    return MediaMessage(user=user, chat_id=chat_id, media=media, caption=_str(message, "caption", "message") or "")
+    return MediaMessage(user=user, chat_id=chat_id, media=media, caption=_str(message, "caption", "message") or "",
+                        **place)
 
 
-def _text_or_command(user: UserRef, chat_id: int, text: str) -> Event:
+def _text_or_command(user: UserRef, chat_id: int, text: str, place: dict[str, Any]) -> Event:
     if text.startswith("/"):
         head, *rest = text.split(None, 1)
-        name = head[1:].split("@", 1)[0].lower()
+        name, at, addressee = head[1:].partition("@")
         if name:
-            return Command(user=user, chat_id=chat_id, name=name, args=rest[0].strip() if rest else "")
-    return TextMessage(user=user, chat_id=chat_id, text=text)
+            return Command(user=user, chat_id=chat_id, name=name.lower(), args=rest[0].strip() if rest else "",
+                           addressee=addressee if at else None, **place)
+    return TextMessage(user=user, chat_id=chat_id, text=text, **place)
+
+
+def _chat_type(chat: Mapping[str, Any], chat_id: int, where: str) -> str:
+    """``chat.type``; when absent, a negative id is a group's (Telegram always sends it; tests may not)."""
+    kind = _str(chat, "type", where)
+    return kind if kind else ("private" if chat_id > 0 else "group")
+
+
+def _thread_id(message: Mapping[str, Any], where: str) -> int | None:
+    """The forum topic of a topic message (``message_thread_id`` with ``is_topic_message``); other thread ids
+    (reply threads in ordinary supergroups) are not topics and cannot be sent to."""
+    return _opt_int(message, "message_thread_id", where) if message.get("is_topic_message") is True else None
 
 
 def _media(message: Mapping[str, Any]) -> MediaRef | None:
@@ -170,11 +189,15 @@ def _callback(query: Mapping[str, Any]) -> CallbackPress:
     data = _str(query, "data", "callback_query") or ""
     if query.get("message") is not None:
         message = _obj(query["message"], "callback_query.message")
-        chat_id = _int(_obj(message.get("chat"), "callback_query.message.chat"), "id", "callback_query.message.chat")
+        chat = _obj(message.get("chat"), "callback_query.message.chat")
+        chat_id = _int(chat, "id", "callback_query.message.chat")
         message_id: int | None = _int(message, "message_id", "callback_query.message")
+        chat_type = _chat_type(chat, chat_id, "callback_query.message.chat")
+        thread_id = _thread_id(message, "callback_query.message")
     else:  # a button under an inline-mode message: no chat of ours, answer in the user's private chat
-        chat_id, message_id = user.id, None
-    return CallbackPress(user=user, chat_id=chat_id, callback_id=callback_id, data=data, message_id=message_id)
+        chat_id, message_id, chat_type, thread_id = user.id, None, "private", None
+    return CallbackPress(user=user, chat_id=chat_id, callback_id=callback_id, data=data, message_id=message_id,
+                         chat_type=chat_type, thread_id=thread_id)
 
 
 def _membership(change: Mapping[str, Any]) -> MembershipChange | None:
@@ -210,6 +233,7 @@ def _payment(message: Mapping[str, Any], chat: Mapping[str, Any], chat_id: int, 
         total_amount=_int(body, "total_amount", where),
         payload=_payload(body, where),
         charge_id=_required_str(body, "telegram_payment_charge_id", where),
+        chat_type=_chat_type(chat, chat_id, "message.chat"),
     )
 
 

@@ -7,7 +7,7 @@ from core import pending
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.handlers import admin_catalog, broadcast
-from core.handlers.admin_tools import audit, command_key, find_user, is_admin, parse_amount
+from core.handlers.admin_tools import audit, command_key, find_user, is_admin, parse_amount, parse_user_id
 from core.handlers.navigation import stale, unknown_command
 from core.handlers.payments import refund_notice
 from core.handlers.referral import fmt_for_user
@@ -17,7 +17,7 @@ from ports.billing import StarsRefundError
 from ports.effects import SendScreen
 from ports.generation import GatewayError
 from ports.screens import Screen
-from ports.storage import InsufficientBalanceError
+from ports.storage import BalanceLimitError, InsufficientBalanceError
 
 
 async def _kie(services: Services):
@@ -61,8 +61,9 @@ async def action(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
         kind = {"find": pending.ADMIN_FIND, "markup": pending.ADMIN_MARKUP, "bc": pending.ADMIN_BROADCAST}[name]
         await services.storage.users.set_active_draft(turn.user.id, pending.marker(kind))
         return Reply([turn.show(Screen(turn.fmt.t(f"admin.ask.{name}"), back_to_panel(turn.fmt), "admin_ask"))])
-    if name in ("ban", "unban") and int_field(argument) is not None:
-        return await set_banned(services, turn, int(argument), name == "ban")
+    user_id = parse_user_id(argument) if name in ("ban", "unban") else None
+    if user_id is not None:
+        return await set_banned(services, turn, user_id, name == "ban")
     if name == "models":
         return await admin_catalog.models(services, turn, int_field(argument) or 0)
     if name == "mt" and argument:
@@ -100,6 +101,9 @@ async def money_command(services: Services, turn: Turn, credit: bool) -> Reply:
     amount = parse_amount(services, parts[1]) if len(parts) == 2 else None
     if user is None or amount is None:
         return Reply([turn.send(render_notice(turn.fmt.t("admin.money.usage")))], rejected="VALIDATION_FAIL")
+    if amount > services.settings.admin_max_amount:
+        text = turn.fmt.t("admin.money.limit", limit=turn.fmt.money(services.settings.admin_max_amount))
+        return Reply([turn.send(render_notice(text))], rejected="AMOUNT_LIMIT")
     action_name = "credit" if credit else "debit"
     key = command_key(services, action_name)
     ledger = services.storage.ledger
@@ -111,6 +115,9 @@ async def money_command(services: Services, turn: Turn, credit: bool) -> Reply:
     except InsufficientBalanceError as error:
         text = turn.fmt.t("admin.money.insufficient", balance=turn.fmt.money(error.balance))
         return Reply([turn.send(render_notice(text))], rejected="INSUFFICIENT_BALANCE")
+    except BalanceLimitError as error:
+        text = turn.fmt.t("admin.money.balance_limit", balance=turn.fmt.money(error.balance))
+        return Reply([turn.send(render_notice(text))], rejected="BALANCE_LIMIT")
     await audit(services, turn, action_name, user=user.id, amount=amount, key=key)
     balance = await ledger.balance(user.id)
     text = turn.fmt.t(f"admin.money.{action_name}ed", user_id=user.id, amount=turn.fmt.money(amount),

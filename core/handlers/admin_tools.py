@@ -3,6 +3,7 @@ and idempotency keys for money commands."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from core.context import Services, Turn
@@ -32,14 +33,30 @@ async def find_user(services: Services, query: str) -> User | None:
     return await services.storage.directory.find(query.strip())
 
 
+# An admin's amount: ASCII digits, at most one separator ("." or ","), at most two decimals. Checked before any
+# arithmetic, so "1e999990" or a thousand digits never reach Decimal (it froze the bot for 37 s).
+AMOUNT = re.compile(r"[0-9]{1,15}(?:[.,][0-9]{1,2})?")
+MAX_USER_ID = 2**63 - 1  # what storage holds (Telegram's user ids have at most 52 significant bits)
+
+
 def parse_amount(services: Services, text: str) -> int | None:
-    """A positive amount in major units ("150", "12.50", "12,50") to the smallest unit; None if invalid."""
+    """A positive amount in major units ("150", "12.50", "12,50") to the smallest unit; None if invalid.
+    The caller compares it with ``admin_max_amount``."""
+    if AMOUNT.fullmatch(text.strip()) is None:
+        return None
     try:
-        value = Decimal(text.strip().replace(",", "."))
-        minor = major_to_minor(value, services.settings.prices.currency) if value.is_finite() else 0
-    except (InvalidOperation, ValueError):
+        minor = major_to_minor(Decimal(text.strip().replace(",", ".")), services.settings.prices.currency)
+    except ValueError:  # more decimals than the currency has
         return None
     return minor if minor > 0 else None
+
+
+def parse_user_id(text: str) -> int | None:
+    """A user id from callback data (``adm:ban:<id>``): ASCII digits, a positive 64-bit integer."""
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_USER_ID else None
 
 
 def parse_markup(text: str) -> Decimal | None:

@@ -3,6 +3,7 @@ by Telegram's charge id) → receipt; refunded_payment takes the money back; /pa
 
 from __future__ import annotations
 
+import logging
 from decimal import ROUND_DOWN, Decimal
 
 from core.callbacks import int_field
@@ -13,6 +14,8 @@ from core.views.payments import render_notice, render_topup
 from ports.billing import StarsPayment
 from ports.effects import AnswerPreCheckout, SendInvoice
 from ports.events import PaymentReceived, PaymentRefunded, PreCheckout
+
+log = logging.getLogger(__name__)
 
 STARS_CURRENCY = "XTR"
 PAYLOAD_PREFIX = "stars:"
@@ -95,6 +98,14 @@ async def payment_received(services: Services, turn: Turn, fields: tuple[str, ..
 async def payment_refunded(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
     event = turn.event
     assert isinstance(event, PaymentRefunded)
+    charged = await services.storage.payments.get(event.charge_id)
+    if charged is None:
+        log.warning("REFUND_UNKNOWN_CHARGE charge=%s sender=%s", event.charge_id, turn.user.id)
+        return Reply(rejected="NOTHING_TO_REFUND")
+    if charged.user_id != turn.user.id:
+        # Only the payer's own refund update takes money back: anyone else's is logged and ignored.
+        log.warning("REFUND_PAYER_MISMATCH charge=%s sender=%s payer=%s", event.charge_id, turn.user.id, charged.user_id)
+        return Reply(rejected="REFUND_NOT_PAYER")
     payment, changed = await services.storage.payments.refund_stars(event.charge_id, turn.now)
     if payment is None or not changed:
         return Reply(rejected="NOTHING_TO_REFUND")

@@ -225,6 +225,8 @@ TEXTS: dict[str, str] = {
     "admin.money.credited": "✅ {amount} credited to user {user_id}. Balance: {balance}",
     "admin.money.debited": "✅ {amount} debited from user {user_id}. Balance: {balance}",
     "admin.money.insufficient": "⚠️ Not enough balance: {balance}.",
+    "admin.money.limit": "⚠️ Amount too large: at most {limit} per command (ADMIN_MAX_AMOUNT).",
+    "admin.money.balance_limit": "⚠️ The balance would exceed the maximum allowed (now {balance}). Nothing changed.",
     "admin.refund.usage": "Usage: /refund <telegram_payment_charge_id> (the payment must be on record).",
     "admin.refund.refused": "⚠️ Telegram refused the refund: {reason}",
     "admin.refund.done": "↩️ {stars} ⭐ returned to user {user_id}.",
@@ -292,4 +294,8 @@ TEXTS: dict[str, str] = {
     "field.generate_audio": "Sound",
     "field.audio": "Sound",
     "field.n": "Number of images",
+    # Group chats (core/group_chats.py): an invitation to the private chat, nothing personal.
+    "group.invite": "👋 I only work in a private chat: your balance, orders and results stay there. Open @{bot} with the button below.",
+    "group.open": "💬 Open the bot",
+    "group.button": "This button only works in your private chat with the bot.",
 }

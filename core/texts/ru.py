@@ -225,6 +225,8 @@ TEXTS: dict[str, str] = {
     "admin.money.credited": "✅ Начислено {amount} пользователю {user_id}. Баланс: {balance}",
     "admin.money.debited": "✅ Списано {amount} у пользователя {user_id}. Баланс: {balance}",
     "admin.money.insufficient": "⚠️ Недостаточно средств: баланс {balance}.",
+    "admin.money.limit": "⚠️ Сумма больше допустимой: не более {limit} за одну команду (ADMIN_MAX_AMOUNT).",
+    "admin.money.balance_limit": "⚠️ Баланс превысил бы допустимый максимум (сейчас {balance}). Ничего не изменено.",
     "admin.refund.usage": "Использование: /refund <telegram_payment_charge_id> (платёж должен быть в базе).",
     "admin.refund.refused": "⚠️ Telegram отказал в возврате: {reason}",
     "admin.refund.done": "↩️ {stars} ⭐ возвращены пользователю {user_id}.",
@@ -292,4 +294,8 @@ TEXTS: dict[str, str] = {
     "field.generate_audio": "Звук",
     "field.audio": "Звук",
     "field.n": "Число картинок",
+    # Group chats (core/group_chats.py): an invitation to the private chat, nothing personal.
+    "group.invite": "👋 Я работаю только в личном чате: там ваш баланс, заказы и результаты. Откройте @{bot} — кнопка ниже.",
+    "group.open": "💬 Открыть бота",
+    "group.button": "Эта кнопка работает только в личном чате с ботом.",
 }

@@ -25,6 +25,8 @@ import asyncpg
 
 from adapters.storage.postgres import codec
 from ports.storage import (
+    MAX_BALANCE,
+    BalanceLimitError,
     IdempotencyConflictError,
     InsufficientBalanceError,
     LedgerEntry,
@@ -32,7 +34,8 @@ from ports.storage import (
 )
 
 DEBIT = "UPDATE users SET balance = balance - $2 WHERE id = $1 AND balance >= $2 RETURNING balance"
-CREDIT = "UPDATE users SET balance = balance + $2 WHERE id = $1 RETURNING balance"
+# Guarded like DEBIT: a credit that would take the balance beyond BIGINT changes nothing (BalanceLimitError).
+CREDIT = f"UPDATE users SET balance = balance + $2 WHERE id = $1 AND balance <= {MAX_BALANCE} - $2 RETURNING balance"
 INSERT_ENTRY = (
     "INSERT INTO ledger (key, user_id, amount, balance_after, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6) "
     f"ON CONFLICT (key) DO NOTHING RETURNING {codec.ENTRY_COLUMNS}"
@@ -56,18 +59,21 @@ async def move(
 ) -> tuple[LedgerEntry, bool]:
     """Move ``amount`` (signed: > 0 credit, < 0 debit) for the user; the entry, and whether it is new.
 
-    Must run inside a transaction. Raises UnknownUserError, InsufficientBalanceError (nothing changed) or
-    IdempotencyConflictError; the caller's transaction then rolls back whatever else it did.
+    Must run inside a transaction. Raises UnknownUserError, InsufficientBalanceError or BalanceLimitError (nothing
+    changed) or IdempotencyConflictError; the caller's transaction then rolls back whatever else it did.
     """
     change, undo = (CREDIT, DEBIT) if amount > 0 else (DEBIT, CREDIT)
-    balance = await conn.fetchval(change, user_id, abs(amount))
-    if balance is None:  # unknown user, or a debit beyond the balance: unless this key moved already
+    # An amount beyond BIGINT cannot be a parameter: it is refused as the guarded UPDATEs would refuse it.
+    balance = await conn.fetchval(change, user_id, abs(amount)) if abs(amount) <= MAX_BALANCE else None
+    if balance is None:  # unknown user, a debit beyond the balance or a credit beyond BIGINT: unless this key moved
         current = await conn.fetchval(BALANCE, user_id)
         if current is None:
             raise UnknownUserError(f"unknown user {user_id}")
         existing = await _existing(conn, key, user_id, amount)
         if existing is not None:
             return existing, False
+        if amount > 0:
+            raise BalanceLimitError(current, amount)
         raise InsufficientBalanceError(current, -amount)
     row = await conn.fetchrow(INSERT_ENTRY, key, user_id, amount, balance, reason, now)
     if row is not None:

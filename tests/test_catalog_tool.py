@@ -252,3 +252,38 @@ def test_scaffold_prints_entries_for_the_given_ids_and_refuses_unknown_ones(caps
     assert "  - id: nano-banana-2\n" in out and "  - id: kling-3.0/video\n" in out
     assert main(["scaffold", "--docs", str(DOCS_PATH), "vendor/unknown"]) == 2
     assert "vendor/unknown" in capsys.readouterr().err
+
+
+# ---- menus -----------------------------------------------------------------------------------------------
+async def test_a_long_category_shows_popular_models_then_families_and_a_way_to_every_model(tmp_path) -> None:
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path, language="en") as bot:
+        await bot.send("/start")
+        await bot.press("Video")
+        datas = [b.data for b in bot.chat.focused().buttons()]
+        labels = [b.label for b in bot.chat.focused().buttons()]
+        popular = [m.id for m in bot.app.catalog.in_category("video") if m.popular]
+        assert datas[: len(popular)] == [f"model:{i}" for i in popular]
+        assert "fam:video:kling" in datas and "fam:video:seedance" in datas and "cat:video:0" in datas
+        assert any(label.startswith("Kling (") for label in labels)
+        await bot.press("Kling (")
+        assert bot.screen_text().startswith("🎬 Video › Kling")
+        await bot.press("Kling 3.0 ·")
+        card = bot.screen_text()
+        assert "Returns: a video." in card and "💵 Price: " in card and " – " in card and "⏱ Usually takes" in card
+        assert [b.data for b in bot.chat.focused().buttons()][0] == "fam:video:kling"  # Back returns to the family
+
+
+async def test_a_text_to_speech_card_asks_for_the_text_and_shows_the_price_per_1000_characters(tmp_path) -> None:
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path, language="en", balance="1000") as bot:
+        await bot.send("/start")
+        await bot.press("Audio")
+        await bot.press("ElevenLabs Multilingual v2")
+        card = bot.screen_text()
+        assert "per 1,000 characters of text" in card and card.endswith("exactly as it should sound (up to 4000 characters).")
+        await bot.send("Hello there, this is spoken.")
+        confirmation = bot.screen_text()
+        assert "🔤 Text: 28 characters" in confirmation

@@ -20,7 +20,7 @@ from core.drafts import (
     text_length,
 )
 from core.handlers.navigation import main_menu_screen, stale
-from core.views.catalog import render_ask, render_model_card, render_unavailable
+from core.views.catalog import PAGE_SIZE, render_ask, render_model_card, render_unavailable
 from core.views.common import button
 from core.views.order import render_confirmation, render_option_values, render_options
 from ports.catalog import ModelSpec
@@ -63,7 +63,9 @@ async def open_model(services: Services, turn: Turn, fields: tuple[str, ...]) ->
     balance = await services.storage.ledger.balance(turn.user.id)
     free = await free_tier.quota(services, turn.user.id, model, turn.now)
     step = next_step(model, draft)
-    card = render_model_card(turn.fmt, model, services.price_from(model), balance, step, free, services.price_to(model))
+    via_family = len(services.catalog.in_category(model.category)) > PAGE_SIZE
+    price_to = services.price_to(model)
+    card = render_model_card(turn.fmt, model, services.price_from(model), balance, step, free, price_to, via_family)
     return Reply([turn.show(card)])
 
 

@@ -65,6 +65,7 @@ async def family(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
     if found is None or chosen is None or page is None:
         return await stale(services, turn)
     models = [m for m in services.catalog.in_category(found.id) if m.family == chosen.id]
+    models.sort(key=lambda m: not m.popular)  # the family's popular model first, then catalog order
     entries = [(model, services.price_from(model)) for model in models]
     return Reply([turn.show(render_category(turn.fmt, found, entries, page, family=chosen))])
 

@@ -287,6 +287,8 @@ TEXTS: dict[str, str] = {
     "model.typical_time": "⏱ Usually takes {time}.",
     "time.seconds": "about {n} s",
     "time.minutes": "about {n} min",
+    "ask.dialogue": "✍️ Send the dialogue, one line per replica: odd lines take voice 1, even lines voice 2 (up to {max} characters).",
+    "ask.speech": "✍️ Send the text to be spoken, exactly as it should sound (up to {max} characters).",
     "confirm.characters": "🔤 Text: {count} characters (the price follows the length)",
     "field.voice": "Voice",
     "field.voice_1": "Voice 1 (odd lines)",

@@ -86,6 +86,10 @@ def needs_line(fmt: Fmt, model: ModelSpec) -> str:
 def ask_line(fmt: Fmt, step: Step) -> str | None:
     if isinstance(step, NeedMedia):
         return fmt.t(f"ask.{step.spec.kind.value}")
+    if isinstance(step, NeedPrompt) and step.spec.dialogue is not None:
+        return fmt.t("ask.dialogue", max=prompt_limit(step.spec))
+    if isinstance(step, NeedPrompt) and step.spec.name == "text":
+        return fmt.t("ask.speech", max=prompt_limit(step.spec))
     if isinstance(step, NeedPrompt):
         return fmt.t("ask.prompt", max=prompt_limit(step.spec))
     return None
@@ -127,7 +131,9 @@ def render_model_card(
     step: Step,
     free: FreeQuota | None = None,
     price_to: int | None = None,
+    via_family: bool = False,
 ) -> Screen:
+    """``via_family``: the model was listed on its family's page (a long category), so Back returns there."""
     text = lines(
         localized(model.names, fmt.language),
         localized(model.descriptions, fmt.language),
@@ -143,7 +149,7 @@ def render_model_card(
         "",
         ask_line(fmt, step),
     )
-    back = ("fam", model.category, model.family) if model.family else ("cat", model.category)
+    back = ("fam", model.category, model.family) if via_family and model.family else ("cat", model.category)
     keyboard = ((button(fmt.t("btn.back"), *back), button(fmt.t("btn.menu"), "menu")),)
     return Screen(text, keyboard, "model_card")
 

@@ -166,12 +166,12 @@ def test_per_request_imagen_models_do_not_multiply_by_the_number_of_images(catal
 
 
 def test_every_model_prices_its_default_options(catalog: Catalog) -> None:
-    for model in catalog.models:
+    for model in [m for m in catalog.models if m.enabled]:  # a disabled one may await its price
         assert price_for(model, default_options(model), RUB) > 0, model.id
 
 
 def test_every_price_affecting_combination_has_a_price(catalog: Catalog) -> None:
-    for model in catalog.models:
+    for model in [m for m in catalog.models if m.enabled]:
         for options in option_combinations(model):
             assert price_for(model, options, RUB) > 0, (model.id, options)
 

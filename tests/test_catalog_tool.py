@@ -96,6 +96,15 @@ def test_a_disabled_model_needs_a_reason_and_an_enabled_one_a_price_source() -> 
         parse_catalog(document)
 
 
+def test_a_model_without_a_price_ships_disabled_and_cannot_be_enabled_at_0(catalog: Catalog) -> None:
+    waiting = catalog.model("gemini-omni-video")
+    assert waiting is not None and not waiting.enabled and waiting.disabled_reason.startswith("awaiting a price")
+    document = valid_document()
+    document["models"][0]["prices"] = [{"when": {}, "credits": 0}]
+    with pytest.raises(CatalogError, match="needs a price above 0"):
+        parse_catalog(document)
+
+
 def test_text_to_speech_is_priced_by_the_length_of_the_text(catalog: Catalog) -> None:
     model = catalog.model("elevenlabs/text-to-speech-multilingual-v2")
     options = default_options(model)

@@ -121,6 +121,8 @@ def _convert(entry: Model, category_ids: list[str], family_ids: set[str]) -> Mod
     _ensure(entry.family is None or entry.family in family_ids, f"family: {entry.family!r} is not a listed family")
     _ensure(entry.enabled or bool(entry.disabled_reason), "disabled_reason: a disabled model needs a one-line reason")
     _ensure(not entry.enabled or bool(entry.price_source.strip()), "price_source: an enabled model cites its price")
+    unpriced = not entry.free and any(rule.credits == 0 for rule in entry.prices)
+    _ensure(not entry.enabled or not unpriced, "prices: an enabled model needs a price above 0 (or free: true)")
     specs: list[InputSpec] = []
     for index, raw in enumerate(entry.inputs):
         where = f"inputs[{index}]"

@@ -90,3 +90,5 @@ async def walk(bot: Bot, model: ModelSpec, fmt: Fmt) -> None:
     assert job.price == price and await bot.balance() == before - price
     media = [e for e in bot.chat.effects[effects:] if isinstance(e, (SendMedia, SendFile))]
     assert media or model.output.value == "text", (model.id, bot.chat.effects[effects:])
+    if model.output.value in ("audio", "video"):  # playable in the chat: an audio message, a video
+        assert any(isinstance(e, SendMedia) and e.kind.value == model.output.value for e in media), (model.id, media)

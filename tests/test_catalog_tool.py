@@ -78,6 +78,15 @@ def test_audio_offers_text_to_speech(catalog: Catalog) -> None:
     assert len([m for m in catalog.in_category("audio") if m.billing_unit == "characters"]) >= 5
 
 
+def test_every_model_id_fits_the_longest_callback_data(catalog: Catalog) -> None:
+    from core.callbacks import MAX_CALLBACK_BYTES
+
+    for model in catalog.models:  # model:<id> opens the card, adm:mt:<id> switches it off
+        assert len(f"adm:mt:{model.id}".encode()) <= MAX_CALLBACK_BYTES, model.id
+        if model.family:
+            assert len(f"fam:{model.category}:{model.family}:99".encode()) <= MAX_CALLBACK_BYTES
+
+
 # ---- prices ----------------------------------------------------------------------------------------------
 def test_every_enabled_model_cites_its_price_and_estimates_say_why(catalog: Catalog) -> None:
     for model in enabled(catalog):

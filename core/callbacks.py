@@ -25,12 +25,12 @@ TAGS: dict[str, tuple[int, int]] = {
     "launch": (1, 1),  # launch:<draft>
     "again": (1, 1),  # again:<job>: a new draft with the job's model, inputs and options
     "balance": (0, 0),
-    "topup": (0, 0),
+    "topup": (0, 1),  # topup[:<draft>]: started from an order, the receipt leads back to it
     "history": (0, 1),  # history[:<page>]
     "help": (0, 0),
     "lang": (0, 1),  # lang | lang:<code>
     "noop": (0, 0),  # a label-only button (page number)
-    "stars": (1, 1),  # stars:<package>: send the Stars invoice
+    "stars": (1, 2),  # stars:<package>[:<draft>]: send the Stars invoice (for that order)
     "manual": (0, 0),  # manual top-up: choose an amount
     "mamt": (1, 1),  # mamt:<amount>: then send a receipt
     "mok": (1, 1),  # mok:<top-up id>: an admin approves

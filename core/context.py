@@ -16,7 +16,7 @@ from ports.clock import Clock
 from ports.effects import EditScreen, Effect, SendScreen
 from ports.events import CallbackPress, Command, Event
 from ports.generation import GenerationGateway
-from ports.media import MediaReader
+from ports.media import MediaProbe, MediaReader
 from ports.screens import Screen
 from ports.storage import Storage, User
 
@@ -48,6 +48,7 @@ class CoreSettings:
     referral_bonus_invitee: int = 0
     admin_max_amount: int = 100_000_000  # smallest unit: the most one /credit or /debit moves (ADMIN_MAX_AMOUNT)
     bot_username: str = "TrtBot"  # for invite links t.me/<bot_username>?start=ref_<code>
+    support_contact: str = ""  # SUPPORT_CONTACT: @username or an https link ("" = not set)
 
     def job_timeout(self, category: str) -> float:
         return self.job_timeouts.get(category, DEFAULT_JOB_TIMEOUTS["video"])
@@ -66,6 +67,7 @@ class Services:
     # What the process started with; ``catalog`` and ``settings.prices.markup`` carry admins' overrides.
     base_catalog: Catalog | None = None
     base_markup: Decimal | None = None
+    probe: MediaProbe | None = None  # measures audio/video length when the transport does not report it
 
     def price(self, model: ModelSpec, options: Mapping[str, OptionValue], text_length: int | None = None) -> int:
         return price_for(model, options, self.settings.prices, text_length)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.context import Services
+from core.i18n import localized
 from ports.catalog import ModelSpec
 
 
@@ -46,3 +47,24 @@ async def take(services: Services, user_id: int, model: ModelSpec, now: datetime
         return True
     day = free_day(now, services.settings.free_utc_offset_minutes)
     return await services.storage.free_usage.consume(user_id, day, free.limit, job_id)
+
+
+@dataclass(frozen=True)
+class FreeOffer:
+    """A free model a user who cannot pay may still run today."""
+
+    model_id: str
+    name: str
+    left: int
+    limit: int
+
+
+async def offer(services: Services, user_id: int, now: datetime, language: str) -> FreeOffer | None:
+    """The first free model on sale with a free try left for this user today; None when there is none."""
+    for model in services.catalog.models:
+        if not model.free or not model.enabled:
+            continue
+        free = await quota(services, user_id, model, now)
+        if free is not None and free.available:
+            return FreeOffer(model.id, localized(model.names, language), free.left, free.limit)
+    return None

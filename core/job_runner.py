@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 
 from core.context import Services
 from core.drafts import prompt_of
+from core.failures import failure_reason, raw_reason
 from core.i18n import Fmt, localized
 from core.views.admin import render_alert
 from core.views.jobs import render_done, render_failed, render_progress, result_effects
 from ports.catalog import ModelSpec, OutputKind
 from ports.effects import EditScreen, Effect, Messenger, MessengerUnavailableError, RecipientBlockedError, SendScreen
-from ports.generation import GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
+from ports.generation import MARKET_API, GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
 from ports.storage import ACTIVE_JOB_STATES, Job, JobState
 from ports.trace import correlation_id
 
@@ -86,7 +87,7 @@ class JobRunner:
         if job is None:
             return False
         if job.state in RUNNING_STATES:
-            await self._settle(job, await self._services.gateway.status(task_id))
+            await self._settle(job, await self._services.gateway.status(task_id, self._api(job)))
         return True
 
     async def wait_idle(self) -> None:
@@ -132,7 +133,7 @@ class JobRunner:
 
     async def _submit(self, job: Job) -> Job | None:
         services, settings = self._services, self._settings
-        request = GenerationRequest(job.model_id, job.input, settings.callback_url, job.id)
+        request = GenerationRequest(job.model_id, job.input, settings.callback_url, job.id, api=self._api(job))
         for attempt in range(settings.submit_attempts):
             try:
                 task_id = await services.gateway.submit(request)
@@ -168,7 +169,7 @@ class JobRunner:
                 return
             assert job.task_id is not None
             try:
-                status = await services.gateway.status(job.task_id)
+                status = await services.gateway.status(job.task_id, self._api(job))
             except UnknownTaskError:
                 unknown += 1
                 if unknown >= settings.unknown_task_limit:
@@ -193,9 +194,11 @@ class JobRunner:
         """Apply one status reading; a success or failure is finished here by whoever wins the CAS."""
         jobs, now = self._services.storage.jobs, self._services.clock.now()
         if status.state is TaskState.SUCCESS:
+            # Titles of named results (Suno's tracks) travel in result_text, one line per URL.
+            text = status.result_text or ("\n".join(status.result_titles) if status.result_titles else None)
             won = await jobs.transition(
                 job.id, RUNNING_STATES, JobState.SUCCEEDED,
-                result_urls=status.result_urls, result_text=status.result_text, updated_at=now,
+                result_urls=status.result_urls, result_text=text, updated_at=now,
             )
         elif status.state is TaskState.FAIL:
             won = await jobs.transition(
@@ -206,7 +209,7 @@ class JobRunner:
             if status.state is TaskState.GENERATING and job.state is JobState.SUBMITTED:
                 job = await jobs.transition(job.id, {JobState.SUBMITTED}, JobState.RUNNING, updated_at=now) or job
             stage = "running" if status.state is TaskState.GENERATING else "queued"
-            await self._show_progress(job, stage, status.progress)
+            await self._show_progress(job, status.stage.value if status.stage else stage, status.progress)
             return
         if won is not None:
             await self._finish(job.id)
@@ -233,6 +236,11 @@ class JobRunner:
                     await self._refund(job)
             finally:
                 self._finishing.discard(job_id)
+
+    def _api(self, job: Job) -> str:
+        """The KIE API family serving the job's model (the catalog says; market when the model is gone)."""
+        model = self._services.catalog.model(job.model_id)
+        return model.api if model else MARKET_API
 
     def _fmt_and_model(self, job: Job) -> tuple[Fmt, ModelSpec | None, str]:
         fmt = Fmt(job.language, self._services.settings.prices.currency)
@@ -267,24 +275,17 @@ class JobRunner:
             await self._services.storage.free_usage.release(job.id)  # the free try comes back too
         log.info("JOB_REFUNDED job=%s amount=%d reason=%s", job.id, job.price, job.error)
         fmt, _, name = self._fmt_and_model(job)
+        admin = job.user_id in self._services.settings.admin_ids
         screen = render_failed(
-            fmt, name, job.id, reason=self._reason(fmt, job), refunded=job.price,
-            timed_out=job.state is JobState.TIMED_OUT,
+            fmt, name, job.id, reason=fmt.t(f"failure.{failure_reason(job.error, job.error_message)}"),
+            refunded=job.price, timed_out=job.state is JobState.TIMED_OUT,
+            detail=raw_reason(job.error, job.error_message) if admin else None,
         )
         if job.progress_message_id is not None:
             effect: Effect = EditScreen(job.chat_id, job.progress_message_id, screen)
         else:
             effect = SendScreen(job.chat_id, screen)
         await self._send(job, [effect])
-
-    @staticmethod
-    def _reason(fmt: Fmt, job: Job) -> str:
-        code = job.error or ""
-        if code == "rejected":
-            return fmt.t("gateway.rejected", detail=job.error_message or "")
-        if code in ("unavailable", "auth", "quota", "unknown_task"):
-            return fmt.t(f"gateway.{code}")
-        return job.error_message or fmt.t("job.reason_unknown")
 
     async def _send(self, job: Job, effects: list[Effect]) -> str | None:
         """Send with bounded retries. None when sent; "blocked" when the user blocked the bot;

@@ -1,6 +1,7 @@
 """The operator's catalog tool: ``python -m entrypoints.catalog check | diff --docs FILE | scaffold --docs FILE ID…``.
 
-check     validate catalog/models.yaml, list models without a price source, estimates, disabled models;
+check     validate catalog/models.yaml (and families.yaml beside it), list models without a price source,
+          estimates, disabled models;
           exit 0 when the catalog loads and every enabled model cites its price, else 1 (2: cannot read it).
 diff      compare the catalog with a KIE docs export (market-2026-08.json format); exit 0 when nothing differs
           beyond the exclusions and disabled ids the catalog documents, 1 otherwise.
@@ -12,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from adapters.catalog.catalog_files import load_catalog_files
 from adapters.catalog.docs_diff import check, diff, load_docs
 from adapters.catalog.scaffold import scaffold
 from adapters.catalog.yaml_catalog import load_catalog
@@ -34,8 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "scaffold":
             return _scaffold(args.docs, args.ids)
-        catalog = load_catalog(args.catalog)
-        findings = check(catalog) if args.command == "check" else diff(catalog, load_docs(args.docs))
+        if args.command == "check":  # the whole shipped catalog: models.yaml and families.yaml beside it
+            catalog = load_catalog_files(args.catalog)
+            findings = check(catalog)
+        else:  # the market models only: the dedicated families are not in the market docs
+            catalog = load_catalog(args.catalog)
+            findings = diff(catalog, load_docs(args.docs))
     except (CatalogError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -75,6 +75,8 @@ class Settings(BaseModel):
     REFERRAL_BONUS_INVITER: Decimal = Field(default=Decimal("50"), ge=0)  # major units
     REFERRAL_BONUS_INVITEE: Decimal = Field(default=Decimal("25"), ge=0)
     # The most one /credit or /debit moves, major units (larger amounts are refused with a clear answer).
+    # Midjourney (KIE's /api/v1/mj, no longer in KIE's 2026-08 docs): its models are offered only when true.
+    MJ_ENABLED: bool = False
     ADMIN_MAX_AMOUNT: Decimal = Field(default=Decimal("1000000"), gt=0, le=Decimal("1000000000000"))
     DB_POOL_MAX: int = Field(default=10, ge=1, le=100)  # PostgreSQL connections per instance (runbook: 10)
     LOCK_RETRY_SECONDS: float = Field(default=3.0, gt=0)  # a passive instance tries the leader lock this often
@@ -84,6 +86,8 @@ class Settings(BaseModel):
     WORKERS: int = Field(default=8, ge=1, le=256)  # chats processed concurrently
     RATE_LIMIT_BURST: int = Field(default=10, ge=1)  # updates a user may send at once
     RATE_LIMIT_PER_SECOND: float = Field(default=2.0, gt=0)  # sustained updates per user per second
+    # Where users reach a person about payments (/paysupport, receipts): @username or an https:// link.
+    SUPPORT_CONTACT: str | None = None
 
     @field_validator("TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET_TOKEN", "KIE_CALLBACK_TOKEN")
     @classmethod
@@ -116,6 +120,16 @@ class Settings(BaseModel):
         if not value or any(stars < 1 or stars > 10000 for stars in value):
             raise ValueError("must be 1-10000 Stars each, comma-separated")
         return value
+
+    @field_validator("SUPPORT_CONTACT")
+    @classmethod
+    def _support_contact(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", value) or re.fullmatch(r"https://[^\s/]+\.[^\s/]+(/\S*)?", value):
+            return value
+        raise ValueError("must be a Telegram @username (5-32 letters, digits, _) or an https:// link")
 
     @field_validator("FREE_TZ")
     @classmethod

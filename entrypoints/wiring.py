@@ -7,9 +7,10 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import AsyncIterator
 
-from adapters.catalog.yaml_catalog import load_catalog
+from adapters.catalog.catalog_files import load_catalog_files, without_api
 from adapters.kie.fake import FakeKieGateway, shapes_from_catalog
 from adapters.kie.http_gateway import KieHttpGateway
+from adapters.media.mutagen_probe import MutagenProbe
 from adapters.storage.json_storage import JsonStorage
 from adapters.system.clock import SystemClock
 from core.bot import BotCore
@@ -58,6 +59,7 @@ def core_settings(settings: Settings) -> CoreSettings:
         free_utc_offset_minutes=settings.free_utc_offset_minutes(),
         referral_bonus_inviter=major_to_minor(settings.REFERRAL_BONUS_INVITER, currency),
         referral_bonus_invitee=major_to_minor(settings.REFERRAL_BONUS_INVITEE, currency),
+        support_contact=settings.SUPPORT_CONTACT or "",
         admin_max_amount=int(settings.ADMIN_MAX_AMOUNT * currency.minor_per_major),  # a bound: extra decimals cut
     )
 
@@ -92,7 +94,9 @@ async def build_app(
     """``resume``: drive the unfinished jobs at once (the simulator); the server does it only while it
     holds the leader lock. A given ``storage`` is the caller's to close."""
     clock = clock or SystemClock()
-    catalog = load_catalog(settings.CATALOG_PATH)
+    catalog = load_catalog_files(settings.CATALOG_PATH)  # models.yaml + families.yaml beside it
+    if not settings.MJ_ENABLED:
+        catalog = without_api(catalog, "mj")
     async with AsyncExitStack() as stack:
         if storage is None:
             storage = await JsonStorage.open(settings.DATA_DIR)
@@ -101,7 +105,7 @@ async def build_app(
         base = core_settings(settings)
         if bot_username:
             base = replace(base, bot_username=bot_username)
-        services = Services(storage, catalog, gateway, media, clock, base, stars=stars)
+        services = Services(storage, catalog, gateway, media, clock, base, stars=stars, probe=MutagenProbe())
         await reload_overrides(services)  # models switched off and the markup set by admins
         runner = JobRunner(services, messenger, runner_settings or RunnerSettings(callback_url=settings.kie_callback_url()))
         stack.push_async_callback(runner.stop)

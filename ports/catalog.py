@@ -127,6 +127,9 @@ class ModelSpec:
     typical_seconds: int = 60
     # Documented KIE fields the bot deliberately never sends, with the reason (the docs diff accepts them).
     not_sent: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # KIE's API family that serves the model (ports.generation.API_FAMILIES); ids of the dedicated families
+    # read "<api>/<variant>", e.g. "veo/veo3_fast", "suno/V5".
+    api: str = "market"
 
     def input(self, name: str) -> InputSpec | None:
         return next((spec for spec in self.inputs if spec.name == name), None)

@@ -23,6 +23,20 @@ class TaskState(str, Enum):
         return self in (TaskState.SUCCESS, TaskState.FAIL)
 
 
+# KIE's API families (KIE_API.md §6): "market" is /api/v1/jobs/createTask; the others are dedicated APIs with
+# their own endpoints, fields and statuses. The catalog names each model's family (``api:``); the gateway
+# speaks it. The core only passes the name through.
+MARKET_API = "market"
+API_FAMILIES = ("market", "veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj")
+
+
+class Stage(str, Enum):
+    """A named milestone a family reports while a task is still running (Suno: lyrics, then the first track)."""
+
+    LYRICS = "lyrics"
+    FIRST_TRACK = "first_track"
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     model: str
@@ -30,6 +44,7 @@ class GenerationRequest:
     callback_url: str | None = None
     # Our job id, for logs and tracing only (KIE has no idempotency key).
     job_id: str = ""
+    api: str = MARKET_API
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,10 @@ class TaskStatus:
     fail_code: str | None = None
     fail_message: str | None = None
     progress: int | None = None
+    # A milestone of a running task (Suno's staged generation), None when the family has none.
+    stage: Stage | None = None
+    # One title per result URL where the family names its results (Suno tracks); () otherwise.
+    result_titles: tuple[str, ...] = ()
 
 
 class GatewayError(Exception):
@@ -99,7 +118,9 @@ class GenerationGateway(Protocol):
         """Create a task; return its task id."""
         ...
 
-    async def status(self, task_id: str) -> TaskStatus: ...
+    async def status(self, task_id: str, api: str = MARKET_API) -> TaskStatus:
+        """The task's state, read from ``api``'s status endpoint (a task id is only known to its family)."""
+        ...
 
     async def upload(self, data: bytes, file_name: str, mime_type: str) -> str:
         """Store a user's file where the generator can read it; return its URL."""

@@ -39,3 +39,12 @@ class MediaReader(Protocol):
     async def read(self, ref: MediaRef, max_bytes: int) -> bytes:
         """Return the file's bytes; raise MediaTooLargeError beyond ``max_bytes``."""
         ...
+
+
+class MediaProbe(Protocol):
+    """Reads what a file's bytes say about it, for checks the transport's metadata cannot answer."""
+
+    async def duration_s(self, data: bytes) -> float | None:
+        """The playing time of an audio or video file in seconds; None when it cannot be told
+        (an unknown container, damaged data)."""
+        ...

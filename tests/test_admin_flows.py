@@ -58,7 +58,7 @@ async def test_the_panel_shows_stats_users_and_the_audit_log(tmp_path):
         await bot.send("/admin")
         assert bot.screen_text().startswith("🛠 Админ-панель\nKIE: ok")
         await bot.press("Статистика")
-        assert "Пользователи: 1; активные: 1 d: 1, 7 d: 1, 30 d: 1" in bot.screen_text()
+        assert "Пользователи: 1; активные: за 1 дн. — 1, за 7 дн. — 1, за 30 дн. — 1" in bot.screen_text()
         await bot.press("Назад")
         await bot.press("Пользователь")
         await bot.send(str(ADMIN))

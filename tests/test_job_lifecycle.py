@@ -44,7 +44,7 @@ class ScriptedStatuses:
     def health(self):
         return self.inner.health()
 
-    async def status(self, task_id):
+    async def status(self, task_id, api="market"):
         state = self.script[min(self.calls, len(self.script) - 1)]
         self.calls += 1
         if state is TaskState.SUCCESS:
@@ -140,7 +140,7 @@ async def test_a_generator_that_stays_down_fails_the_job_with_a_refund(tmp_path)
         await bot.settle()
         job = await bot.app.storage.jobs.get(job_id)
         assert job.state is JobState.REFUNDED and job.error == "unavailable"
-        assert "Сервис генерации временно недоступен" in bot.last().text
+        assert "Причина: сервис генерации временно недоступен. Попробуйте позже." in bot.last().text
         assert await bot.balance() == 10000
 
 
@@ -150,7 +150,8 @@ async def test_a_rejected_request_is_refunded_and_the_reason_shown(tmp_path):
         await bot.settle()
         job = await bot.app.storage.jobs.get(job_id)
         assert job.state is JobState.REFUNDED and job.error == "rejected"
-        assert "Запрос отклонён сервисом генерации: Content policy" in bot.last().text
+        assert "Причина: запрос не прошёл модерацию сервиса (запрещённое содержание)." in bot.last().text
+        assert "Content policy" not in bot.last().text  # KIE's English words are for admins
         assert len(bot.app.gateway.submitted) == 0  # rejected at submit, never retried
 
 
@@ -220,7 +221,7 @@ async def test_an_exhausted_kie_account_refunds_the_user_and_alerts_admins_once(
         await bot.settle()
         for job_id in (first, second):
             assert (await bot.app.storage.jobs.get(job_id)).state is JobState.REFUNDED
-        assert "Сервис генерации временно недоступен." in bot.last().text
+        assert "Причина: сервис генерации временно недоступен." in bot.last().text
         alerts = [e for e in bot.chat.effects if getattr(e, "chat_id", None) in (7, 8)]
         assert [a.chat_id for a in alerts] == [7, 8]  # once per admin within ten minutes
         assert alerts[0].screen.text.startswith("🚨 На счёте KIE закончились кредиты (402).")

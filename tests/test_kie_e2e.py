@@ -120,7 +120,8 @@ async def test_a_failed_generation_is_refunded_with_kies_reason(tmp_path):
         await start_z_image(client, "FAIL please")
         job = await job_of(client)
         assert job.state is JobState.REFUNDED
-        assert "Scripted failure" in client.api.messages(USER)[-1].text
+        text = client.api.messages(USER)[-1].text
+        assert "Причина: сбой на стороне сервиса генерации." in text and "Scripted failure" not in text
         assert await client.server.app.storage.ledger.balance(USER) == 10000
 
 

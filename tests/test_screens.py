@@ -1,6 +1,7 @@
 """Whole screens, compared with ==."""
 
 from core.drafts import NeedMedia, NeedPrompt
+from core.free_tier import FreeOffer
 from core.money import NBSP
 from core.views.payments import render_topup
 from core.views.catalog import render_category, render_model_card
@@ -101,10 +102,32 @@ def test_confirmation_lists_every_option_price_and_balance_after():
     )
 
 
-def test_confirmation_with_too_little_balance_shows_the_shortfall_and_top_up():
-    screen = render_confirmation(EN, TEXT_TO_IMAGE, draft(prompt="cat"), {"resolution": "1K"}, 400, 100)
-    assert "⚠️ You are RUB\u00a03.00 short. Top up to run it." in screen.text
-    assert (Button("💳 Top up", "topup"),) in screen.keyboard
+def test_confirmation_with_too_little_balance_shows_the_shortfall_top_up_and_a_free_model_instead_of_run():
+    offer = FreeOffer("z-image", "Z-Image", 2, 3)
+    screen = render_confirmation(EN, TEXT_TO_IMAGE, draft(prompt="cat"), {"resolution": "1K"}, 400, 100, offer=offer)
+    assert screen == Screen(
+        "🧾 Check your order\n"
+        "\n"
+        "Model: Test image\n"
+        "Description: “cat”\n"
+        "Options:\n"
+        "• Aspect ratio: —\n"
+        "• Resolution: 1K\n"
+        "\n"
+        "💵 Price: RUB\u00a04.00\n"
+        "💰 Balance: RUB\u00a01.00\n"
+        "⚠️ You are RUB\u00a03.00 short. Top up to run it.\n"
+        "🎁 Free today: “Z-Image” (2 of 3 runs left).\n"
+        "To change the description, just send a new one.",
+        (
+            (Button("💳 Top up", "topup:d1"),),
+            (Button("🎁 Z-Image — free", "model:z-image"),),
+            (Button("⚙️ Options", "opts:d1"),),
+            (Button("◀️ Back", "model:test/text-to-image"), Button("🏠 Menu", "menu")),
+        ),
+        "confirmation",
+    )
+    assert "after the run" not in screen.text and "🚀" not in str(screen.keyboard)
 
 
 def test_option_values_mark_the_current_one_and_show_prices():
@@ -121,7 +144,7 @@ def test_insufficient_balance_screen_names_the_shortfall_and_offers_top_up():
         "💳 Недостаточно средств\n\n"
         f"Цена: 50,00{R}\nБаланс: 10,00{R}\nНе хватает: 40,00{R}\n\n"
         "Ничего не списано. Пополните баланс и вернитесь к заказу.",
-        ((Button("💳 Пополнить", "topup"),), (Button("✅ К заказу", "confirm:d1"), Button("🏠 Меню", "menu"))),
+        ((Button("💳 Пополнить", "topup:d1"),), (Button("✅ К заказу", "confirm:d1"), Button("🏠 Меню", "menu"))),
         "insufficient_balance",
     )
 

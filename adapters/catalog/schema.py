@@ -162,6 +162,7 @@ class Model(Schema):
     quantity_field: StrictStr | None = None
     free: StrictBool = False
     enabled: StrictBool = True
+    api: Literal["market", "veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj"] = "market"  # KIE API family
     disabled_reason: StrictStr | None = None
     family: Name | None = None
     popular: StrictBool = False

@@ -145,6 +145,7 @@ def _convert(entry: Model, category_ids: list[str], family_ids: set[str]) -> Mod
         family=entry.family, popular=entry.popular, price_source=entry.price_source.strip(), estimate=entry.estimate,
         disabled_reason=entry.disabled_reason, results=entry.results, not_sent=dict(entry.not_sent),
         typical_seconds=entry.typical_seconds or TYPICAL_SECONDS[entry.output],
+        api=entry.api,
     )  # fmt: skip
 
 

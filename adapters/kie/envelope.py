@@ -167,7 +167,8 @@ def error_for(endpoint: str, code: int, message: str) -> GatewayError:
         return GatewayQuotaError(f"The KIE account has not enough credits (code 402): {said}")
     if code == 433:
         return GatewayQuotaError(f"The KIE API key exceeded its usage limit (code 433): {said}")
-    if code == 422 and endpoint == RECORD_INFO and "recordinfo is null" in message.lower():
+    if code == 422 and is_status_endpoint(endpoint) and ("recordinfo is null" in message.lower()
+                                                         or "record is null" in message.lower()):
         return UnknownTaskError(f"KIE does not know this task ({said})")
     if code in REJECTED_CODES:
         return GatewayRejectedError(f"KIE rejected the request (code {code}): {said}")
@@ -182,6 +183,11 @@ def error_for(endpoint: str, code: int, message: str) -> GatewayError:
     if 400 <= code < 500:
         return GatewayRejectedError(f"KIE rejected the request (code {code}): {said}")
     return GatewayError(f"KIE {endpoint} answered with an unexpected code {code}: {said}")
+
+
+def is_status_endpoint(endpoint: str) -> bool:
+    """recordInfo, or a dedicated family's status endpoint ("veo/record-info", …)."""
+    return endpoint == RECORD_INFO or endpoint.endswith("/record-info")
 
 
 def unexpected(endpoint: str, what: str, error: ValidationError | None = None) -> CallFailure:

@@ -30,7 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
-from adapters.kie import fake_media
+from adapters.kie import fake_families, fake_media
 from ports.catalog import Catalog, OutputKind
 from ports.clock import Clock
 from ports.generation import (
@@ -38,6 +38,7 @@ from ports.generation import (
     GatewayError,
     GatewayRejectedError,
     GatewayUnavailableError,
+    MARKET_API,
     GenerationRequest,
     TaskState,
     TaskStatus,
@@ -125,6 +126,7 @@ class _Task:
     created: datetime
     duration: float
     outcome: _Outcome
+    skip_stages: bool = False
     result: TaskStatus | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -150,9 +152,12 @@ class FakeKieGateway:
         self._outputs = dict(outputs or {})
         self._shapes = dict(shapes or {})
         self._durations = {kind: seconds / speed for kind, seconds in merged.items()}
+        self._speed = speed
+        self._explicit = frozenset(durations or {})  # kinds whose duration the caller set: no family default
         self._tasks: dict[str, _Task] = {}
         self._submit_errors: deque[GatewayError] = deque()
         self._outcomes: deque[_Outcome] = deque()
+        self._skip_stages = 0
         self._offline = False
         self._credits = Decimal("1000")
         self._upload_count = 0
@@ -188,6 +193,10 @@ class FakeKieGateway:
         """The next ``n`` accepted tasks end in state fail with this failCode/failMsg."""
         self._outcomes.extend([_Outcome(fail_message=message, fail_code=code)] * _count(n))
 
+    def skip_stages_next_tasks(self, n: int = 1) -> None:
+        """The next ``n`` accepted Suno tasks go from pending straight to success (KIE may skip text/first)."""
+        self._skip_stages += _count(n)
+
     def hang_next_tasks(self, n: int = 1) -> None:
         """The next ``n`` accepted tasks stay in generating forever."""
         self._outcomes.extend([_Outcome(hang=True)] * _count(n))
@@ -201,24 +210,37 @@ class FakeKieGateway:
         _validate(request)
         task_id = f"fake_task_{self._run}_{len(self._tasks) + 1:06d}"
         shape = self._shapes.get(request.model)
-        kind = shape.kind if shape else self._outputs.get(request.model) or guess_output(request.model)
+        kind = (
+            (shape.kind if shape else None)
+            or self._outputs.get(request.model)
+            or fake_families.OUTPUTS.get(request.api)
+            or guess_output(request.model)
+        )
+        skip = self._skip_stages > 0 and request.api == "suno"
+        self._skip_stages -= int(skip)
         self._tasks[task_id] = _Task(
             task_id=task_id,
             request=request,
             kind=kind,
             count=_file_count(shape, request.input),
             created=self._clock.now(),
-            duration=self._durations[kind],
+            duration=self._duration(request.api, kind),
             outcome=self._outcomes.popleft() if self._outcomes else _keyword_outcome(request.input),
+            skip_stages=skip,
         )
         self.submitted.append(request)
         return task_id
 
-    async def status(self, task_id: str) -> TaskStatus:
+    async def status(self, task_id: str, api: str = MARKET_API) -> TaskStatus:
+        """As ``api``'s status endpoint answers: a task is unknown to every other family's endpoint."""
         self._check_online()
         task = self._tasks.get(task_id)
-        if task is None:
+        if task is None or task.request.api != api:
             raise UnknownTaskError(f"recordInfo is null: unknown task id {task_id!r}")
+        return fake_families.visible(api, await self._lifecycle(task))
+
+    async def _lifecycle(self, task: _Task) -> TaskStatus:
+        task_id = task.task_id
         elapsed = (self._clock.now() - task.created).total_seconds()
         share = elapsed / task.duration
         if share < WAITING_SHARE:
@@ -227,7 +249,11 @@ class FakeKieGateway:
             return TaskStatus(task_id, TaskState.QUEUING, progress=0)
         if share < 1.0 or task.outcome.hang:
             generated = (share - WAITING_SHARE - QUEUING_SHARE) / (1.0 - WAITING_SHARE - QUEUING_SHARE)
-            return TaskStatus(task_id, TaskState.GENERATING, progress=min(99, int(generated * 100)))
+            stage = fake_families.stage_of(
+                task.request.api, generated, skip_stages=task.skip_stages,
+                instrumental=fake_families.instrumental(task.request.input),
+            )
+            return TaskStatus(task_id, TaskState.GENERATING, progress=min(99, int(generated * 100)), stage=stage)
         if task.outcome.fail_message is not None:
             return TaskStatus(
                 task_id,
@@ -252,6 +278,10 @@ class FakeKieGateway:
 
     # --- internals -----------------------------------------------------------------------------------------
 
+    def _duration(self, api: str, kind: OutputKind) -> float:
+        family = fake_families.DURATIONS.get(api)
+        return self._durations[kind] if family is None or kind in self._explicit else family / self._speed
+
     def _check_online(self) -> None:
         if self._offline:
             raise GatewayUnavailableError("KIE is unreachable (the fake gateway is offline)")
@@ -272,15 +302,24 @@ class FakeKieGateway:
         if task.kind is OutputKind.VIDEO:
             paths = [fake_media.write_video(results / f"{task.task_id}.mp4")]
         elif task.kind is OutputKind.AUDIO:
-            paths = [fake_media.write_wav(results / f"{task.task_id}.wav", seed)]
+            count = fake_families.result_count(task.request.api, task.request.input) or 1
+            paths = [
+                fake_media.write_wav(results / f"{task.task_id}{_nth(index, count)}.wav", seed + _nth(index, count))
+                for index in range(1, count + 1)
+            ]
         else:
-            count = task.count
+            count = fake_families.result_count(task.request.api, task.request.input) or task.count
             paths = [
                 fake_media.write_png(results / f"{task.task_id}_{index}.png", f"{seed}\n{index}")
                 for index in range(1, count + 1)
             ]
         urls = tuple(path.resolve().as_uri() for path in paths)
-        return TaskStatus(task.task_id, TaskState.SUCCESS, result_urls=urls, progress=100)
+        titles = fake_families.titles(task.request.api, task.request.input, len(urls))
+        return TaskStatus(task.task_id, TaskState.SUCCESS, result_urls=urls, progress=100, result_titles=titles)
+
+
+def _nth(index: int, count: int) -> str:
+    return f"_{index}" if count > 1 else ""
 
 
 def _count(n: int) -> int:

@@ -30,6 +30,8 @@ import httpx
 from adapters.kie import envelope
 from adapters.kie.breaker import CircuitBreaker
 from adapters.kie.envelope import CallFailure
+from adapters.kie.families import UNREACHABLE_CALLBACK, family_of
+from adapters.kie.submit_limiter import DEFAULT_LIMIT, DEFAULT_WINDOW, SubmitLimiter
 from ports.clock import Clock
 from ports.generation import (
     GatewayAuthError,
@@ -38,6 +40,7 @@ from ports.generation import (
     GatewayQuotaError,
     GatewayRejectedError,
     GatewayUnavailableError,
+    MARKET_API,
     GenerationRequest,
     TaskStatus,
     UnknownTaskError,
@@ -90,6 +93,8 @@ class KieHttpGateway:
         breaker_threshold: int = 5,
         breaker_cooldown: float = 30.0,
         user_agent: str = DEFAULT_USER_AGENT,
+        submit_limit: int = DEFAULT_LIMIT,
+        submit_window: float = DEFAULT_WINDOW,
     ) -> None:
         if not api_key or not api_key.strip():
             raise ValueError("a KIE API key is required")
@@ -120,6 +125,7 @@ class KieHttpGateway:
         self._hold_until: datetime | None = None
         self._last_transient_at: datetime | None = None
         self._alarmed_at: dict[str, datetime] = {}
+        self._limiter = SubmitLimiter(clock, sleep, limit=submit_limit, window=submit_window)
 
     def __repr__(self) -> str:  # never the key
         return f"KieHttpGateway(api={self._api!r}, upload={self._upload!r})"
@@ -138,27 +144,33 @@ class KieHttpGateway:
     # --- GenerationGateway ---------------------------------------------------------------------------------
 
     async def submit(self, request: GenerationRequest) -> str:
-        payload: dict[str, Any] = {"model": request.model, "input": dict(request.input)}
-        if request.callback_url:
-            payload["callBackUrl"] = request.callback_url
+        family = family_of(request.api)
+        payload = family.build(request)
+        callback = request.callback_url or (UNREACHABLE_CALLBACK if family.callback_required else None)
+        if callback:
+            payload["callBackUrl"] = callback
         log.info(
-            "KIE_SUBMIT job=%s model=%s input_keys=%s prompt_len=%d callback=%s",
-            request.job_id or "-", request.model, ",".join(sorted(map(str, request.input))),
+            "KIE_SUBMIT job=%s api=%s model=%s input_keys=%s prompt_len=%d callback=%s",
+            request.job_id or "-", family.name, request.model, ",".join(sorted(map(str, request.input))),
             _prompt_length(request.input), bool(request.callback_url),
         )
+        waited = await self._limiter.acquire()
+        if waited:
+            log.info("KIE_SUBMIT_THROTTLED job=%s waited_s=%.2f", request.job_id or "-", waited)
         data = await self._call(
-            _Call(envelope.CREATE_TASK, "POST", f"{self._api}/api/v1/jobs/createTask",
+            _Call(family.create_endpoint, "POST", f"{self._api}{family.create_path}",
                   content=_json_body(payload), retry_sent=False)
         )
         return self._read(envelope.task_id_of, data)
 
-    async def status(self, task_id: str) -> TaskStatus:
+    async def status(self, task_id: str, api: str = MARKET_API) -> TaskStatus:
         if not task_id:
             raise UnknownTaskError("an empty task id is never a KIE task")
+        family = family_of(api)
         data = await self._call(
-            _Call(envelope.RECORD_INFO, "GET", f"{self._api}/api/v1/jobs/recordInfo", params={"taskId": task_id})
+            _Call(family.status_endpoint, "GET", f"{self._api}{family.status_path}", params={"taskId": task_id})
         )
-        return self._read(envelope.status_of, task_id, data)
+        return self._read(family.read, task_id, data)
 
     async def upload(self, data: bytes, file_name: str, mime_type: str) -> str:
         if not data:
@@ -290,7 +302,7 @@ class KieHttpGateway:
             raise
         # Polling is frequent: its successes go to DEBUG.
         log.log(
-            logging.DEBUG if call.endpoint == envelope.RECORD_INFO else logging.INFO,
+            logging.DEBUG if envelope.is_status_endpoint(call.endpoint) else logging.INFO,
             "KIE_CALL endpoint=%s http=%d code=200 duration_ms=%.0f attempt=%d",
             call.endpoint, response.status_code, _ms(started), attempt + 1,
         )

@@ -54,7 +54,7 @@ async def action(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
     if name == "stats":
         summary = await services.storage.stats.summary(turn.now)
         credits, _ = await _kie(services)
-        return Reply([turn.show(render_stats(turn.fmt, summary, credits))])
+        return Reply([turn.show(render_stats(turn.fmt, summary, credits, services.catalog.models))])
     if name == "audit":
         return Reply([turn.show(render_audit(turn.fmt, await services.storage.audit.recent(20)))])
     if name in ("find", "markup", "bc"):
@@ -79,7 +79,7 @@ async def user_card(services: Services, turn: Turn, query: str) -> Reply:
     screen = render_user_card(
         turn.fmt, user, await storage.ledger.balance(user.id), await storage.ledger.debt(user.id),
         await storage.ledger.entries(user.id, 5), await storage.jobs.for_user(user.id, 5),
-        await storage.payments.for_user(user.id, 5),
+        await storage.payments.for_user(user.id, 5), services.catalog.models,
     )
     return Reply([turn.send(screen)])
 

@@ -29,10 +29,13 @@ from ports.screens import Screen
 from ports.storage import Draft
 
 
-def message_screen(turn: Turn, text: str, model: ModelSpec | None = None) -> Screen:
-    """A short notice with the way back (to the model, when there is one) and the menu."""
+def message_screen(turn: Turn, text: str, model: ModelSpec | None = None, draft: Draft | None = None) -> Screen:
+    """A short notice with the way back (to the model, when there is one) and the menu; when the
+    ``draft`` is complete, the way to its order first."""
     menu = button(turn.fmt.t("btn.menu"), "menu")
     row = (button(turn.fmt.t("btn.back"), "model", model.id), menu) if model else (menu,)
+    if model is not None and draft is not None and isinstance(next_step(model, draft), Ready):
+        return Screen(text, ((button(turn.fmt.t("btn.to_confirm"), "confirm", draft.id),), row), "notice")
     return Screen(text, (row,), "notice")
 
 
@@ -41,7 +44,8 @@ async def confirmation_screen(services: Services, turn: Turn, model: ModelSpec, 
     balance = await services.storage.ledger.balance(turn.user.id)
     free = await free_tier.quota(services, turn.user.id, model, turn.now)
     price = 0 if free is not None and free.available else services.price(model, options, text_length(draft))
-    return render_confirmation(turn.fmt, model, draft, options, price, balance, free)
+    offer = await free_tier.offer(services, turn.user.id, turn.now, turn.fmt.language) if price > balance else None
+    return render_confirmation(turn.fmt, model, draft, options, price, balance, free, offer)
 
 
 async def next_screen(services: Services, turn: Turn, model: ModelSpec, draft: Draft, received: str | None = None) -> Screen:
@@ -104,10 +108,24 @@ async def on_text(services: Services, turn: Turn, text: str) -> Reply:
         return await no_draft(services, turn)
     draft, model = found
     step = next_step(model, draft)
-    if isinstance(step, NeedMedia):  # files come first
+    if isinstance(step, NeedMedia):  # files come first; a description typed before them is kept
         what = turn.fmt.t(f"media.{step.spec.kind.value}")
-        return Reply([turn.send(message_screen(turn, turn.fmt.t("input.expected_media", what=what), model))], rejected="VALIDATION_FAIL")
+        if model.prompt is None:
+            notice = turn.fmt.t("input.no_prompt_send_media", what=what)
+            return Reply([turn.send(message_screen(turn, notice, model))], rejected="VALIDATION_FAIL")
+        return await keep_prompt(services, turn, model, draft, text, what)
     return await apply_prompt(services, turn, model, draft, text)
+
+
+async def keep_prompt(services: Services, turn: Turn, model: ModelSpec, draft: Draft, text: str, what: str) -> Reply:
+    """The description arrived before the file the model needs: store it, ask for the file."""
+    assert model.prompt is not None
+    try:
+        prompt = clean_prompt(model.prompt, text)
+    except PromptError as error:
+        return Reply([turn.send(message_screen(turn, turn.fmt.t(error.key, **error.fields), model))], rejected="VALIDATION_FAIL")
+    await services.storage.drafts.put(replace(draft, prompt=prompt))
+    return Reply([turn.send(message_screen(turn, turn.fmt.t("input.prompt_saved", what=what), model))])
 
 
 async def owned_draft(services: Services, turn: Turn, draft_id: str) -> tuple[Draft, ModelSpec] | None:
@@ -166,4 +184,6 @@ async def confirm(services: Services, turn: Turn, fields: tuple[str, ...]) -> Re
     draft, model = found
     if not isinstance(next_step(model, draft), Ready):
         return await stale(services, turn)
+    if turn.user.active_draft_id != draft.id:  # back to this order (from a receipt): a new prompt edits it
+        await services.storage.users.set_active_draft(turn.user.id, draft.id)
     return Reply([turn.show(await confirmation_screen(services, turn, model, draft))])

@@ -70,7 +70,8 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
                 await storage.free_usage.release(draft.id)
         raise
     except InsufficientBalanceError as error:
-        screen = render_insufficient(turn.fmt, draft.id, price, error.balance)
+        offer = await free_tier.offer(services, turn.user.id, turn.now, turn.fmt.language)
+        screen = render_insufficient(turn.fmt, draft.id, price, error.balance, offer)
         return Reply([turn.show(screen)], rejected="INSUFFICIENT_BALANCE")
     if not created:
         return Reply(toast=turn.fmt.t("launch.already"), rejected="DUPLICATE_LAUNCH")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
+from core import free_tier
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.i18n import LANGUAGES, Fmt
@@ -17,13 +18,15 @@ from ports.screens import Screen
 async def main_menu_screen(services: Services, turn: Turn, notice: str | None = None, fmt: Fmt | None = None) -> Screen:
     fmt = fmt or turn.fmt
     user = turn.user
+    balance = await services.storage.ledger.balance(user.id)
     return render_main_menu(
         fmt,
         name=user.first_name or user.username or str(user.id),
-        balance=await services.storage.ledger.balance(user.id),
+        balance=balance,
         categories=sorted(services.catalog.categories, key=lambda c: c.order),
         welcome_bonus=services.settings.welcome_balance if turn.new_user else 0,
         notice=notice,
+        offer=await free_tier.offer(services, user.id, turn.now, fmt.language) if balance == 0 else None,
     )
 
 
@@ -99,7 +102,8 @@ async def language(services: Services, turn: Turn, fields: tuple[str, ...] = ())
 
 
 async def noop(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
-    return Reply()
+    """The page indicator of a list: a toast says what it is (a silent answer looks broken)."""
+    return Reply(toast=turn.fmt.t("pager.toast"))
 
 
 async def unknown_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:

@@ -8,9 +8,10 @@ from decimal import ROUND_DOWN, Decimal
 
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
+from core.handlers.drafting import owned_draft
 from core.handlers.navigation import stale
 from core.handlers.referral import reward_first_topup
-from core.views.payments import render_notice, render_topup
+from core.views.payments import render_notice, render_receipt, render_support, render_topup
 from ports.billing import StarsPayment
 from ports.effects import AnswerPreCheckout, SendInvoice
 from ports.events import PaymentReceived, PaymentRefunded, PreCheckout
@@ -33,27 +34,37 @@ def packages(services: Services) -> list[tuple[int, int]]:
 
 
 async def topup(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+    """``topup[:<draft id>]``: started from an order, the packages carry the draft so the receipt leads back."""
     manual = bool(services.settings.manual_amounts) and bool(services.settings.admin_ids)
-    return Reply([turn.show(render_topup(turn.fmt, packages(services), manual, turn.user.id))])
+    draft_id = fields[0] if fields else None
+    return Reply([turn.show(render_topup(turn.fmt, packages(services), manual, turn.user.id, draft_id))])
 
 
 async def invoice(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
     stars = int_field(fields[0])
     if stars is None or stars not in services.settings.stars_packages:
         return await stale(services, turn)
+    order = f":{fields[1]}" if len(fields) > 1 and fields[1] else ""
     amount = turn.fmt.money(stars_to_minor(services, stars))
     effect = SendInvoice(
         turn.chat_id,
         title=turn.fmt.t("invoice.title", amount=amount)[:32],
         description=turn.fmt.t("invoice.description", stars=stars, amount=amount)[:255],
-        payload=f"{PAYLOAD_PREFIX}{stars}",
+        payload=f"{PAYLOAD_PREFIX}{stars}{order}",
         stars=stars,
     )
     return Reply([effect])
 
 
 def _package(payload: str) -> int | None:
-    return int_field(payload[len(PAYLOAD_PREFIX):]) if payload.startswith(PAYLOAD_PREFIX) else None
+    """The Stars package of an invoice payload ``stars:<n>[:<draft id>]``."""
+    return int_field(payload[len(PAYLOAD_PREFIX):].split(":")[0]) if payload.startswith(PAYLOAD_PREFIX) else None
+
+
+def _order(payload: str) -> str | None:
+    """The draft a top-up was started from (``stars:<n>:<draft id>``), if any."""
+    parts = payload.split(":")
+    return parts[2] if payload.startswith(PAYLOAD_PREFIX) and len(parts) > 2 and parts[2] else None
 
 
 async def pre_checkout(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
@@ -90,7 +101,9 @@ async def payment_received(services: Services, turn: Turn, fields: tuple[str, ..
     receipt = turn.fmt.t(
         "pay.receipt", stars=event.total_amount, amount=turn.fmt.money(amount), balance=turn.fmt.money(balance)
     )
-    effects = [turn.send(render_notice(receipt, "payment_receipt"))]
+    order = _order(event.payload)
+    draft_id = order if order and await owned_draft(services, turn, order) is not None else None
+    effects = [turn.send(render_receipt(turn.fmt, receipt, draft_id, services.settings.support_contact))]
     effects += await reward_first_topup(services, turn)
     return Reply(effects)
 
@@ -120,4 +133,4 @@ async def refund_notice(services: Services, turn: Turn, payment: StarsPayment) -
 
 
 async def paysupport(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
-    return Reply([turn.send(render_notice(turn.fmt.t("pay.support", user_id=turn.user.id), "paysupport"))])
+    return Reply([turn.send(render_support(turn.fmt, turn.user.id, services.settings.support_contact))])

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+from dataclasses import replace
+
 from core.context import Reply, Services, Turn
-from core.drafts import NeedMedia, NeedPrompt, add_media, media_slot, next_step
+from core.drafts import NeedMedia, NeedPrompt, PromptError, add_media, clean_prompt, media_slot, next_step
 from core.files import MAX_BYTES, FileType, input_kind, sniff
 from core.handlers.drafting import active_draft, apply_prompt, message_screen, next_screen, no_draft
 from ports.catalog import InputKind, InputSpec, ModelSpec
@@ -29,14 +33,28 @@ def _problem(
     if kind is None or slot is None:
         if isinstance(step, NeedMedia):
             return fmt.t("input.wrong_media", what=fmt.t(f"media.{step.spec.kind.value}"))
-        return fmt.t("input.not_expected_media")
+        if isinstance(step, NeedPrompt):
+            return fmt.t("input.not_expected_media")
+        return fmt.t("input.all_received")
     limit = MAX_BYTES[kind]
     if ref.size is not None and ref.size > limit:
         return fmt.t("input.file_too_large", size=round(ref.size / 2**20, 1), max=limit // 2**20)
+    return _too_long(turn, model, kind, ref.duration_s)
+
+
+def _too_long(turn: Turn, model: ModelSpec, kind: InputKind, duration: float | None) -> str | None:
+    """The refusal of a file longer than the model takes (per-second/per-minute billing)."""
     max_seconds = _max_seconds(model)
-    if max_seconds and ref.duration_s and ref.duration_s > max_seconds and kind is not InputKind.IMAGE:
-        return fmt.t("input.media_too_long", max=max_seconds, duration=ref.duration_s)
+    if max_seconds and duration and duration > max_seconds and kind is not InputKind.IMAGE:
+        return turn.fmt.t("input.media_too_long", max=max_seconds, duration=math.ceil(duration))
     return None
+
+
+async def _measured_too_long(services: Services, turn: Turn, model: ModelSpec, ref: MediaRef, kind: InputKind, data: bytes) -> str | None:
+    """When Telegram did not report the length (a file sent as a document, the simulator), read it from the bytes."""
+    if ref.duration_s is not None or services.probe is None or kind is InputKind.IMAGE or not _max_seconds(model):
+        return None
+    return _too_long(turn, model, kind, await services.probe.duration_s(data))
 
 
 async def _fetch(services: Services, turn: Turn, ref: MediaRef, kind: InputKind) -> tuple[bytes, FileType] | str:
@@ -63,19 +81,35 @@ async def on_media(services: Services, turn: Turn, ref: MediaRef, caption: str =
     slot = media_slot(model, draft, kind) if kind is not None else None
     problem = _problem(turn, model, draft, ref, kind, slot)
     if problem is not None or kind is None or slot is None:
-        return Reply([turn.send(message_screen(turn, problem or "", model))], rejected="VALIDATION_FAIL")
+        return Reply([turn.send(message_screen(turn, problem or "", model, draft))], rejected="VALIDATION_FAIL")
     fetched = await _fetch(services, turn, ref, kind)
     if isinstance(fetched, str):
-        return Reply([turn.send(message_screen(turn, fetched, model))], rejected="VALIDATION_FAIL")
+        return Reply([turn.send(message_screen(turn, fetched, model, draft))], rejected="VALIDATION_FAIL")
     data, detected = fetched
+    too_long = await _measured_too_long(services, turn, model, ref, kind, data)
+    if too_long is not None:
+        return Reply([turn.send(message_screen(turn, too_long, model, draft))], rejected="VALIDATION_FAIL")
     count = sum(len(urls) for urls in draft.media.values()) + 1
     try:
         url = await services.gateway.upload(data, f"{draft.id}-{count}.{detected.extension}", detected.mime_type)
     except GatewayError:
-        return Reply([turn.send(message_screen(turn, turn.fmt.t("input.upload_failed"), model))], rejected="UPLOAD_FAILED")
+        return Reply([turn.send(message_screen(turn, turn.fmt.t("input.upload_failed"), model, draft))], rejected="UPLOAD_FAILED")
     draft = add_media(draft, slot, url)
     await services.storage.drafts.put(draft)
-    if caption.strip() and isinstance(next_step(model, draft), NeedPrompt):
-        return await apply_prompt(services, turn, model, draft, caption)
-    screen = await next_screen(services, turn, model, draft, received=turn.fmt.t("input.media_received"))
+    if caption.strip() and model.prompt is not None:
+        if isinstance(next_step(model, draft), NeedPrompt):
+            return await apply_prompt(services, turn, model, draft, caption)
+        with contextlib.suppress(PromptError):  # a caption with a file still to come: kept as the description
+            draft = replace(draft, prompt=clean_prompt(model.prompt, caption))
+            await services.storage.drafts.put(draft)
+    screen = await next_screen(services, turn, model, draft, received=received_line(turn, model, draft, kind))
     return Reply([turn.send(screen)])
+
+
+def received_line(turn: Turn, model: ModelSpec, draft: Draft, kind: InputKind) -> str:
+    """"File received": how many files the order has and how many more of this kind it may take."""
+    count = sum(len(urls) for urls in draft.media.values())
+    more = sum(max(s.max_items - len(draft.media.get(s.name, ())), 0) for s in model.media_inputs if s.kind is kind)
+    if more:
+        return turn.fmt.t("input.media_received_more", count=count, more=more)
+    return turn.fmt.t("input.media_received_count", count=count)

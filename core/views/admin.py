@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Sequence
 
-from core.i18n import Fmt, localized
+from core.i18n import LANGUAGES, Fmt, localized
 from core.views.common import button, lines
 from ports.admin import AuditEntry, Broadcast, StatsSummary
 from ports.billing import StarsPayment
@@ -44,10 +44,17 @@ def back_to_panel(fmt: Fmt) -> tuple[tuple[Button, ...], ...]:
     return ((button(fmt.t("btn.back"), "adm", "panel"),),)
 
 
-def render_stats(fmt: Fmt, summary: StatsSummary, credits: Decimal | None) -> Screen:
-    active = ", ".join(f"{days} d: {count}" for days, count in sorted(summary.users_active.items()))
-    states = ", ".join(f"{state}: {count}" for state, count in sorted(summary.jobs_by_state.items())) or "—"
-    top = ", ".join(f"{model} ({count})" for model, count in summary.top_models) or "—"
+def render_stats(fmt: Fmt, summary: StatsSummary, credits: Decimal | None, models: Sequence[ModelSpec] = ()) -> Screen:
+    """``models``: the catalog, for the models' names (an id no longer in it is shown as is)."""
+    names = {m.id: localized(m.names, fmt.language) for m in models}
+    active = ", ".join(
+        fmt.t("admin.stats.active_item", days=days, count=count) for days, count in sorted(summary.users_active.items())
+    )
+    states = ", ".join(
+        fmt.t("admin.stats.state_item", state=_state_name(fmt, state), count=count)
+        for state, count in sorted(summary.jobs_by_state.items())
+    ) or "—"
+    top = ", ".join(f"{names.get(model, model)} ({count})" for model, count in summary.top_models) or "—"
     revenue = [
         fmt.t("admin.stats.revenue", days=days, amount=fmt.money(r.amount), stars=r.stars, payments=r.payments)
         for days, r in sorted(summary.revenue.items())
@@ -64,6 +71,16 @@ def render_stats(fmt: Fmt, summary: StatsSummary, credits: Decimal | None) -> Sc
     return Screen(text, back_to_panel(fmt), "admin_stats")
 
 
+def _state_name(fmt: Fmt, state: str) -> str:
+    key = f"job_state.{state}"
+    return fmt.t(key) if key in LANGUAGES[fmt.language] else state
+
+
+def _reason(fmt: Fmt, reason: str) -> str:
+    key = f"reason.{reason}"
+    return fmt.t(key) if key in LANGUAGES[fmt.language] else reason
+
+
 def render_user_card(
     fmt: Fmt,
     user: User,
@@ -72,7 +89,10 @@ def render_user_card(
     entries: Sequence[LedgerEntry],
     jobs: Sequence[Job],
     payments: Sequence[StarsPayment],
+    models: Sequence[ModelSpec] = (),
 ) -> Screen:
+    """``models``: the catalog, for the jobs' model names."""
+    names = {m.id: localized(m.names, fmt.language) for m in models}
     name = f"@{user.username}" if user.username else (user.first_name or "—")
     text = lines(
         fmt.t("admin.user.title", id=user.id, name=name),
@@ -80,9 +100,10 @@ def render_user_card(
         fmt.t("admin.user.flags", banned=fmt.t("yes") if user.banned else fmt.t("no"),
               blocked=fmt.t("yes") if user.blocked else fmt.t("no")),
         fmt.t("admin.user.ledger"),
-        *[f"  {fmt.date(e.created_at)} {fmt.signed_money(e.amount)} {e.reason}" for e in entries] or ["  —"],
+        *[f"  {fmt.date(e.created_at)} {fmt.signed_money(e.amount)} {_reason(fmt, e.reason)}" for e in entries] or ["  —"],
         fmt.t("admin.user.jobs"),
-        *[f"  {fmt.date(j.created_at)} {j.model_id} {j.state.value} {fmt.money(j.price)}" for j in jobs] or ["  —"],
+        *[f"  {fmt.date(j.created_at)} {names.get(j.model_id, j.model_id)} {_state_name(fmt, j.state.value)} "
+          f"{fmt.money(j.price)}" for j in jobs] or ["  —"],
         fmt.t("admin.user.payments"),
         *[f"  {fmt.date(p.created_at)} {p.stars}⭐ {fmt.money(p.amount)}{' ↩️' if p.refunded_at else ''} {p.charge_id}"
           for p in payments] or ["  —"],

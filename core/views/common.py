@@ -9,7 +9,8 @@ from core.i18n import Fmt
 from ports.screens import Button
 
 if TYPE_CHECKING:
-    from core.free_tier import FreeQuota
+    from core.free_tier import FreeOffer, FreeQuota
+    from ports.screens import Keyboard
 
 
 def button(label: str, tag: str, *fields: object) -> Button:
@@ -35,3 +36,14 @@ def free_line(fmt: Fmt, free: "FreeQuota | None") -> str | None:
     if free.left > 0:
         return fmt.t("free.left", left=free.left, limit=free.limit)
     return fmt.t("free.none", limit=free.limit)
+
+
+def free_offer_line(fmt: Fmt, offer: "FreeOffer | None") -> str | None:
+    """Told to a user who cannot pay: a free model they can still run today."""
+    if offer is None:
+        return None
+    return fmt.t("order.free_offer", name=offer.name, left=offer.left, limit=offer.limit)
+
+
+def free_offer_rows(fmt: Fmt, offer: "FreeOffer | None") -> "Keyboard":
+    return ((button(fmt.t("btn.free_model", name=offer.name), "model", offer.model_id),),) if offer else ()

@@ -39,11 +39,13 @@ def result_keyboard(fmt: Fmt, job_id: str) -> Keyboard:
 
 
 def render_failed(
-    fmt: Fmt, name: str, job_id: str, *, reason: str, refunded: int, timed_out: bool = False
+    fmt: Fmt, name: str, job_id: str, *, reason: str, refunded: int, timed_out: bool = False, detail: str | None = None
 ) -> Screen:
+    """``reason``: in the user's language; ``detail``: the generator's raw reason, shown to admins only."""
     text = lines(
         fmt.t("job.timed_out", name=name) if timed_out else fmt.t("job.failed", name=name, reason=reason),
         fmt.t("job.refunded", amount=fmt.money(refunded)) if refunded else None,
+        fmt.t("failure.admin_detail", detail=detail) if detail else None,
     )
     return Screen(text, result_keyboard(fmt, job_id), "job_failed")
 
@@ -68,8 +70,12 @@ def result_effects(
         caption = fmt.t("job.result_caption", name=name, prompt=truncate(prompt, 200))
     else:
         caption = fmt.t("job.result_caption_no_prompt", name=name)
-    caption = truncate(caption, CAPTION_LIMIT)
     kind = RESULT_KINDS[output]
-    effects: list[Effect] = [SendMedia(chat_id, kind, url) for url in urls[:-1]]
-    effects.append(SendMedia(chat_id, kind, urls[-1], caption, keyboard))
+    # Audio results with titles (Suno's tracks: ``text`` holds one title per URL) are captioned each.
+    titles = (text or "").splitlines() if output is OutputKind.AUDIO else []
+    captions = [fmt.t("job.track_caption", title=title) if title.strip() else "" for title in titles]
+    captions += [""] * (len(urls) - len(captions))
+    last = "\n".join(part for part in (captions[len(urls) - 1], caption) if part)
+    effects: list[Effect] = [SendMedia(chat_id, kind, url, captions[index]) for index, url in enumerate(urls[:-1])]
+    effects.append(SendMedia(chat_id, kind, urls[-1], truncate(last, CAPTION_LIMIT), keyboard))
     return effects

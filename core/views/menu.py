@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from core.i18n import LANGUAGE_NAMES, Fmt, localized
-from core.views.common import button, lines
+from core.views.common import button, free_offer_line, lines
 from ports.catalog import Category
 from ports.screens import Screen
+
+if TYPE_CHECKING:
+    from core.free_tier import FreeOffer
 
 
 def render_main_menu(
@@ -18,7 +21,9 @@ def render_main_menu(
     categories: Sequence[Category],
     welcome_bonus: int = 0,
     notice: str | None = None,
+    offer: "FreeOffer | None" = None,
 ) -> Screen:
+    """``offer``: a free model for a user whose balance is 0."""
     text = lines(
         notice,
         fmt.t("menu.greeting", name=name),
@@ -26,6 +31,7 @@ def render_main_menu(
         fmt.t("menu.welcome_bonus", amount=fmt.money(welcome_bonus)) if welcome_bonus > 0 else None,
         "",
         fmt.t("menu.balance", balance=fmt.money(balance)),
+        free_offer_line(fmt, offer),
         fmt.t("menu.choose"),
     )
     keyboard = tuple((button(localized(c.names, fmt.language), "cat", c.id),) for c in categories) + (

@@ -6,8 +6,8 @@ from typing import Mapping, Sequence
 
 from core.drafts import choices
 from core.i18n import Fmt, localized, truncate
-from core.free_tier import FreeQuota
-from core.views.common import button, free_line, lines
+from core.free_tier import FreeOffer, FreeQuota
+from core.views.common import button, free_line, free_offer_line, free_offer_rows, lines
 from ports.catalog import InputSpec, ModelSpec, OptionValue
 from ports.screens import Button, Screen
 from ports.storage import Draft
@@ -30,8 +30,10 @@ def render_confirmation(
     price: int,
     balance: int,
     free: FreeQuota | None = None,
+    offer: FreeOffer | None = None,
 ) -> Screen:
-    """``price``: what the run costs (0 when a free try pays for it)."""
+    """``price``: what the run costs (0 when a free try pays for it). When the balance is short, the
+    screen shows the shortfall and the way to top up (and a free model, ``offer``) instead of 🚀."""
     files = sum(len(urls) for urls in draft.media.values())
     option_lines = _option_lines(fmt, model, options)
     shortfall = price - balance
@@ -47,13 +49,15 @@ def render_confirmation(
         "",
         fmt.t("confirm.price", price=fmt.money(price)),
         free_line(fmt, free),
-        fmt.t("confirm.balance", balance=fmt.money(balance), after=fmt.money(balance - price)),
+        fmt.t("confirm.balance_only", balance=fmt.money(balance)) if shortfall > 0  # never a negative "after"
+        else fmt.t("confirm.balance", balance=fmt.money(balance), after=fmt.money(balance - price)),
         fmt.t("confirm.shortfall", shortfall=fmt.money(shortfall)) if shortfall > 0 else None,
+        free_offer_line(fmt, offer) if shortfall > 0 else None,
         fmt.t("confirm.edit_hint") if model.prompt is not None else None,
     )
-    rows: list[tuple[Button, ...]] = [(button(fmt.t("btn.launch"), "launch", draft.id),)]
-    if shortfall > 0:
-        rows.append((button(fmt.t("btn.topup"), "topup"),))
+    short = shortfall > 0  # no 🚀 that can only fail: the way to top up (and back to this order) instead
+    first = button(fmt.t("btn.topup"), "topup", draft.id) if short else button(fmt.t("btn.launch"), "launch", draft.id)
+    rows: list[tuple[Button, ...]] = [(first,), *(free_offer_rows(fmt, offer) if short else ())]
     if model.options:
         rows.append((button(fmt.t("btn.options"), "opts", draft.id),))
     rows.append((button(fmt.t("btn.back"), "model", model.id), button(fmt.t("btn.menu"), "menu")))
@@ -93,7 +97,7 @@ def render_option_values(
     return Screen(text, tuple(rows) + ((button(fmt.t("btn.back"), "opts", draft.id),),), "option_values")
 
 
-def render_insufficient(fmt: Fmt, draft_id: str, price: int, balance: int) -> Screen:
+def render_insufficient(fmt: Fmt, draft_id: str, price: int, balance: int, offer: FreeOffer | None = None) -> Screen:
     text = lines(
         fmt.t("launch.insufficient_title"),
         "",
@@ -103,9 +107,11 @@ def render_insufficient(fmt: Fmt, draft_id: str, price: int, balance: int) -> Sc
             balance=fmt.money(balance),
             shortfall=fmt.money(price - balance),
         ),
+        free_offer_line(fmt, offer),
     )
     keyboard = (
-        (button(fmt.t("btn.topup"), "topup"),),
+        (button(fmt.t("btn.topup"), "topup", draft_id),),
+        *free_offer_rows(fmt, offer),
         (button(fmt.t("btn.to_confirm"), "confirm", draft_id), button(fmt.t("btn.menu"), "menu")),
     )
     return Screen(text, keyboard, "insufficient_balance")

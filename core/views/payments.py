@@ -8,15 +8,20 @@ from ports.billing import ReferralStats
 from ports.screens import Button, Screen
 
 
-def render_topup(fmt: Fmt, packages: list[tuple[int, int]], manual: bool, user_id: int) -> Screen:
-    """``packages``: (Stars, credited amount) pairs."""
+def render_topup(
+    fmt: Fmt, packages: list[tuple[int, int]], manual: bool, user_id: int, draft_id: str | None = None
+) -> Screen:
+    """``packages``: (Stars, credited amount) pairs; ``draft_id``: the order the top-up was started from."""
+    order = (draft_id,) if draft_id else ()
     rows: list[tuple[Button, ...]] = [
-        (button(fmt.t("topup.stars_button", stars=stars, amount=fmt.money(amount)), "stars", stars),)
+        (button(fmt.t("topup.stars_button", stars=stars, amount=fmt.money(amount)), "stars", stars, *order),)
         for stars, amount in packages
     ]
     if manual:
         rows.append((button(fmt.t("topup.manual_button"), "manual"),))
     rows.append((button(fmt.t("btn.invite"), "ref"),))
+    if draft_id:
+        rows.append((button(fmt.t("btn.back_to_order"), "confirm", draft_id),))
     rows.append((button(fmt.t("btn.balance"), "balance"), button(fmt.t("btn.menu"), "menu")))
     text = lines(fmt.t("topup.title"), "", fmt.t("topup.choose"), fmt.t("topup.support", user_id=user_id))
     return Screen(text, tuple(rows), "topup")
@@ -47,3 +52,29 @@ def render_referrals(fmt: Fmt, link: str, stats: ReferralStats, inviter_bonus: i
 
 def render_notice(text: str, screen_id: str = "notice") -> Screen:
     return Screen(text, (), screen_id)
+
+
+def support_link(contact: str) -> str:
+    """A URL button target for SUPPORT_CONTACT (``@name`` or an https link)."""
+    return f"https://t.me/{contact[1:]}" if contact.startswith("@") else contact
+
+
+def render_receipt(fmt: Fmt, receipt: str, draft_id: str | None, support: str = "") -> Screen:
+    """A Stars payment credited; started from an order, the way back to it (the draft is untouched)."""
+    text = lines(
+        receipt,
+        fmt.t("pay.receipt_order") if draft_id else None,
+        fmt.t("pay.support_contact", contact=support) if support else None,
+    )
+    rows: tuple[tuple[Button, ...], ...] = ()
+    if draft_id:
+        rows = ((button(fmt.t("btn.back_to_order"), "confirm", draft_id),), (button(fmt.t("btn.menu"), "menu"),))
+    return Screen(text, rows, "payment_receipt")
+
+
+def render_support(fmt: Fmt, user_id: int, support: str = "") -> Screen:
+    """/paysupport: how to reach a person (SUPPORT_CONTACT), with the user's id to quote."""
+    if not support:
+        return Screen(fmt.t("pay.support", user_id=user_id), (), "paysupport")
+    text = lines(fmt.t("pay.support_with_contact", user_id=user_id), fmt.t("pay.support_contact", contact=support))
+    return Screen(text, ((Button(fmt.t("btn.support"), url=support_link(support)),),), "paysupport")

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from adapters.kie.fake_server import family_records
 from adapters.kie.fake_server.models import (
     CALLBACK_FAILED,
     CALLBACK_MODES,
@@ -40,6 +41,7 @@ class _Due:
     record: TaskRecord
     at: datetime
     copies: int
+    stage: str | None = None  # Suno's "text" / "first"; None: the task ended
 
 
 class CallbackDelivery:
@@ -83,12 +85,20 @@ class CallbackDelivery:
         self._due.append(_Due(record, at, 2 if self._callback_mode == "twice" else 1))
         self._send_due()
 
+    def _stage_reached(self, record: TaskRecord, stage: str) -> None:
+        """Suno calls back at each stage too (callbackType text, first), per the callback mode."""
+        if record.callback_url is None or self._callback_mode in ("never", "late"):
+            return
+        kind = {"lyrics": "text", "first_track": "first"}.get(stage, stage)
+        self._due.append(_Due(record, self._clock.now(), 2 if self._callback_mode == "twice" else 1, kind))
+        self._send_due()
+
     def _send_due(self) -> None:
         now = self._clock.now()
         ready = [due for due in self._due if due.at <= now]
         self._due = [due for due in self._due if due.at > now]
         for due in ready:
-            delivery = asyncio.create_task(self._deliver(due.record, due.copies))
+            delivery = asyncio.create_task(self._deliver(due.record, due.copies, due.stage))
             self._deliveries.add(delivery)
             delivery.add_done_callback(self._deliveries.discard)
 
@@ -102,8 +112,8 @@ class CallbackDelivery:
             except Exception:  # the ticker must survive anything one task does
                 log.exception("fake KIE ticker failed")
 
-    async def _deliver(self, record: TaskRecord, copies: int) -> None:
-        body = callback_body(record)
+    async def _deliver(self, record: TaskRecord, copies: int, stage: str | None = None) -> None:
+        body = callback_body(record) if record.api == "market" else family_records.callback_body(record, stage)
         for _ in range(copies):
             self.callbacks.append(await self._post(record, body))
 

@@ -29,7 +29,11 @@ CLOUDFLARE_BODY = "error code: 1010"
 # Cloudflare's 1010 ("browser signature banned") hits library default User-Agents (KIE_API.md §1).
 BLOCKED_USER_AGENTS = ("python-httpx/", "python-requests/", "python-urllib/", "python/")
 
-ENDPOINTS = ("createTask", "recordInfo", "credit", "download-url", "upload")
+FAMILY_APIS = ("veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj")
+ENDPOINTS = (
+    "createTask", "recordInfo", "credit", "download-url", "upload",
+    *(f"{api}/{verb}" for api in FAMILY_APIS for verb in ("generate", "record-info")),
+)
 UPLOAD_ENDPOINTS = ("file-stream-upload", "file-base64-upload", "file-url-upload")
 CALLBACK_MODES = ("once", "twice", "never", "late")
 
@@ -106,6 +110,12 @@ class TaskRecord:
     completed: datetime | None = None
     status: TaskStatus | None = None
     result_json: str | None = None
+    # Dedicated families (family_records.py): the API, the request body, published result URLs, Suno's stage.
+    api: str = "market"
+    body: dict[str, Any] = field(default_factory=dict)
+    result_urls: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()
+    stage: str | None = None
 
     def advance(self, status: TaskStatus, now: datetime) -> bool:
         """Take a fresher status from the gateway, never going backwards; True when the task just ended."""

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from adapters.kie.fake import FakeKieGateway, ResultShape
 from adapters.kie.fake_server.callbacks import CALLBACK_TIMEOUT, CallbackDelivery
+from adapters.kie.fake_server.families import FamilyEndpoints
 from adapters.kie.fake_server.files import FileEndpoints
 from adapters.kie.fake_server.models import (
     BLOCKED_USER_AGENTS,
@@ -44,7 +45,7 @@ from ports.generation import TaskState
 Handler = Callable[[web.Request, Any], Awaitable[web.Response]]
 
 
-class FakeKieServer(TaskEndpoints, FileEndpoints, CallbackDelivery):
+class FakeKieServer(TaskEndpoints, FamilyEndpoints, FileEndpoints, CallbackDelivery):
     def __init__(
         self,
         *,
@@ -88,6 +89,7 @@ class FakeKieServer(TaskEndpoints, FileEndpoints, CallbackDelivery):
         self.api_base_url = ""
         self.upload_base_url = ""
         self._records: dict[str, TaskRecord] = {}
+        self.family_prices: dict[str, Decimal] = {}  # credits a family's success costs (default DEFAULT_PRICE)
         self._create_times: deque[datetime] = deque()
         self._served = {}
         self._temporary = {}
@@ -146,6 +148,7 @@ class FakeKieServer(TaskEndpoints, FileEndpoints, CallbackDelivery):
         app.router.add_get("/api/v1/jobs/recordInfo", self._endpoint("recordInfo", self._record_info))
         app.router.add_get("/api/v1/chat/credit", self._endpoint("credit", self._credit))
         app.router.add_post("/api/v1/common/download-url", self._endpoint("download-url", self._download_url))
+        self._add_family_routes(app, self._endpoint)
         app.router.add_get("/files/{path:.+}", self._file_handler("api"))
         app.router.add_get("/tmp/{token}/{name}", self._serve_temporary)
         app.router.add_route("*", "/api/{tail:.*}", self._endpoint("unknown", _not_found))

@@ -47,6 +47,7 @@ class TaskEndpoints:
     validation_code: int
     use_message_key: bool
     task_ids: list[str]
+    _stage_reached: Any
 
     # --- createTask ----------------------------------------------------------------------------------------
 
@@ -107,22 +108,30 @@ class TaskEndpoints:
         if not task_id:
             return envelope(self.validation_code, FIELD_REQUIRED, key=key)
         record = self._records.get(task_id)
-        if record is None:
+        if record is None or record.api != "market":  # a dedicated family's task lives at its own endpoint
             return envelope(422, RECORD_NULL, key=key)
         await self._refresh(record)
         return envelope(200, "success", record.data(), key=key)
 
     async def _refresh(self, record: TaskRecord) -> None:
         """Ask the gateway for the task's state now; on the first terminal answer, store the result, debit the
-        price (success only) and queue the callback."""
+        price (success only) and queue the callback. A Suno stage reached on the way calls back too."""
         if record.completed is not None:
             return
         try:
-            status = await self._gateway.status(record.task_id)
+            status = await self._gateway.status(record.task_id, record.api)
         except UnknownTaskError:
             return
+        stage = status.stage.value if status.stage is not None else None
+        if stage is not None and stage != record.stage and not status.state.terminal:
+            record.stage = stage
+            self._stage_reached(record, stage)
         if record.advance(status, self._clock.now()):
-            record.result_json = self._result_json(status)
+            if record.api == "market":
+                record.result_json = self._result_json(status)
+            elif status.state is TaskState.SUCCESS:
+                record.result_urls = tuple(self._publish(url, "api") for url in status.result_urls)
+                record.titles = status.result_titles
             if status.state is TaskState.SUCCESS:
                 self._credits = max(Decimal(0), self._credits - record.price)
             self._task_finished(record)

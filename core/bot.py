@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Awaitable, Callable, Sequence
 
 from core import group_chats, routes
 from core.broadcaster import Broadcaster
@@ -17,6 +18,9 @@ from core.views.common import button
 from ports.effects import AnswerCallback, AnswerPreCheckout, Effect, Messenger, SendScreen
 from ports.events import CallbackPress, Event, PaymentReceived, PaymentRefunded, PreCheckout
 from ports.screens import Screen
+
+Apply = Callable[[Sequence[Effect]], Awaitable[None]]
+
 
 @dataclass
 class Outcome:
@@ -37,7 +41,13 @@ class BotCore:
         self.broadcaster = broadcaster
 
     async def process(self, event: Event, answer_within: float | None = None) -> Outcome:
-        """Handle the event, carry out its effects, then start the job it launched (if any).
+        """Handle the event, carry out its effects, then start the job it launched (if any)."""
+        outcome = await self.decide(event, answer_within)
+        await self.carry_out(event, outcome)
+        return outcome
+
+    async def decide(self, event: Event, answer_within: float | None = None) -> Outcome:
+        """Handle the event: the effects to apply, nothing sent yet except an early callback answer.
 
         ``answer_within``: when handling a pressed button takes longer than this many seconds, its
         spinner is stopped at once with an empty answer (Telegram shows it for ~15 s otherwise), and the
@@ -50,21 +60,29 @@ class BotCore:
                 answered_early = True
                 await self.messenger.apply([AnswerCallback(event.callback_id)])
         outcome = await handling
-        effects = outcome.effects
         if answered_early:
-            effects = [effect for effect in effects if not isinstance(effect, AnswerCallback)]
-        await self.messenger.apply(effects)
+            outcome.effects = [effect for effect in outcome.effects if not isinstance(effect, AnswerCallback)]
+        return outcome
+
+    async def carry_out(self, event: Event, outcome: Outcome, apply: Apply | None = None) -> None:
+        """Apply the effects (through ``apply``, the messenger's by default), then start what was launched.
+        Kept apart from ``decide`` so a transport can wait for Telegram's pace without holding a worker."""
+        await (apply or self.messenger.apply)(outcome.effects)
         if outcome.started_job is not None:
             self.runner.start(outcome.started_job)
         if outcome.started_broadcast is not None:
             message_id = event.message_id if isinstance(event, CallbackPress) else None
             self.broadcaster.start(outcome.started_broadcast, (event.chat_id, message_id) if message_id else None)
-        return outcome
 
-    def too_fast(self, event: Event) -> list[Effect]:
-        """The polite answer to a user over the inbound rate limit (no storage access: it must be cheap)."""
+    def too_fast(self, event: Event, tell: bool = True) -> list[Effect]:
+        """The polite answer to a user over the inbound rate limit (no storage access: it must be cheap).
+        A pressed button is always answered (no spinner left); the text is given when ``tell`` (once per
+        burst: the transport decides)."""
+        text = self._fmt_for(event).t("rate.too_fast") if tell else ""
         if isinstance(event, CallbackPress):
-            return [AnswerCallback(event.callback_id, self._fmt_for(event).t("rate.too_fast"))]
+            return [AnswerCallback(event.callback_id, text)]
+        if tell:
+            return [SendScreen(event.chat_id, Screen(text, (), "too_fast"), getattr(event, "thread_id", None))]
         return []
 
     async def handle(self, event: Event) -> Outcome:

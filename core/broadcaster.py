@@ -65,7 +65,7 @@ class Broadcaster:
                 if not recipients:
                     await storage.broadcasts.finish(broadcast_id, BroadcastState.DONE, clock.now())
                     await self._report(broadcast_id, progress, final=True)
-                    log.info("BROADCAST_DONE id=%s", broadcast_id)
+                    log.info("BROADCAST_DONE", extra={"broadcast": broadcast_id})
                     return
                 counts = await self._send_batch(broadcast, recipients)
                 await storage.broadcasts.advance(broadcast_id, recipients[-1], *counts, clock.now())
@@ -73,7 +73,7 @@ class Broadcaster:
         except asyncio.CancelledError:
             raise
         except Exception:  # worker loop boundary: the next resume continues from the stored cursor
-            log.exception("EXCEPTION_CAUGHT broadcast=%s error_type=broadcaster", broadcast_id)
+            log.exception("EXCEPTION_CAUGHT", extra={"broadcast": broadcast_id, "error_type": "broadcaster"})
 
     async def _send_batch(self, broadcast: Broadcast, recipients: list[int]) -> tuple[int, int, int]:
         delivered = failed = blocked = 0
@@ -110,4 +110,4 @@ class Broadcaster:
         try:
             await self._messenger.apply([effect])
         except (MessengerUnavailableError, RecipientBlockedError) as error:
-            log.info("BROADCAST_PROGRESS_NOT_SHOWN id=%s error=%s", broadcast_id, type(error).__name__)
+            log.info("BROADCAST_PROGRESS_NOT_SHOWN", extra={"broadcast": broadcast_id, "error": type(error).__name__})

@@ -81,5 +81,8 @@ def decode(data: str) -> CallbackData | None:
 
 
 def int_field(value: str) -> int | None:
-    """A non-negative integer field, or None when it is not one."""
-    return int(value) if value.isdigit() and len(value) <= 6 else None
+    """A non-negative integer field written exactly as ``encode`` writes one (1 to 6 ASCII digits, no leading
+    zero), or None. ``str.isdigit`` alone also accepts "²" and "①", which ``int`` refuses."""
+    if not 0 < len(value) <= 6 or not value.isascii() or not value.isdigit():
+        return None
+    return int(value) if value == "0" or value[0] != "0" else None

@@ -86,8 +86,12 @@ class JobRunner:
         job = await self._services.storage.jobs.find_by_task(task_id)
         if job is None:
             return False
-        if job.state in RUNNING_STATES:
-            await self._settle(job, await self._services.gateway.status(task_id, self._api(job)))
+        token = correlation_id.set(job.cid or correlation_id.get())  # the launch's cid, as in _drive
+        try:
+            if job.state in RUNNING_STATES:
+                await self._settle(job, await self._services.gateway.status(task_id, self._api(job)))
+        finally:
+            correlation_id.reset(token)
         return True
 
     async def wait_idle(self) -> None:
@@ -129,7 +133,7 @@ class JobRunner:
         except asyncio.CancelledError:
             raise
         except Exception:  # worker loop boundary: log and let the next resume pick the job up
-            log.exception("EXCEPTION_CAUGHT job=%s error_type=job_driver", job_id)
+            log.exception("EXCEPTION_CAUGHT", extra={"job": job_id, "error_type": "job_driver"})
 
     async def _submit(self, job: Job) -> Job | None:
         services, settings = self._services, self._settings
@@ -140,10 +144,10 @@ class JobRunner:
             except GatewayError as error:
                 last_try = attempt == settings.submit_attempts - 1 or services.clock.now() >= job.deadline_at
                 if error.retryable and not last_try:
-                    log.warning("JOB_SUBMIT_RETRY job=%s attempt=%d code=%s", job.id, attempt + 1, error.code)
+                    log.warning("JOB_SUBMIT_RETRY", extra={"job": job.id, "attempt": attempt + 1, "code": error.code})
                     await services.clock.sleep(settings.submit_backoff * 2**attempt * random.uniform(0.8, 1.2))
                     continue
-                log.warning("JOB_SUBMIT_FAILED job=%s code=%s", job.id, error.code)
+                log.warning("JOB_SUBMIT_FAILED", extra={"job": job.id, "code": error.code})
                 if error.code in ALERT_CODES:
                     await self._alert_admins(error.code)
                 await services.storage.jobs.transition(
@@ -151,7 +155,7 @@ class JobRunner:
                     updated_at=services.clock.now(),
                 )
                 return None
-            log.info("JOB_SUBMITTED job=%s task=%s", job.id, task_id)
+            log.info("JOB_SUBMITTED", extra={"job": job.id, "task": task_id, "model": job.model_id})
             return await services.storage.jobs.transition(
                 job.id, {JobState.CREATED}, JobState.SUBMITTED, task_id=task_id, updated_at=services.clock.now()
             )
@@ -178,7 +182,7 @@ class JobRunner:
                     )
                     return
             except GatewayError as error:
-                log.warning("JOB_POLL_ERROR job=%s code=%s", job.id, error.code)
+                log.warning("JOB_POLL_ERROR", extra={"job": job.id, "code": error.code})
             else:
                 unknown = 0
                 await self._settle(job, status)
@@ -265,7 +269,7 @@ class JobRunner:
         await self._services.storage.jobs.transition(
             job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, error=error, updated_at=self._services.clock.now()
         )
-        log.info("JOB_DELIVERED job=%s", job.id)
+        log.info("JOB_DELIVERED", extra={"job": job.id, "user": job.user_id, "error": error})
 
     async def _refund(self, job: Job) -> None:
         refunded = await self._services.storage.jobs.refund(job.id, self._services.clock.now())
@@ -273,7 +277,7 @@ class JobRunner:
             return
         if job.free:
             await self._services.storage.free_usage.release(job.id)  # the free try comes back too
-        log.info("JOB_REFUNDED job=%s amount=%d reason=%s", job.id, job.price, job.error)
+        log.info("JOB_REFUNDED", extra={"job": job.id, "amount": job.price, "reason": job.error, "user": job.user_id})
         fmt, _, name = self._fmt_and_model(job)
         admin = job.user_id in self._services.settings.admin_ids
         screen = render_failed(
@@ -295,11 +299,11 @@ class JobRunner:
                 await self._messenger.apply(effects)
                 return None
             except RecipientBlockedError:
-                log.info("JOB_RECIPIENT_BLOCKED job=%s user=%s", job.id, job.user_id)
+                log.info("JOB_RECIPIENT_BLOCKED", extra={"job": job.id, "user": job.user_id})
                 await self._services.storage.users.set_blocked(job.user_id, True)
                 return "blocked"
             except MessengerUnavailableError:
-                log.warning("JOB_SEND_RETRY job=%s attempt=%d", job.id, attempt + 1)
+                log.warning("JOB_SEND_RETRY", extra={"job": job.id, "attempt": attempt + 1})
                 await self._services.clock.sleep(2.0 * 2**attempt)
         return "unavailable"
 
@@ -311,13 +315,13 @@ class JobRunner:
         if last is not None and now - last < ALERT_EVERY:
             return
         self._alerted[code] = now
-        log.error("KIE_OPERATOR_ALERT code=%s admins=%d", code, len(services.settings.admin_ids))
+        log.error("KIE_OPERATOR_ALERT", extra={"code": code, "admins": len(services.settings.admin_ids)})
         fmt = Fmt(services.settings.default_language, services.settings.prices.currency)
         for admin_id in services.settings.admin_ids:
             try:
                 await self._messenger.apply([SendScreen(admin_id, render_alert(fmt, code))])
             except (MessengerUnavailableError, RecipientBlockedError) as error:
-                log.warning("KIE_OPERATOR_ALERT_NOT_SENT admin=%s error=%s", admin_id, type(error).__name__)
+                log.warning("KIE_OPERATOR_ALERT_NOT_SENT", extra={"admin": admin_id, "error": type(error).__name__})
 
     async def _show_progress(self, job: Job, stage: str, progress: int | None) -> None:
         if job.progress_message_id is None:
@@ -331,4 +335,4 @@ class JobRunner:
         try:
             await self._messenger.apply([EditScreen(job.chat_id, job.progress_message_id, screen)])
         except (MessengerUnavailableError, RecipientBlockedError) as error:
-            log.info("JOB_PROGRESS_NOT_SHOWN job=%s error=%s", job.id, type(error).__name__)
+            log.info("JOB_PROGRESS_NOT_SHOWN", extra={"job": job.id, "error": type(error).__name__})

@@ -25,8 +25,9 @@ class RateLimiter:
             if len(self._buckets) >= self._max_users:
                 self._forget_full(now)
             bucket = self._buckets[user_id] = _Bucket(self._burst, now)
-        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.at) * self._rate)
-        bucket.at = now
+        if now > bucket.at:  # times may arrive slightly out of order (several instances' clocks): never refund
+            bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.at) * self._rate)
+            bucket.at = now
         if bucket.tokens < 1.0:
             return False
         bucket.tokens -= 1.0

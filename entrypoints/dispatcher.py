@@ -1,26 +1,43 @@
 """From the inbox to the core: every acknowledged update is processed once, one chat's updates one at a
-time and in order, different chats concurrently on a bounded number of workers.
+time and in order, different chats concurrently, and no chat can hold the others up.
 
 ``accept`` is the intake used by the webhook route and the polling loop: it stores the raw update in
 the durable inbox and only then returns (the caller acknowledges Telegram after that). An update is
-marked done after it has been processed; a crash in between re-processes it after restart (money
-movements are idempotent by key, so this repeats at most a screen, never a charge).
+marked done after it has been processed and its replies sent; a crash in between re-processes it after
+restart (money movements are idempotent by key, so this repeats at most a screen, never a charge).
+
+Scheduling. Each chat with waiting updates has one task that takes them in order. Handling an update (the
+core deciding, storage reads and writes) takes one of ``workers`` slots; sending its replies does not:
+Telegram's per-chat pace (~1 message/s, :class:`adapters.telegram.limits.FloodLimiter`) is waited out with
+the slot released, so a chat with many replies to send never keeps a worker from other chats. The chat's
+next update is handled after the previous one's replies went out (the order users see is the order they
+wrote in). Slots are granted first come, first served (``asyncio.Semaphore``), and a chat gives its slot back
+after every update, so busy chats take turns with everyone else.
+
+The inbound limit is applied when an update is taken in (:mod:`entrypoints.intake_limit`): an update over
+its user's budget, or beyond its chat's backlog, is shed at once: logged (``UPDATE_SHED update_id=…``, and
+``CALLBACK_REJECTED reason_code=RATE_LIMIT`` for a button), counted (``shed``, in /health), answered "too
+fast" at most once in a while (a button is always answered), and never processed. On the processing
+instance the check comes before the update is stored, so a flood costs no durable write; an update taken
+from the inbox (stored by another instance, or before a restart) is marked done there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict, deque
+from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Mapping
 
 from core.bot import BotCore, Outcome
 from core.rate_limit import RateLimiter
+from entrypoints.delivery import Delivery
+from entrypoints.intake_limit import CHAT_BACKLOG_MAX, IntakeLimit
 from entrypoints.telemetry import exception_caught, marker, new_cid
 from ports.clock import Clock
-from ports.effects import EditScreen, RecipientBlockedError, SendScreen
-from ports.events import CallbackPress, Command, Event, MediaMessage, TextMessage
+from ports.effects import EditScreen, Effect, SendScreen
+from ports.events import CallbackPress, Event
 from ports.storage import Inbox, InboxUpdate, Users
 from ports.trace import correlation_id
 
@@ -31,9 +48,20 @@ ChatOf = Callable[[Mapping[str, Any]], int | None]
 
 CALLBACK_ANSWER_WITHIN = 0.8  # seconds; Telegram users see a spinner until a press is answered
 RECENTLY_DONE = 10_000  # update ids remembered after processing (see Dispatcher._recently_done)
-# What the per-user rate limit applies to: what users type and press. Payments, pre-checkout queries and
-# membership changes always go through (dropping a successful_payment would lose money).
-LIMITED = (Command, TextMessage, MediaMessage, CallbackPress)
+
+
+@dataclass
+class _Entry:
+    """An update taken in, parsed once: its event, or why it has none."""
+
+    item: InboxUpdate
+    event: Event | None = None
+    malformed: str | None = None  # the parser refused it (not a Telegram update we can read)
+    crash: Exception | None = None  # the parser failed unexpectedly (reported as EXCEPTION_CAUGHT)
+
+
+def _chat_key(item: InboxUpdate) -> Hashable:
+    return item.chat_id if item.chat_id is not None else ("update", item.update_id)
 
 
 class Dispatcher:
@@ -48,27 +76,39 @@ class Dispatcher:
         clock: Clock,
         workers: int = 8,
         limiter: RateLimiter | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        backlog_max: int = CHAT_BACKLOG_MAX,
     ) -> None:
         self._inbox, self._users, self._core = inbox, users, core
         self._parse, self._chat_of, self._clock = parse, chat_of, clock
-        self._limiter = limiter or RateLimiter(burst=10, per_second=2.0)
-        self._monotonic = monotonic
+        self._intake = IntakeLimit(limiter or RateLimiter(burst=10, per_second=2.0), backlog_max)
+        self._delivery = Delivery(core.messenger, users)
         self._slots = asyncio.Semaphore(workers)
-        self._queues: dict[Hashable, deque[InboxUpdate]] = {}
-        self._known: set[int] = set()  # queued or being processed in this process
+        self._queues: dict[Hashable, deque[_Entry]] = {}
+        self._known: set[int] = set()  # queued, being processed or being shed in this process
         # Finished here lately: a pending-rows read that started before an update was marked done may
         # still list it; without this the sweeper would queue it a second time.
         self._recently_done: OrderedDict[int, None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self.processing = False  # only the active instance processes; a passive one only stores
-        self.pending = 0  # inbox depth as this process knows it (for /health, answered from memory)
+        self.accepted = 0  # updates newly stored by this process (either mode)
+
+    @property
+    def pending(self) -> int:
+        """Updates this process has taken into processing and not finished (not the inbox's depth: /health
+        reads that from storage, see entrypoints/inbox_gauge.py)."""
+        return len(self._known)
+
+    @property
+    def shed(self) -> int:
+        """Updates shed at intake since start (over the rate limit or the chat's backlog)."""
+        return self._intake.shed
 
     # --- intake -----------------------------------------------------------------------------
 
-    async def accept(self, payload: Mapping[str, Any]) -> bool:
+    async def accept(self, payload: Mapping[str, Any], text: str | None = None) -> bool:
         """Store one raw update durably; True when it is new. Raises StorageUnavailableError when it
-        could not be stored (the caller must then not acknowledge it)."""
+        could not be stored (the caller must then not acknowledge it). ``text``: the JSON ``payload`` was
+        read from (the webhook's body), stored as it is."""
         update_id = payload["update_id"]
         token = correlation_id.set(new_cid())
         try:
@@ -77,14 +117,21 @@ class Dispatcher:
                 chat_id = self._chat_of(payload)
             except ValueError:
                 chat_id = None
-            item = InboxUpdate(update_id, payload, self._clock.now(), chat_id, correlation_id.get())
+            item = InboxUpdate(update_id, payload, self._clock.now(), chat_id, correlation_id.get(), text)
+            admitted = None
+            if self.processing:
+                admitted = self._parsed(item)
+                if not self._admit(admitted):
+                    # Shed before it is stored: nothing in it is kept, so a flood costs no durable write.
+                    self._shed(admitted, stored=False)
+                    return True
             new = await self._inbox.put(item)
             if not new:
                 log.info("UPDATE_DUPLICATE update_id=%s", update_id)
                 return False
-            self.pending += 1
+            self.accepted += 1
             if self.processing:
-                self._enqueue(item)
+                self._enqueue(item, admitted)
             return True
         finally:
             correlation_id.reset(token)
@@ -96,7 +143,6 @@ class Dispatcher:
 
     async def load_pending(self, limit: int = 1000) -> int:
         items = await self._inbox.pending(limit)
-        self.pending = max(self.pending, len(items))
         for item in items:
             self._enqueue(item)
         return len(items)
@@ -116,28 +162,80 @@ class Dispatcher:
 
     # --- scheduling -------------------------------------------------------------------------
 
-    def _enqueue(self, item: InboxUpdate) -> None:
+    def _enqueue(self, item: InboxUpdate, admitted: _Entry | None = None) -> None:
+        """Queue a stored update for its chat; ``admitted``: already parsed and admitted at intake."""
         if item.update_id in self._known or item.update_id in self._recently_done:
             return
         self._known.add(item.update_id)
-        key: Hashable = item.chat_id if item.chat_id is not None else ("update", item.update_id)
-        queue = self._queues.setdefault(key, deque())
-        queue.append(item)
-        if len(queue) == 1:
-            task = asyncio.create_task(self._drain(key), name=f"chat-{key}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        entry = admitted or self._parsed(item)
+        if admitted is None and not self._admit(entry):
+            self._shed(entry, stored=True)
+            return
+        key = _chat_key(item)
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = deque()
+            self._spawn(self._drain(key), f"chat-{key}")
+        queue.append(entry)
+
+    def _admit(self, entry: _Entry) -> bool:
+        queue = self._queues.get(_chat_key(entry.item))
+        return self._intake.admit(entry.event, entry.item.received_at.timestamp(), len(queue) if queue else 0)
+
+    def _parsed(self, item: InboxUpdate) -> _Entry:
+        try:
+            return _Entry(item, self._parse(item.payload))
+        except ValueError as error:
+            return _Entry(item, malformed=str(error)[:120])
+        except Exception as error:  # reported when its turn comes, at the per-update boundary
+            return _Entry(item, crash=error)
+
+    def _spawn(self, work: Any, name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _drain(self, key: Hashable) -> None:
-        """Process one chat's queue in order, holding one worker slot."""
+        """Process one chat's queue in order (each update takes a worker slot only while it is handled)."""
         queue = self._queues[key]
-        async with self._slots:
+        try:
             while queue:
-                item = queue[0]
-                await self._process(item)
-                await self._mark_done(item)
+                entry = queue[0]
+                await self._process(entry)
+                await self._mark_done(entry.item)
                 queue.popleft()
-        del self._queues[key]
+        finally:
+            del self._queues[key]
+
+    def _shed(self, entry: _Entry, stored: bool) -> None:
+        """An update over the inbound limit: logged and counted here, answered "too fast" (at most once in a
+        while; a button always, so no spinner is left), never processed; marked done if it had been stored."""
+        item, event = entry.item, entry.event
+        assert event is not None  # only parsed user input is ever shed
+        token = correlation_id.set(item.cid or correlation_id.get())
+        try:
+            tell = self._intake.first_refusal(event, item.received_at.timestamp())
+            if isinstance(event, CallbackPress):
+                marker("CALLBACK_RECEIVED", callback_id=event.callback_id, update_id=item.update_id)
+                marker("CALLBACK_REJECTED", reason_code="RATE_LIMIT")
+            marker("UPDATE_SHED", update_id=item.update_id, user=event.user.id, told=int(tell), stored=int(stored),
+                   shed_total=self.shed)
+            effects = self._core.too_fast(event, tell)
+            if effects or stored:  # most of a flood needs neither: no task for it
+                self._spawn(self._finish_shed(item, effects, stored), f"shed-{item.update_id}")
+        finally:
+            correlation_id.reset(token)
+
+    async def _finish_shed(self, item: InboxUpdate, effects: list[Effect], stored: bool) -> None:
+        token = correlation_id.set(item.cid or new_cid())
+        try:
+            await self._delivery.apply(effects)
+        except Exception as error:  # the per-update boundary (the answer is a courtesy; the update is done)
+            exception_caught(error, update_id=item.update_id, stage="too_fast")
+        finally:
+            correlation_id.reset(token)
+        if stored:
+            await self._mark_done(item)
 
     async def _mark_done(self, item: InboxUpdate) -> None:
         for attempt in range(5):
@@ -151,39 +249,30 @@ class Dispatcher:
                 while len(self._recently_done) > RECENTLY_DONE:
                     self._recently_done.popitem(last=False)
                 self._known.discard(item.update_id)
-                self.pending = max(self.pending - 1, 0)
                 return
         # Left in _known: this process will not process it again; after a restart it is re-processed.
 
     # --- one update -------------------------------------------------------------------------
 
-    async def _process(self, item: InboxUpdate) -> None:
+    async def _process(self, entry: _Entry) -> None:
+        item, event = entry.item, entry.event
         token = correlation_id.set(item.cid or new_cid())
-        event: Event | None = None
         try:
-            try:
-                event = self._parse(item.payload)
-            except ValueError as error:
-                marker("DISPATCH_FAIL", update_id=item.update_id, reason="MALFORMED_UPDATE", detail=str(error)[:120])
+            if entry.crash is not None:
+                raise entry.crash
+            if entry.malformed is not None:
+                marker("DISPATCH_FAIL", update_id=item.update_id, reason="MALFORMED_UPDATE", detail=entry.malformed)
                 return
             if event is None:
                 marker("DISPATCH_OK", update_id=item.update_id, ignored=1)
                 return
             if isinstance(event, CallbackPress):
                 marker("CALLBACK_RECEIVED", callback_id=event.callback_id, update_id=item.update_id)
-            if isinstance(event, LIMITED) and not self._limiter.allow(event.user.id, self._monotonic()):
-                await self._core.messenger.apply(self._core.too_fast(event))
-                if isinstance(event, CallbackPress):
-                    marker("CALLBACK_REJECTED", reason_code="RATE_LIMIT")
-                marker("DISPATCH_OK", update_id=item.update_id, rate_limited=1)
-                return
-            outcome = await self._core.process(event, answer_within=CALLBACK_ANSWER_WITHIN)
+            async with self._slots:  # a worker only while the core decides
+                outcome = await self._core.decide(event, answer_within=CALLBACK_ANSWER_WITHIN)
             self._report(event, outcome)
+            await self._core.carry_out(event, outcome, self._delivery.apply)  # paced: no slot held
             marker("DISPATCH_OK", update_id=item.update_id)
-        except RecipientBlockedError:
-            assert event is not None
-            await self._users.set_blocked(event.user.id, True)
-            marker("DISPATCH_OK", update_id=item.update_id, recipient_blocked=1)
         except Exception as error:  # the per-update boundary: log, apologise, keep the worker going
             await self._fail(item, event, error)
         finally:
@@ -209,6 +298,6 @@ class Dispatcher:
         if isinstance(event, CallbackPress):
             marker("CALLBACK_REJECTED", reason_code="INTERNAL_ERROR")
         try:
-            await self._core.messenger.apply(self._core.apology(event))
+            await self._delivery.apply(self._core.apology(event))
         except Exception as second:  # the apology itself failed (Telegram down): logged, not raised
             exception_caught(second, update_id=item.update_id, stage="apology")

@@ -14,7 +14,9 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from entrypoints.telemetry import exception_caught
+from adapters.telegram.update_body import MalformedUpdateError, read_update
+from entrypoints.request_log import quiet_malformed_requests
+from entrypoints.telemetry import RateLimitedLog, exception_caught
 from ports.generation import GatewayHealth
 from ports.storage import StorageUnavailableError
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 MAX_UPDATE_BYTES = 1024 * 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 VERSION = "0.2.0"
+REJECTION_LOG_EVERY_S = 60.0  # rejected webhook posts: one line per status per minute at most
 
 
 @dataclass
@@ -36,7 +39,9 @@ class HealthState:
     lock_acquired: bool = True
     jobs_in_flight: Callable[[], int] = lambda: 0
     inbox_depth: Callable[[], int] = lambda: 0
+    updates_shed: Callable[[], int] = lambda: 0  # shed at intake over the inbound limit (entrypoints/intake_limit.py)
     generator: Callable[[], GatewayHealth] = GatewayHealth
+    kie_mode: str = "real"  # "fake": the fake generator answers orders (KIE_MODE=fake)
 
     def body(self) -> dict[str, object]:
         return {
@@ -49,8 +54,10 @@ class HealthState:
             "version": VERSION,
             "uptime_s": round(time.monotonic() - self.started, 1),
             "inbox_depth": self.inbox_depth(),
+            "updates_shed": self.updates_shed(),
             "jobs_in_flight": self.jobs_in_flight(),
             "kie": self._generator(),
+            "kie_mode": self.kie_mode,
         }
 
     def _generator(self) -> dict[str, object]:
@@ -68,6 +75,13 @@ def _json_error(status: int, description: str) -> web.Response:
     return web.json_response({"ok": False, "description": description}, status=status)
 
 
+def _closing(response: web.Response) -> web.Response:
+    """After a body aiohttp failed to decode, the connection is unusable (aiohttp drops it): say so, so the
+    client does not send its next request down it."""
+    response.force_close()
+    return response
+
+
 class UpdateNotAcceptedError(Exception):
     """The instance cannot take updates now (passive without a shared inbox): answer 503 so Telegram
     delivers the update again later instead of losing it."""
@@ -76,37 +90,47 @@ class UpdateNotAcceptedError(Exception):
 def make_http_app(
     *,
     health: HealthState,
-    accept: Callable[[Mapping[str, Any]], Awaitable[bool]],
+    accept: Callable[[Mapping[str, Any], str], Awaitable[bool]],
     webhook_path: str | None,
     webhook_token: str | None,
     kie_callback_path: str,
     kie_callback_token: str | None,
     on_task_event: Callable[[str], Awaitable[bool]],
 ) -> web.Application:
+    quiet_malformed_requests()
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     background: set[asyncio.Task[bool]] = set()
+    rejections = RateLimitedLog(log, every=REJECTION_LOG_EVERY_S)
+
+    def rejected(request: web.Request, status: int, description: str) -> web.Response:
+        """Logged once a minute per status (anyone can post junk); the path and headers hold secrets: never logged."""
+        forwarded = (request.headers.get("X-Forwarded-For") or "")[:100] or None  # the client, behind Render's proxy
+        rejections.warning(str(status), "WEBHOOK_REJECTED", status=status, reason=description, remote=request.remote,
+                           forwarded_for=forwarded)
+        return _json_error(status, description)
 
     async def get_health(request: web.Request) -> web.Response:
         return web.json_response(health.body())
 
     async def post_webhook(request: web.Request) -> web.Response:
         if webhook_path is None or webhook_token is None or not _same(request.match_info["path"], webhook_path):
+            rejected(request, 404, "unknown webhook path")
             raise web.HTTPNotFound()
         if not _same(request.headers.get(SECRET_HEADER), webhook_token):
-            return _json_error(403, "wrong or missing secret token")
+            return rejected(request, 403, "wrong or missing secret token")
         if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
-            return _json_error(413, "update too large")
+            return rejected(request, 413, "update too large")
         try:
-            payload = json.loads(await request.read())
+            update = read_update(await request.read())  # the only parse; its text is what gets stored
         except web.HTTPRequestEntityTooLarge:
-            return _json_error(413, "update too large")
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _json_error(400, "body is not JSON")
-        update_id = payload.get("update_id") if isinstance(payload, dict) else None
-        if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
-            return _json_error(400, "not a Telegram update (no update_id)")
+            return rejected(request, 413, "update too large")
+        except web.RequestPayloadError:  # a body aiohttp could not decode (a bad gzip stream)
+            return _closing(rejected(request, 400, "body cannot be decoded"))
+        except MalformedUpdateError as error:
+            return rejected(request, 400, str(error))
+        update_id = update.update_id
         try:
-            await accept(payload)
+            await accept(update.payload, update.text)
         except UpdateNotAcceptedError:
             return _json_error(503, "this instance is passive; Telegram will retry")
         except StorageUnavailableError as error:
@@ -119,8 +143,10 @@ def make_http_app(
             return web.json_response({"code": 403, "msg": "forbidden"}, status=403)
         try:
             body = json.loads(await request.read())
-        except (UnicodeDecodeError, json.JSONDecodeError, web.HTTPRequestEntityTooLarge):
+        except (ValueError, RecursionError, web.HTTPRequestEntityTooLarge):
             return web.json_response({"code": 400, "msg": "body is not JSON"}, status=400)
+        except web.RequestPayloadError:
+            return _closing(web.json_response({"code": 400, "msg": "body cannot be decoded"}, status=400))
         data = body.get("data") if isinstance(body, dict) else None
         data = data if isinstance(data, dict) else {}
         task_id = data.get("taskId") or data.get("task_id") or (body.get("taskId") if isinstance(body, dict) else None)

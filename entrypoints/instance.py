@@ -26,15 +26,17 @@ from core.passive import passive_reply
 from core.rate_limit import RateLimiter
 from core.runtime import reload_overrides
 from entrypoints.dispatcher import Dispatcher
+from entrypoints.inbox_gauge import InboxGauge
 from entrypoints.http_app import HealthState, UpdateNotAcceptedError, make_http_app
 from entrypoints.settings import Settings
-from entrypoints.telemetry import exception_caught, passive_reject
+from entrypoints.telemetry import exception_caught, new_cid, passive_reject
 from entrypoints.wiring import App, build_app
 from ports.effects import Messenger
 from ports.generation import GatewayHealth
 from ports.leader import LeaderLock
 from ports.media import MediaReader
 from ports.storage import Storage, StorageUnavailableError
+from ports.trace import correlation_id
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +70,15 @@ class Instance:
         self._stack = AsyncExitStack()
         self.app: App | None = None
         self.dispatcher: Dispatcher | None = None
+        self.inbox_gauge: InboxGauge | None = None
+        self._gauge_task: asyncio.Task[None] | None = None
         self.health = HealthState(
             bot_mode=settings.BOT_MODE, storage="postgres" if shared_inbox else "json", active=False, lock_acquired=False,
             jobs_in_flight=lambda: self.app.runner.in_flight if self.app else 0,
-            inbox_depth=lambda: self.dispatcher.pending if self.dispatcher else 0,
+            inbox_depth=lambda: self.inbox_gauge.value if self.inbox_gauge else 0,
+            updates_shed=lambda: self.dispatcher.shed if self.dispatcher else 0,
             generator=lambda: self.app.services.gateway.health() if self.app else GatewayHealth(),
+            kie_mode=settings.KIE_MODE,
         )
         self._site: web.AppRunner | None = None
         self._leading: asyncio.Task[None] | None = None
@@ -87,14 +93,19 @@ class Instance:
         await self._start_http(host)
         await self._try_lead()
         self._leading = asyncio.create_task(self._lead_forever(), name="leadership")
-        log.info("BOT_STARTED bot_mode=%s port=%s storage=%s mode=%s", self.settings.BOT_MODE, self.port,
-                 self.health.storage, "active" if self.health.active else "passive")
+        log.info("BOT_STARTED", extra={"bot_mode": self.settings.BOT_MODE, "port": self.port, "storage": self.health.storage,
+                                       "mode": "active" if self.health.active else "passive", "kie_mode": self.settings.KIE_MODE})
+        if self.settings.KIE_MODE == "fake":
+            log.warning("KIE_MODE_FAKE the fake generator answers every order: users are charged for made-up results")
 
     async def stop(self, grace: float) -> None:
         if self._leading is not None:
             self._leading.cancel()
             await asyncio.gather(self._leading, return_exceptions=True)
         await self._stand_down(grace)
+        if self._gauge_task is not None:
+            self._gauge_task.cancel()
+            await asyncio.gather(self._gauge_task, return_exceptions=True)
         await self.lock.release()
         self.health.lock_acquired = False
         if self._site is not None:
@@ -120,7 +131,7 @@ class Instance:
             if await self.lock.try_acquire():
                 await self._take_over()
         elif not await self.lock.heartbeat():
-            log.warning("LEADER_LOST instance=%s: processing stops", self.settings.INSTANCE_ID)
+            log.warning("LEADER_LOST processing stops", extra={"instance": self.settings.INSTANCE_ID})
             await self._stand_down(grace=5.0)
 
     async def _take_over(self) -> None:
@@ -132,7 +143,8 @@ class Instance:
         queued = await self.dispatcher.start()
         jobs = await self.app.runner.resume()
         broadcasts = await self.app.broadcaster.resume()
-        log.info("INSTANCE_ACTIVE inbox_pending=%d jobs_resumed=%d broadcasts_resumed=%d", queued, jobs, broadcasts)
+        log.info("INSTANCE_ACTIVE",
+                 extra={"inbox_pending": queued, "jobs_resumed": jobs, "broadcasts_resumed": broadcasts})
         if self.settings.BOT_MODE == "webhook":
             token = self.settings.WEBHOOK_SECRET_TOKEN
             assert token is not None
@@ -184,7 +196,10 @@ class Instance:
             inbox=storage.inbox, users=storage.users, core=self.app.core, parse=parse_update, chat_of=update_chat_id,
             clock=self.app.services.clock, workers=settings.WORKERS,
             limiter=RateLimiter(settings.RATE_LIMIT_BURST, settings.RATE_LIMIT_PER_SECOND),
+            backlog_max=settings.CHAT_BACKLOG_MAX,
         )
+        self.inbox_gauge = InboxGauge(storage.inbox, settings.INBOX_DEPTH_EVERY_S)
+        self._gauge_task = asyncio.create_task(self.inbox_gauge.run(), name="inbox-depth")
 
     async def _start_http(self, host: str) -> None:
         settings = self.settings
@@ -204,31 +219,36 @@ class Instance:
 
     # --- intake -------------------------------------------------------------------------------
 
-    async def accept(self, payload: Mapping[str, Any]) -> bool:
+    async def accept(self, payload: Mapping[str, Any], text: str | None = None) -> bool:
         """The webhook's intake: store durably (any instance with a shared inbox), or refuse politely."""
         if self.dispatcher is not None:
-            return await self.dispatcher.accept(payload)
+            return await self.dispatcher.accept(payload, text)
         await self._passive_answer(payload)
         raise UpdateNotAcceptedError("passive instance without a shared inbox")
 
     async def _passive_answer(self, payload: Mapping[str, Any]) -> None:
+        token = correlation_id.set(new_cid())  # its own cid: the reply's lines and PASSIVE_REJECT share it
         try:
-            event = parse_update(payload)
-        except ValueError:
-            event = None
-        data = payload.get("callback_query", {}).get("data") if isinstance(payload.get("callback_query"), dict) else None
-        passive_reject("callback_query" if data is not None else "update", data)
-        if event is None:
-            return
-        try:
-            await self._messenger.apply(passive_reply(event, self.settings.DEFAULT_LANGUAGE))
-        except Exception as error:  # a courtesy message; the update itself is redelivered by Telegram
-            exception_caught(error, stage="passive_reply")
+            try:
+                event = parse_update(payload)
+            except ValueError:
+                event = None
+            query = payload.get("callback_query")
+            data = query.get("data") if isinstance(query, dict) else None
+            passive_reject("callback_query" if data is not None else "update", data, update_id=payload.get("update_id"))
+            if event is None:
+                return
+            try:
+                await self._messenger.apply(passive_reply(event, self.settings.DEFAULT_LANGUAGE))
+            except Exception as error:  # a courtesy message; the update itself is redelivered by Telegram
+                exception_caught(error, stage="passive_reply")
+        finally:
+            correlation_id.reset(token)
 
     async def confirm_task(self, task_id: str) -> bool:
         """A KIE callback. Only the active instance acts on it (the active one also polls every job)."""
         if self.app is None or not self.health.active:
-            log.info("KIE_CALLBACK_IGNORED_PASSIVE task=%s", task_id)
+            log.info("KIE_CALLBACK_IGNORED_PASSIVE", extra={"task": task_id})
             return False
         try:
             return await self.app.runner.on_task_event(task_id)

@@ -26,11 +26,13 @@ from adapters.storage.pg_leader_lock import PostgresLeaderLock, lock_key_for
 from adapters.storage.postgres import PostgresStorage
 from adapters.telegram.files import TelegramMediaReader
 from adapters.telegram.messenger import TelegramMessenger
-from adapters.telegram.polling import UpdatePoller
+from adapters.catalog.yaml_catalog import load_catalog
+from adapters.telegram.polling import UpdatePoller, WebhookRefusedError
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.instance import Instance
 from entrypoints.settings import Settings, SettingsError, load_settings, read_environment, require_telegram
 from entrypoints.telemetry import configure_logging, exception_caught
+from ports.catalog import CatalogError
 from ports.effects import Messenger
 from ports.leader import LeaderLock
 from ports.storage import Storage, StorageUnavailableError
@@ -118,6 +120,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         return 2
     try:
         await run_instance(make_instance(settings, bot), settings, stop)
+    except WebhookRefusedError as error:
+        hint = " (api.telegram.org needs https://; a local Bot API server accepts http://)" if "https" in str(error).lower() else ""
+        log.error("STARTUP_FAILED WEBHOOK_BASE_URL was refused by the Bot API: %s%s", error, hint)
+        return 2
+    except OSError as error:
+        log.error("STARTUP_FAILED PORT=%s: cannot listen: %s", settings.PORT, error.strerror or error)
+        return 2
     finally:
         await bot.shutdown()
     return 0
@@ -125,7 +134,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
 
 async def run_instance(instance: Instance, settings: Settings, stop: asyncio.Event, host: str = "0.0.0.0") -> None:
     """Start, serve until ``stop`` is set (SIGTERM), then stop gracefully."""
-    await instance.start(host)
+    try:
+        await instance.start(host)
+    except BaseException:
+        await instance.stop(0)  # a failed start still releases the lock and closes what it opened
+        raise
     try:
         await stop.wait()
     finally:
@@ -158,12 +171,16 @@ def main() -> int:
     try:
         settings = load_settings(read_environment())
         require_telegram(settings)
+        load_catalog(settings.CATALOG_PATH)  # checked before anything starts; the instance loads it again
     except SettingsError as error:
         print(f"cannot start: {error}", file=sys.stderr)
+        return 2
+    except CatalogError as error:
+        print(f"cannot start: CATALOG_PATH {error}", file=sys.stderr)
         return 2
     configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT, settings.secrets())
     try:
         return asyncio.run(_main(settings))
     except StorageUnavailableError as error:
-        log.error("STARTUP_FAILED %s", error)
+        log.error("STARTUP_FAILED %s: %s", "DATABASE_URL" if settings.DATABASE_URL else "DATA_DIR", error)
         return 2

@@ -86,6 +86,10 @@ class Settings(BaseModel):
     WORKERS: int = Field(default=8, ge=1, le=256)  # chats processed concurrently
     RATE_LIMIT_BURST: int = Field(default=10, ge=1)  # updates a user may send at once
     RATE_LIMIT_PER_SECOND: float = Field(default=2.0, gt=0)  # sustained updates per user per second
+    # Fairness (entrypoints/intake_limit.py, inbox_gauge.py): a chat's admitted-and-waiting updates beyond this
+    # are shed at intake; /health's inbox_depth is read from storage this often.
+    CHAT_BACKLOG_MAX: int = Field(default=10, ge=1)
+    INBOX_DEPTH_EVERY_S: float = Field(default=5.0, gt=0)
     # Where users reach a person about payments (/paysupport, receipts): @username or an https:// link.
     SUPPORT_CONTACT: str | None = None
 
@@ -150,6 +154,14 @@ class Settings(BaseModel):
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here, before any connection or Bot API call; the message never echoes the value.
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL: postgresql://user:password@host:5432/dbname")
+        return value
+
     @field_validator("KIE_CALLBACK_PATH")
     @classmethod
     def _relative_path(cls, value: str) -> str:
@@ -204,6 +216,12 @@ def require_telegram(settings: Settings) -> None:
     for name in needed:
         if getattr(settings, name) is None:
             raise SettingsError(f"missing setting {name}: required when BOT_MODE={settings.BOT_MODE}")
+    if settings.KIE_API_KEY is None and "KIE_MODE" not in settings.model_fields_set:
+        # Without a key the fake generator would answer real users, who would pay for fake pictures.
+        raise SettingsError(
+            f"missing setting KIE_API_KEY: required when BOT_MODE={settings.BOT_MODE} "
+            "(set KIE_MODE=fake to run on the fake generator on purpose)"
+        )
 
 
 def load_settings(env: Mapping[str, str], **overrides: object) -> Settings:

@@ -85,7 +85,12 @@ Effect = SendScreen | EditScreen | AnswerCallback | SendMedia | SendFile | SendI
 
 
 class RecipientBlockedError(Exception):
-    """The user blocked the bot or deleted the chat: stop sending to them."""
+    """The recipient blocked the bot, was deactivated, removed the bot from the group or the chat is gone:
+    stop sending to them. ``chat_id`` names the recipient of the failed message (not the update's sender)."""
+
+    def __init__(self, message: str = "", chat_id: int | None = None) -> None:
+        super().__init__(message)
+        self.chat_id = chat_id
 
 
 class MessengerUnavailableError(Exception):

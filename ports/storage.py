@@ -244,6 +244,9 @@ class InboxUpdate:
     received_at: datetime
     chat_id: int | None = None  # updates of one chat are processed in order; None = no chat
     cid: str = ""  # correlation id given when it arrived
+    # The JSON text ``payload`` was read from, when the caller has it (the webhook's body): storages keep it
+    # verbatim instead of serialising ``payload`` again. Not part of equality; updates read back have None.
+    text: str | None = field(default=None, compare=False, repr=False)
 
 
 class Inbox(Protocol):

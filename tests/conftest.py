@@ -34,3 +34,18 @@ async def bot(api):
 @pytest.fixture
 def clock() -> FakeTime:
     return FakeTime()
+
+
+@pytest.fixture(autouse=True)
+def _caplog_reads_like_the_operator_log(request):
+    """``caplog.text`` shows each line as the bot prints it (message, cid, then the fields passed as data)."""
+    if "caplog" not in request.fixturenames:
+        yield
+        return
+    from entrypoints.telemetry import CidFilter, TextFormatter
+
+    handler = request.getfixturevalue("caplog").handler  # pytest keeps one capture handler for the session
+    if not isinstance(handler.formatter, TextFormatter):
+        handler.setFormatter(TextFormatter(lambda line: line))
+        handler.addFilter(CidFilter())
+    yield

@@ -106,6 +106,7 @@ async def test_history_shows_a_result_again_and_repeats_a_job(tmp_path):
         assert bot.screen_text().startswith("🧾 Проверьте заказ") and "«a cat»" in bot.screen_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("users", [60])
 async def test_a_broadcast_interrupted_by_a_restart_resumes_where_it_stopped(tmp_path, backend, users):  # noqa: F811
     env = {"ADMIN_ID": "42", **backend}

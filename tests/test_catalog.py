@@ -45,6 +45,13 @@ def all_inputs(catalog: Catalog):
     return [(model, spec) for model in catalog.models for spec in model.inputs]
 
 
+def inputs_where(catalog: Catalog, wanted) -> list:
+    """The (model, input) pairs a check is about; never empty, so the check cannot pass by checking nothing."""
+    found = [(model, spec) for model, spec in all_inputs(catalog) if wanted(spec)]
+    assert found, "the catalog has no such input: the check below would check nothing"
+    return found
+
+
 # ---------------------------------------------------------------------------------------------------
 # The shipped catalog
 
@@ -96,25 +103,24 @@ def test_every_model_has_ru_and_en_names_and_one_line_descriptions(catalog: Cata
 
 
 def test_every_enum_has_a_default_among_its_values(catalog: Catalog) -> None:
-    for model, spec in all_inputs(catalog):
-        if spec.kind is InputKind.ENUM:
-            assert spec.values and all(isinstance(v, str) for v in spec.values), (model.id, spec.name)
-            assert spec.default in spec.values, (model.id, spec.name)
+    for model, spec in inputs_where(catalog, lambda spec: spec.kind is InputKind.ENUM):
+        assert spec.values and all(isinstance(v, str) for v in spec.values), (model.id, spec.name)
+        assert spec.default in spec.values, (model.id, spec.name)
 
 
 def test_every_bool_has_a_true_or_false_default(catalog: Catalog) -> None:
-    for model, spec in all_inputs(catalog):
-        if spec.kind is InputKind.BOOL:
-            assert isinstance(spec.default, bool), (model.id, spec.name)
+    for model, spec in inputs_where(catalog, lambda spec: spec.kind is InputKind.BOOL):
+        assert isinstance(spec.default, bool), (model.id, spec.name)
 
 
 def test_every_offered_number_has_presets_within_its_range_including_the_default(catalog: Catalog) -> None:
-    for model, spec in all_inputs(catalog):
-        if spec.kind in (InputKind.NUMBER, InputKind.INTEGER):
-            assert spec.minimum <= spec.default <= spec.maximum, (model.id, spec.name)
-            if not spec.fixed:
-                assert 3 <= len(spec.values) <= 5 and spec.default in spec.values, (model.id, spec.name)
-                assert all(spec.minimum <= v <= spec.maximum for v in spec.values), (model.id, spec.name)
+    numbers = inputs_where(catalog, lambda spec: spec.kind in (InputKind.NUMBER, InputKind.INTEGER))
+    assert any(not spec.fixed for _, spec in numbers), "no offered number: the preset check would check nothing"
+    for model, spec in numbers:
+        assert spec.minimum <= spec.default <= spec.maximum, (model.id, spec.name)
+        if not spec.fixed:
+            assert 3 <= len(spec.values) <= 5 and spec.default in spec.values, (model.id, spec.name)
+            assert all(spec.minimum <= v <= spec.maximum for v in spec.values), (model.id, spec.name)
 
 
 def test_every_model_has_at_most_one_prompt_and_it_has_a_max_length(catalog: Catalog) -> None:
@@ -126,11 +132,10 @@ def test_every_model_has_at_most_one_prompt_and_it_has_a_max_length(catalog: Cat
 
 
 def test_media_inputs_take_a_sensible_number_of_files(catalog: Catalog) -> None:
-    for model, spec in all_inputs(catalog):
-        if spec.is_media:
-            assert 0 <= spec.min_items <= spec.max_items, (model.id, spec.name)
-            assert spec.multiple or spec.max_items == 1, (model.id, spec.name)
-            assert spec.required == (spec.min_items >= 1), (model.id, spec.name)
+    for model, spec in inputs_where(catalog, lambda spec: spec.is_media):
+        assert 0 <= spec.min_items <= spec.max_items, (model.id, spec.name)
+        assert spec.multiple or spec.max_items == 1, (model.id, spec.name)
+        assert spec.required == (spec.min_items >= 1), (model.id, spec.name)
 
 
 def test_every_model_needs_something_from_the_user(catalog: Catalog) -> None:
@@ -139,9 +144,8 @@ def test_every_model_needs_something_from_the_user(catalog: Catalog) -> None:
 
 
 def test_the_safety_checker_is_always_sent_as_true_and_never_offered(catalog: Catalog) -> None:
-    for model, spec in all_inputs(catalog):
-        if spec.name == "enable_safety_checker":
-            assert spec.fixed and spec.default is True, model.id
+    for model, spec in inputs_where(catalog, lambda spec: spec.name == "enable_safety_checker"):
+        assert spec.fixed and spec.default is True, model.id
 
 
 def test_only_z_image_is_free(catalog: Catalog) -> None:
@@ -154,10 +158,11 @@ def test_credits_are_exact_decimals(catalog: Catalog) -> None:
 
 
 def test_quantity_fields_name_an_offered_option(catalog: Catalog) -> None:
-    for model in catalog.models:
-        if model.quantity_field:
-            spec = model.input(model.quantity_field)
-            assert spec is not None and spec.is_option, model.id
+    with_quantity = [model for model in catalog.models if model.quantity_field]
+    assert with_quantity, "no model has a quantity field: the check would check nothing"
+    for model in with_quantity:
+        spec = model.input(model.quantity_field)
+        assert spec is not None and spec.is_option, model.id
 
 
 def test_per_request_imagen_models_do_not_multiply_by_the_number_of_images(catalog: Catalog) -> None:

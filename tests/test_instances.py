@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+import pytest
 
 from adapters.kie.fake_server import FakeKieServer
 from adapters.storage.postgres import PostgresStorage
@@ -24,6 +25,8 @@ from entrypoints.server import make_bot, make_instance
 from entrypoints.smoke_checks import callback_update, message_update, post_update
 from ports.storage import InboxUpdate, JobState
 from tests.pg import scratch_database
+
+pytestmark = pytest.mark.slow  # real processes, terminals or long journeys: not in the fast tier
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = 31337
@@ -94,7 +97,7 @@ async def test_with_postgres_the_passive_instance_stores_updates_and_takes_over_
             await eventually(lambda: replies(api))
             assert await press(api, second, "Картинки и дизайн") == 200
             await eventually(lambda: len(api.calls("answerCallbackQuery")) == 1)
-            assert second.app.runner.in_flight == 0 and second.dispatcher.pending >= 1
+            assert second.app.runner.in_flight == 0 and second.dispatcher.accepted >= 1
             # The old instance stops (SIGTERM): the new one takes over within a lock retry.
             stopped_at = time.perf_counter()
             await first.stop(5)

@@ -25,6 +25,7 @@ def entry(number: int) -> AuditEntry:
     return AuditEntry(at=NOW + timedelta(seconds=number), actor=1, action="credit", details={"n": number})
 
 
+@pytest.mark.slow
 async def test_the_audit_log_keeps_the_newest_ten_thousand_entries() -> None:
     assert AUDIT_CAP == 10_000
     document = AdminDocument.empty()

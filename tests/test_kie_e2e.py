@@ -8,6 +8,7 @@ import socket
 from contextlib import asynccontextmanager
 
 import aiohttp
+import pytest
 
 from adapters.kie.fake_media import png_bytes
 from adapters.kie.fake_server import FakeKieServer
@@ -15,6 +16,8 @@ from core.job_runner import RunnerSettings
 from entrypoints.fake_stack import FAST_RUNNER, running_server
 from entrypoints.smoke_checks import message_update
 from ports.storage import JobState
+
+pytestmark = pytest.mark.slow  # real processes, terminals or long journeys: not in the fast tier
 
 USER = 5151
 CALLBACK_TOKEN = "kie_callback_token_1"

@@ -240,10 +240,8 @@ async def test_callback_modes_once_twice_never(kie, clock, receiver, mode, expec
         kie.set_callback_mode(mode)
         task_id = (await create(http, kie, callBackUrl=receiver.url + "/cb"))["data"]["taskId"]
         clock.advance(30)  # nobody polls: the ticker notices the task finished
-        if expected:
-            await kie.wait_for_callbacks(expected)
-        await asyncio.sleep(0.3)  # no extra delivery turns up
-        assert len(receiver.posts) == len(kie.callbacks) == expected
+        await kie.settle()  # everything due by now is delivered; nothing else is pending
+        assert len(receiver.posts) == len(kie.callbacks) == expected and kie.callbacks_due == 0
         for body, _ in receiver.posts:
             assert body["code"] == 200 and body["msg"] == "Playground task completed successfully."
             assert body["data"]["taskId"] == task_id and json.loads(body["data"]["resultJson"])["resultUrls"]
@@ -256,11 +254,14 @@ async def test_late_callback_arrives_delay_seconds_after_the_task_finished(kie, 
         task_id = (await create(http, kie, callBackUrl=receiver.url + "/cb"))["data"]["taskId"]
         clock.advance(30)
         assert await kie.task_state(task_id) == "success"
-        await asyncio.sleep(0.3)
+        await kie.settle()
+        assert receiver.posts == [] and kie.callbacks_due == 1  # finished, its callback held for 120 s
+        clock.advance(119.9)
+        await kie.settle()
         assert receiver.posts == []
-        clock.advance(120)
-        await kie.wait_for_callbacks(1)
-        assert receiver.posts[0][0]["data"]["taskId"] == task_id
+        clock.advance(0.1)
+        await kie.settle()
+        assert [body["data"]["taskId"] for body, _ in receiver.posts] == [task_id] and kie.callbacks_due == 0
 
 
 async def test_callback_failures_are_recorded_not_retried_and_can_be_signed(clock, tmp_path, receiver):
@@ -269,9 +270,9 @@ async def test_callback_failures_are_recorded_not_retried_and_can_be_signed(cloc
             await create(http, kie, callBackUrl="http://127.0.0.1:9/unreachable")
             signed = (await create(http, kie, callBackUrl=receiver.url + "/cb"))["data"]["taskId"]
             clock.advance(30)
-            attempts = await kie.wait_for_callbacks(2)
-            await asyncio.sleep(0.2)
-        assert len(kie.callbacks) == 2
+            await kie.settle()
+            attempts = list(kie.callbacks)
+        assert len(kie.callbacks) == 2 and kie.callbacks_due == 0
         failed = next(a for a in attempts if a.status is None)
         assert failed.error and failed.url.endswith("/unreachable")
         headers = receiver.posts[0][1]

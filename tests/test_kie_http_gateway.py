@@ -17,6 +17,7 @@ import pytest
 from adapters.kie.breaker import OPEN_MESSAGE
 from adapters.kie.http_gateway import DEFAULT_USER_AGENT, MAX_BACKOFF, KieHttpGateway
 from adapters.system.clock import VirtualClock
+from entrypoints.telemetry import TextFormatter
 from ports.generation import (
     GatewayAuthError,
     GatewayError,
@@ -113,6 +114,7 @@ async def test_every_call_sends_bearer_json_and_an_explicit_user_agent(make):
     s.kie.on(CREATE, envelope(data={"taskId": "task_1"})).on(RECORD, envelope(data=record("waiting")))
     await s.gateway.submit(REQUEST)
     await s.gateway.status("task_1")
+    assert [request.url.path for request in s.kie.requests] == ["/api/v1/jobs/createTask", "/api/v1/jobs/recordInfo"]
     for request in s.kie.requests:
         assert request.headers["Authorization"] == f"Bearer {KEY}"
         assert request.headers["Accept"] == "application/json"
@@ -598,9 +600,11 @@ async def test_logs_never_contain_the_api_key_or_the_prompt(make, caplog):
     await s.gateway.submit(REQUEST)
     await s.gateway.status("t")
     assert caplog.records
-    assert KEY not in caplog.text and "SECRET" not in caplog.text and PROMPT not in caplog.text
-    assert f"prompt_len={len(PROMPT)}" in caplog.text
-    assert "endpoint=createTask" in caplog.text and "duration_ms=" in caplog.text and "http=200" in caplog.text
+    # The lines as the operator reads them: message, then the fields the call passed as data.
+    text = "\n".join(TextFormatter(lambda line: line).format(record) for record in caplog.records)
+    assert KEY not in text and "SECRET" not in text and PROMPT not in text
+    assert f"prompt_len={len(PROMPT)}" in text
+    assert "endpoint=createTask" in text and "duration_ms=" in text and "http=200" in text
     assert KEY not in repr(s.gateway)
 
 

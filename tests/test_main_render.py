@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from adapters.telegram.fake_bot_api import FakeBotApi
 from entrypoints.smoke_checks import message_update, post_update
@@ -45,6 +46,7 @@ async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
     )
 
 
+@pytest.mark.slow
 async def test_main_render_serves_the_runbook_checks_and_stops_cleanly_on_sigterm(tmp_path):
     async with FakeBotApi() as api:
         port = free_port()
@@ -52,7 +54,7 @@ async def test_main_render_serves_the_runbook_checks_and_stops_cleanly_on_sigter
             "PATH": os.environ["PATH"], "HOME": str(tmp_path), "TELEGRAM_BOT_TOKEN": api.token,
             "TELEGRAM_API_BASE_URL": api.base_url, "BOT_MODE": "webhook", "PORT": str(port),
             "WEBHOOK_BASE_URL": "https://bot.example", "WEBHOOK_SECRET_PATH": "smokepath42",
-            "WEBHOOK_SECRET_TOKEN": "smoke_token_42", "DATA_DIR": str(tmp_path / "data"),
+            "WEBHOOK_SECRET_TOKEN": "smoke_token_42", "DATA_DIR": str(tmp_path / "data"), "KIE_MODE": "fake",
         }
         process = await start_bot(env)
         base = f"http://127.0.0.1:{port}"
@@ -91,7 +93,8 @@ async def test_a_rejected_token_is_reported_without_printing_it(tmp_path):
     async with FakeBotApi() as api:
         wrong = "42:WRONG_token_value"
         env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TELEGRAM_BOT_TOKEN": wrong,
-               "TELEGRAM_API_BASE_URL": api.base_url, "PORT": str(free_port()), "DATA_DIR": str(tmp_path)}
+               "TELEGRAM_API_BASE_URL": api.base_url, "PORT": str(free_port()), "DATA_DIR": str(tmp_path),
+               "KIE_MODE": "fake"}
         process = await start_bot(env)
         async with asyncio.timeout(20):
             _, stderr = await process.communicate()

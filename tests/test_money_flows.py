@@ -46,6 +46,7 @@ async def pay(client, user: int, stars: int, payload: str | None = None):
     return paid
 
 
+@pytest.mark.slow
 async def test_a_stars_payment_credits_once_however_often_telegram_delivers_it(tmp_path, backend):
     async with bot(tmp_path, backend) as client:
         await client.say(USER, "/start")
@@ -76,6 +77,7 @@ async def test_pre_checkout_refuses_an_unknown_package_or_a_wrong_amount(tmp_pat
         assert all(a["error_message"] for a in answers)
 
 
+@pytest.mark.slow
 async def test_a_refund_takes_the_money_back_and_a_debt_is_settled_by_the_next_top_up(tmp_path, backend):
     async with bot(tmp_path, backend, WELCOME_BALANCE="0") as client:
         await client.say(USER, "/start")
@@ -122,6 +124,7 @@ async def test_an_admin_refund_returns_the_stars_and_the_credit_once(tmp_path, b
         assert actions.count("refund_stars") == 1
 
 
+@pytest.mark.slow
 async def test_two_admins_approving_one_receipt_at_once_credit_it_once(tmp_path, backend):
     async with bot(tmp_path, backend, WELCOME_BALANCE="0") as client:
         await client.say(USER, "/start")
@@ -153,6 +156,7 @@ async def test_two_admins_approving_one_receipt_at_once_credit_it_once(tmp_path,
         assert sorted(toasts)[0] == "Готово" and any(t and t.startswith("Заявка уже решена") for t in toasts)
 
 
+@pytest.mark.slow
 async def test_concurrent_taps_on_launch_charge_once(tmp_path, backend):
     async with bot(tmp_path, backend) as client:
         await client.say(USER, "/start")
@@ -168,6 +172,7 @@ async def test_concurrent_taps_on_launch_charge_once(tmp_path, backend):
         assert await balance(client) == 10000 - 80
 
 
+@pytest.mark.slow
 async def test_a_failed_free_run_gives_the_free_try_back_and_a_delivered_one_uses_it(tmp_path, backend):
     async with bot(tmp_path, backend, FREE_DAILY_LIMIT="1") as client:
         async def run(prompt: str) -> None:

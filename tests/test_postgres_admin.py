@@ -104,11 +104,18 @@ async def test_finish_keeps_the_first_of_two_racing_ends(storage: PostgresStorag
     async with asyncio.timeout(30):
         await storage.broadcasts.create(Broadcast(id="b1", admin_id=1, text="hi", created_at=NOW))
         await storage.broadcasts.start("b1", NOW)
+        done_at, cancelled_at, late_at = NOW, NOW + timedelta(seconds=1), NOW + timedelta(seconds=2)
         await asyncio.gather(
-            storage.broadcasts.finish("b1", BroadcastState.DONE, NOW),
-            storage.broadcasts.finish("b1", BroadcastState.CANCELLED, NOW),
+            storage.broadcasts.finish("b1", BroadcastState.DONE, done_at),
+            storage.broadcasts.finish("b1", BroadcastState.CANCELLED, cancelled_at),
         )
+        first = await storage.broadcasts.get("b1")
+        await storage.broadcasts.finish("b1", BroadcastState.CANCELLED if first.state is BroadcastState.DONE
+                                        else BroadcastState.DONE, late_at)  # a third end, after the race
         stored = await storage.broadcasts.get("b1")
 
-    assert stored.state in (BroadcastState.DONE, BroadcastState.CANCELLED)
+    # One end won, whole (state and time from the same call), and no later end changes it: without the
+    # "only from draft/sending" guard the second racer, and surely the third end, would overwrite it.
+    assert (first.state, first.updated_at) in {(BroadcastState.DONE, done_at), (BroadcastState.CANCELLED, cancelled_at)}
+    assert (stored.state, stored.updated_at) == (first.state, first.updated_at)
     assert await storage.broadcasts.sending() == []

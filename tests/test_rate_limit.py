@@ -24,3 +24,10 @@ def test_memory_stays_bounded_by_forgetting_refilled_users():
     for user in range(100):
         limiter.allow(user, float(user * 10))
     assert len(limiter._buckets) <= 10
+
+
+def test_a_time_earlier_than_the_last_one_refills_nothing():
+    limiter = RateLimiter(burst=1, per_second=1.0)
+    assert limiter.allow(1, 10.0)
+    assert not limiter.allow(1, 5.0)  # out of order: no negative refill, no refund either
+    assert limiter.allow(1, 11.0)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections import deque
 
+import pytest
+
 from core.routes import CALLBACK_ROUTES
 from core.callbacks import MAX_CALLBACK_BYTES, decode
 from ports.effects import EditScreen, SendMedia, SendScreen
@@ -43,6 +45,7 @@ async def fill_inputs(bot) -> None:
             return
 
 
+@pytest.mark.slow
 async def test_every_reachable_button_decodes_fits_and_is_answered(tmp_path):
     async with running_bot(tmp_path, balance="100000") as bot:
         outcome = await bot.send("/start")

@@ -44,7 +44,20 @@ def test_a_malformed_secret_is_named_but_never_printed(variable):
 def test_polling_needs_only_the_token():
     with pytest.raises(SettingsError, match="TELEGRAM_BOT_TOKEN"):
         require_telegram(load_settings({}))
-    require_telegram(load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}))
+    require_telegram(load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "KIE_API_KEY": "kie_abc"}))
+
+
+def test_on_telegram_the_fake_generator_must_be_asked_for_explicitly():
+    with pytest.raises(SettingsError, match="KIE_API_KEY.*KIE_MODE=fake"):
+        require_telegram(load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}))
+    require_telegram(load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "KIE_MODE": "fake"}))
+
+
+def test_a_database_url_of_another_database_is_refused_without_printing_it():
+    with pytest.raises(SettingsError, match="DATABASE_URL") as error:
+        load_settings({"DATABASE_URL": "mysql://user:pw@x/db"})
+    assert "pw" not in str(error.value)
+    assert load_settings({"DATABASE_URL": "postgres://u@h/db"}).DATABASE_URL is not None
 
 
 def test_webhook_mode_names_the_first_missing_variable():

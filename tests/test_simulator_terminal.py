@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
+
+pytestmark = pytest.mark.slow  # real processes, terminals or long journeys: not in the fast tier
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -404,3 +405,37 @@ async def test_the_fake_answers_429_with_retry_after_like_telegram(api):
     assert answer.status_code == 429
     assert answer.json() == {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 9",
                              "parameters": {"retry_after": 9}}
+
+
+@bounded()
+@pytest.mark.parametrize("chat, status, description", [
+    (CHAT, 403, "Forbidden: user is deactivated"),
+    (-100123, 403, "Forbidden: bot was kicked from the supergroup chat"),
+    (-100123, 400, "Bad Request: chat not found"),
+])
+async def test_a_gone_recipient_is_named_by_the_error(api, messenger, chat, status, description):
+    api.fail_next("sendMessage", status, description=description)
+    with pytest.raises(RecipientBlockedError) as raised:
+        await messenger.apply([SendScreen(chat, MENU)])
+    assert raised.value.chat_id == chat
+
+
+@bounded()
+async def test_a_chat_waiting_for_its_next_slot_does_not_hold_up_other_chats():
+    from adapters.telegram.limits import FloodLimiter
+
+    gate, waits = asyncio.Event(), []
+
+    async def sleep(seconds: float) -> None:  # time stands still until the gate opens
+        waits.append(seconds)
+        await gate.wait()
+
+    limiter = FloodLimiter(per_chat_interval=1.0, chat_burst=1, global_per_second=30, sleep=sleep, clock=lambda: 1000.0)
+    assert await limiter.acquire(1) == 0
+    paced = asyncio.ensure_future(limiter.acquire(1))  # chat 1's next slot is a second away
+    await asyncio.sleep(0)
+    assert waits == [1.0]
+    # Far under 30/s overall: chat 2 sends at once (reserving chat 1's overall slot a second ahead made it wait).
+    assert await limiter.acquire(2) == 0
+    gate.set()
+    await paced

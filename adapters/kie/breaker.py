@@ -75,10 +75,10 @@ class CircuitBreaker:
         trial, self._trial_running = self._trial_running, False
         if trial or (self._open_until is None and self._failures >= self._threshold):
             self._open_until = self._clock.now() + self._cooldown
-            log.error(
-                "KIE_CIRCUIT_OPEN failures=%d cooldown_s=%.0f retry_at=%s",
-                self._failures, self._cooldown.total_seconds(), self._open_until.isoformat(),
-            )
+            log.error("KIE_CIRCUIT_OPEN", extra={
+                "failures": self._failures, "cooldown_s": round(self._cooldown.total_seconds()),
+                "retry_at": self._open_until.isoformat(),
+            })
 
     def abandoned(self) -> None:
         """The call ended without a verdict (cancelled): free the trial slot, change nothing else."""

@@ -149,14 +149,14 @@ class KieHttpGateway:
         callback = request.callback_url or (UNREACHABLE_CALLBACK if family.callback_required else None)
         if callback:
             payload["callBackUrl"] = callback
-        log.info(
-            "KIE_SUBMIT job=%s api=%s model=%s input_keys=%s prompt_len=%d callback=%s",
-            request.job_id or "-", family.name, request.model, ",".join(sorted(map(str, request.input))),
-            _prompt_length(request.input), bool(request.callback_url),
-        )
+        log.info("KIE_SUBMIT", extra={
+            "job": request.job_id or "-", "api": family.name, "model": request.model,
+            "input_keys": ",".join(sorted(map(str, request.input))),
+            "prompt_len": _prompt_length(request.input), "callback": bool(request.callback_url),
+        })
         waited = await self._limiter.acquire()
         if waited:
-            log.info("KIE_SUBMIT_THROTTLED job=%s waited_s=%.2f", request.job_id or "-", waited)
+            log.info("KIE_SUBMIT_THROTTLED", extra={"job": request.job_id or "-", "waited_s": round(waited, 2)})
         data = await self._call(
             _Call(family.create_endpoint, "POST", f"{self._api}{family.create_path}",
                   content=_json_body(payload), retry_sent=False)
@@ -257,10 +257,9 @@ class KieHttpGateway:
                 if not (error.retryable and allowed and attempt < self._retries):
                     raise error from failure.original
                 delay = self.backoff_delay(attempt)
-                log.warning(
-                    "KIE_RETRY endpoint=%s attempt=%d cause=%s delay_s=%.2f", call.endpoint, attempt + 1,
-                    _cause(failure), delay,
-                )
+                log.warning("KIE_RETRY", extra={
+                    "endpoint": call.endpoint, "attempt": attempt + 1, "cause": _cause(failure), "delay_s": round(delay, 2),
+                })
                 await self._sleep(delay)
                 attempt += 1
 
@@ -282,10 +281,10 @@ class KieHttpGateway:
         except httpx.RequestError as error:
             self._last_call_at = self._clock.now()
             sent = not isinstance(error, _NOT_SENT)
-            log.warning(
-                "KIE_CALL_FAILED endpoint=%s error=%s sent=%s duration_ms=%.0f attempt=%d",
-                call.endpoint, type(error).__name__, sent, _ms(started), attempt + 1,
-            )
+            log.warning("KIE_CALL_FAILED", extra={
+                "endpoint": call.endpoint, "error": type(error).__name__, "sent": sent, "duration_ms": _ms(started),
+                "attempt": attempt + 1,
+            })
             what = "timed out" if isinstance(error, httpx.TimeoutException) else "could not be reached"
             raise CallFailure(
                 GatewayUnavailableError(f"KIE {call.endpoint} {what} ({type(error).__name__})"),
@@ -295,16 +294,16 @@ class KieHttpGateway:
         try:
             data = envelope.interpret(call.endpoint, response)
         except CallFailure as failure:
-            log.warning(
-                "KIE_CALL endpoint=%s http=%d code=%s error=%s duration_ms=%.0f attempt=%d",
-                call.endpoint, response.status_code, failure.kie_code, failure.error.code, _ms(started), attempt + 1,
-            )
+            log.warning("KIE_CALL", extra={
+                "endpoint": call.endpoint, "http": response.status_code, "code": failure.kie_code,
+                "error": failure.error.code, "duration_ms": _ms(started), "attempt": attempt + 1,
+            })
             raise
         # Polling is frequent: its successes go to DEBUG.
         log.log(
             logging.DEBUG if envelope.is_status_endpoint(call.endpoint) else logging.INFO,
-            "KIE_CALL endpoint=%s http=%d code=200 duration_ms=%.0f attempt=%d",
-            call.endpoint, response.status_code, _ms(started), attempt + 1,
+            "KIE_CALL", extra={"endpoint": call.endpoint, "http": response.status_code, "code": 200,
+                               "duration_ms": _ms(started), "attempt": attempt + 1},
         )
         return data
 
@@ -330,7 +329,7 @@ class KieHttpGateway:
         if last is not None and now - last < ALARM_INTERVAL:
             return
         self._alarmed_at[marker] = now
-        log.error("%s endpoint=%s detail=%s", marker, endpoint, error)
+        log.error(marker, extra={"endpoint": endpoint, "detail": str(error)})
 
 
 def _json_body(payload: Mapping[str, Any]) -> bytes:
@@ -360,5 +359,5 @@ def _cause(failure: CallFailure) -> str:
     return "invalid_body"
 
 
-def _ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
+def _ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)

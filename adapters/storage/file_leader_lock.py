@@ -56,7 +56,7 @@ class FileLeaderLock:
             os.close(fd)
             raise
         self._fd = fd
-        log.info("LEADER_ACQUIRED lock=file dir=%s pid=%s", self.data_dir, os.getpid())
+        log.info("LEADER_ACQUIRED", extra={"lock": "file", "dir": self.data_dir, "pid": os.getpid()})
         return True
 
     async def heartbeat(self) -> bool:
@@ -68,7 +68,7 @@ class FileLeaderLock:
         if fd is None:
             return
         os.close(fd)  # closing the only descriptor of the file description drops the flock
-        log.info("LEADER_RELEASED lock=file dir=%s", self.data_dir)
+        log.info("LEADER_RELEASED", extra={"lock": "file", "dir": self.data_dir})
 
     def guards(self, data_dir: Path | str) -> bool:
         """Whether this lock is held and is the flock on ``<data_dir>/state.lock`` (the same file, by

@@ -8,6 +8,7 @@ dicts. Encoding checks types, so a bad value fails before it reaches the state, 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import types
 import typing
@@ -47,6 +48,22 @@ def decode(cls: type[T], data: Mapping[str, Any]) -> T:
         if field.name in data
     }
     return cls(**values)
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON text of JSON data (the one serialisation both storages use for free-form JSON)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def payload_text(update: Any) -> str:
+    """An ``InboxUpdate``'s payload as JSON text: the text it arrived as when the caller kept it (the port
+    says it is the payload's JSON, so it is stored verbatim, never serialised again), else ``payload``
+    checked as JSON data and serialised once."""
+    if update.text is not None:
+        if not isinstance(update.text, str):
+            raise TypeError(f"text: expected str, got {type(update.text).__name__}")
+        return update.text
+    return json_text(encode_field(type(update), "payload", update.payload))
 
 
 def utc_text(moment: datetime) -> str:

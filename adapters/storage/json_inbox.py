@@ -12,8 +12,11 @@ Document layout (format version 1)::
 
 The file is rewritten on every put, on the webhook's critical path, so it is kept cheap to produce: every
 entry is held pre-serialised as UTF-8 bytes and ``dump`` only joins them, and done times are plain integers
-(a processed id costs ~20 bytes). Processed ids are remembered for more than RETENTION after their done time
-(Telegram redelivers an update for at most 24 h), then forgotten by the next write, oldest first.
+(a processed id costs ~20 bytes). An update that comes with its JSON text (``InboxUpdate.text``, the webhook's
+body) is spliced in as received, never serialised again; in memory a pending update is its other fields and
+that text, parsed only when ``pending`` hands out a copy. Processed ids are remembered for more than
+RETENTION after their done time (Telegram redelivers an update for at most 24 h), then forgotten by the next
+write, oldest first.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.storage.json_codec import decode, encode, utc_text
+from adapters.storage.json_codec import decode, encode_field, payload_text, utc_text
 from ports.storage import InboxUpdate
 
 FORMAT = "trt-bot-inbox"
@@ -34,6 +37,7 @@ RETENTION = timedelta(hours=24)
 _HEAD = f'{{"format":"{FORMAT}","version":{VERSION},"pending":{{'.encode()
 _MIDDLE = b'},"done":{'
 _TAIL = b"}}"
+_FIELDS = ("update_id", "received_at", "chat_id", "cid")  # an InboxUpdate's record, payload aside
 
 
 class CorruptInboxError(ValueError):
@@ -42,7 +46,7 @@ class CorruptInboxError(ValueError):
 
 class InboxDocument:
     def __init__(self) -> None:
-        self._pending: dict[int, dict[str, Any]] = {}  # update id -> InboxUpdate record
+        self._pending: dict[int, tuple[dict[str, Any], str]] = {}  # update id -> (record, payload JSON text)
         self._pending_bytes: dict[int, bytes] = {}  # update id -> b'"<id>":<record JSON>'
         self._done_bytes: dict[int, bytes] = {}  # update id -> b'"<id>":<done at>'
         self._done_order: list[tuple[int, int]] = []  # heap of (done at, update id): oldest first
@@ -69,8 +73,8 @@ class InboxDocument:
                 update = decode(InboxUpdate, record)
                 if key != str(update.update_id):
                     raise ValueError(f"update {update.update_id} is stored under {key!r}")
-                record = encode(update)
-                inbox._add_pending(update.update_id, record, _serialise(update.update_id, record))
+                fields, text = _record(update)
+                inbox._add_pending(update.update_id, fields, text, _entry(update.update_id, fields, text))
             for key, done_at in doc["done"].items():
                 update_id = int(key)
                 if key != str(update_id) or update_id in inbox._pending:
@@ -90,18 +94,18 @@ class InboxDocument:
     # --- operations -------------------------------------------------------------------------
 
     def put(self, update: InboxUpdate) -> tuple[bool, bool]:
-        record = encode(update)  # validates (payload is JSON data, times are aware) before any change
+        record, text = _record(update)  # validates (payload is JSON data, times are aware) before any change
         if update.update_id in self._pending or update.update_id in self._done_bytes:
             return False, False
-        data = _serialise(update.update_id, record)
+        data = _entry(update.update_id, record, text)
         self._prune(update.received_at)
-        self._add_pending(update.update_id, record, data)
+        self._add_pending(update.update_id, record, text, data)
         return True, True
 
     def pending(self, limit: int) -> list[InboxUpdate]:
         if type(limit) is not int or limit < 0:
             raise ValueError(f"limit must be an int >= 0, got {limit!r}")
-        return [decode(InboxUpdate, self._pending[update_id]) for update_id in heapq.nsmallest(limit, self._pending)]
+        return [self._update(update_id) for update_id in heapq.nsmallest(limit, self._pending)]
 
     def done(self, update_id: int, now: datetime) -> tuple[None, bool]:
         if type(update_id) is not int:
@@ -119,9 +123,13 @@ class InboxDocument:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _add_pending(self, update_id: int, record: dict[str, Any], data: bytes) -> None:
-        self._pending[update_id] = record
+    def _add_pending(self, update_id: int, record: dict[str, Any], text: str, data: bytes) -> None:
+        self._pending[update_id] = record, text
         self._pending_bytes[update_id] = data
+
+    def _update(self, update_id: int) -> InboxUpdate:
+        record, text = self._pending[update_id]
+        return decode(InboxUpdate, {**record, "payload": json.loads(text)})  # a fresh copy every time
 
     def _add_done(self, update_id: int, done_at: int) -> None:
         self._done_bytes[update_id] = b'"%d":%d' % (update_id, done_at)
@@ -137,9 +145,16 @@ class InboxDocument:
             del self._done_bytes[update_id]
 
 
-def _serialise(update_id: int, record: dict[str, Any]) -> bytes:
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return b'"%d":%s' % (update_id, text.encode("utf-8"))
+def _record(update: InboxUpdate) -> tuple[dict[str, Any], str]:
+    """The update's fields as JSON values, and its payload as JSON text (json_codec.payload_text)."""
+    record = {name: encode_field(InboxUpdate, name, getattr(update, name)) for name in _FIELDS}
+    return record, payload_text(update)
+
+
+def _entry(update_id: int, record: dict[str, Any], text: str) -> bytes:
+    """``"<id>":{<record>,"payload":<text>}`` as UTF-8, the payload text spliced in as it is."""
+    head = json.dumps(record, ensure_ascii=False, separators=(",", ":"))[:-1]  # the object, left open
+    return b'"%d":%s,"payload":%s}' % (update_id, head.encode("utf-8"), text.encode("utf-8"))
 
 
 def _seconds(moment: datetime) -> int:

@@ -176,7 +176,7 @@ class PostgresLeaderLock:
                     raise
             await self._close(conn)
             if was_held:
-                log.info("LEADER_RELEASED instance=%s key=%s", self.instance_id, self.key)
+                log.info("LEADER_RELEASED", extra={"instance": self.instance_id, "key": self.key})
 
     # --- steps (called with self._busy held) -------------------------------------------------------
 
@@ -195,7 +195,7 @@ class PostgresLeaderLock:
             raise
         self._conn = conn
         if self._last_error is not None:
-            log.info("LEADER_DB_AVAILABLE instance=%s", self.instance_id)
+            log.info("LEADER_DB_AVAILABLE", extra={"instance": self.instance_id})
             self._last_error = None
         return conn
 
@@ -216,7 +216,7 @@ class PostgresLeaderLock:
             await self._drop_connection()
             return False
         self._held = True
-        log.info("LEADER_ACQUIRED instance=%s key=%s backend_pid=%s", self.instance_id, self.key, pid)
+        log.info("LEADER_ACQUIRED", extra={"instance": self.instance_id, "key": self.key, "backend_pid": pid})
         return True
 
     async def _evict_stale_holder(self, conn: asyncpg.Connection) -> bool:
@@ -224,14 +224,10 @@ class PostgresLeaderLock:
         row = await conn.fetchrow(_EVICT_STALE, self.key, self._stamp(), float(self.stale_after))
         if row is None:
             return False
-        log.warning(
-            "LEADER_STALE_TAKEOVER instance=%s holder=%s stale_for=%.1fs holder_pid=%s terminated=%s",
-            self.instance_id,
-            row["instance_id"],
-            row["stale_for"],
-            row["backend_pid"],
-            row["terminated"],
-        )
+        log.warning("LEADER_STALE_TAKEOVER", extra={
+            "instance": self.instance_id, "holder": row["instance_id"], "stale_for_s": round(row["stale_for"], 1),
+            "holder_pid": row["backend_pid"], "terminated": row["terminated"],
+        })
         return bool(row["terminated"])
 
     async def _beat(self) -> bool:
@@ -253,7 +249,7 @@ class PostgresLeaderLock:
 
     async def _lose(self, reason: str) -> bool:
         self._held = False
-        log.warning("LEADER_LOST instance=%s key=%s reason=%s", self.instance_id, self.key, reason)
+        log.warning("LEADER_LOST", extra={"instance": self.instance_id, "key": self.key, "reason": reason})
         await self._drop_connection()  # whatever the session still holds is freed with it
         return False
 
@@ -263,7 +259,7 @@ class PostgresLeaderLock:
     def _note_error(self, error: BaseException) -> None:
         described = _describe(error)
         if described != self._last_error:
-            log.warning("LEADER_DB_UNAVAILABLE instance=%s error=%s", self.instance_id, described)
+            log.warning("LEADER_DB_UNAVAILABLE", extra={"instance": self.instance_id, "error": described})
             self._last_error = described
 
     async def _drop_connection(self) -> None:
@@ -283,7 +279,7 @@ class PostgresLeaderLock:
     def _abort(self) -> None:
         """Cut the connection at once (sync): the server frees the lock whatever state we were in."""
         if self._held:
-            log.warning("LEADER_LOST instance=%s key=%s reason=cancelled", self.instance_id, self.key)
+            log.warning("LEADER_LOST", extra={"instance": self.instance_id, "key": self.key, "reason": "cancelled"})
         self._held = False
         conn, self._conn = self._conn, None
         if conn is not None:

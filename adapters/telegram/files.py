@@ -35,10 +35,10 @@ class TelegramMediaReader:
         except BadRequest as error:
             if "file is too big" in error.message.lower():
                 raise MediaTooLargeError(f"Telegram will not hand out this {ref.kind.value}: {error.message}") from error
-            log.info("TELEGRAM_FILE_UNAVAILABLE kind=%s reason=%s", ref.kind.value, error.message)
+            log.info("TELEGRAM_FILE_UNAVAILABLE", extra={"kind": ref.kind.value, "reason": error.message})
             raise MediaUnavailableError(f"Telegram refused the {ref.kind.value}: {error.message}") from error
         except TelegramError as error:
-            log.info("TELEGRAM_FILE_UNAVAILABLE kind=%s error=%s", ref.kind.value, type(error).__name__)
+            log.info("TELEGRAM_FILE_UNAVAILABLE", extra={"kind": ref.kind.value, "error": type(error).__name__})
             raise MediaUnavailableError(f"cannot fetch the {ref.kind.value} from Telegram: {type(error).__name__}") from error
         except RuntimeError as error:  # PTB: getFile answered without a file_path
             raise MediaUnavailableError(f"Telegram gave no download path for the {ref.kind.value}") from error

@@ -79,4 +79,4 @@ class InvoiceSender:
                 expected=lambda error: any(phrase in error.message.lower() for phrase in _STALE_QUERY),
             )
         except BadRequest as error:
-            log.warning("TELEGRAM_PRE_CHECKOUT_STALE query_id=%s reason=%s", effect.query_id, error.message)
+            log.warning("TELEGRAM_PRE_CHECKOUT_STALE", extra={"query_id": effect.query_id, "reason": error.message})

@@ -74,8 +74,11 @@ class FloodLimiter:
     ``global_per_second`` sends overall (bursts of one second's worth).
 
     GCRA: each key keeps a theoretical arrival time ``tat``; a send at ``t`` conforms when
-    ``t >= tat - tolerance`` and moves ``tat`` to ``max(tat, t) + interval``. ``acquire`` reserves the slot
-    synchronously (no await between reading and writing the state), then sleeps once if the slot is later.
+    ``t >= tat - tolerance`` and moves ``tat`` to ``max(tat, t) + interval``. ``acquire`` first reserves the
+    chat's slot and sleeps until it, and only then takes an overall slot for the moment it actually sends:
+    a chat whose next slot is a second away holds no overall capacity meanwhile, so a busy chat's pace never
+    delays other chats' sends (reserving both at once would move the overall ``tat`` into the future for
+    everyone). Each reservation is synchronous (no await between reading and writing the state).
     """
 
     def __init__(
@@ -99,28 +102,35 @@ class FloodLimiter:
         self._global_tat = clock()
 
     async def acquire(self, chat_id: int) -> float:
-        """Wait for this chat's next slot; returns the seconds waited (0 when the send may go at once)."""
-        wait = self._reserve(chat_id)
-        if wait > 0:
-            log.debug("TELEGRAM_PACING chat=%s wait_s=%.3f", chat_id, wait)
-            await self._sleep(wait)
-        return wait
+        """Wait for this chat's next slot, then for an overall one; returns the seconds waited."""
+        waited = 0.0
+        for reserve in (lambda: self._reserve_chat(chat_id), self._reserve_global):
+            wait = reserve()
+            if wait > 0:
+                log.debug("TELEGRAM_PACING chat=%s wait_s=%.3f", chat_id, wait)
+                await self._sleep(wait)
+                waited += wait
+        return waited
 
     def defer(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429 for this chat: hold every sender to it back for ``seconds``."""
         now = self._clock()
         self._chats[chat_id] = max(self._chats.get(chat_id, now), now + seconds + self._chat_tolerance)
 
-    def _reserve(self, chat_id: int) -> float:
+    def _reserve_chat(self, chat_id: int) -> float:
         now = self._clock()
         if len(self._chats) > self._max_chats:
             self._chats = {chat: tat for chat, tat in self._chats.items() if tat > now}
-        chat_tat = max(self._chats.get(chat_id, now), now)
-        at = now + max(0.0, chat_tat - self._chat_tolerance - now)
-        global_tat = max(self._global_tat, at)
-        at += max(0.0, global_tat - self._global_tolerance - at)
-        self._chats[chat_id] = max(chat_tat, at) + self._chat_interval
-        self._global_tat = max(global_tat, at) + self._global_interval
+        tat = max(self._chats.get(chat_id, now), now)
+        at = now + max(0.0, tat - self._chat_tolerance - now)
+        self._chats[chat_id] = max(tat, at) + self._chat_interval
+        return at - now
+
+    def _reserve_global(self) -> float:
+        now = self._clock()
+        tat = max(self._global_tat, now)
+        at = now + max(0.0, tat - self._global_tolerance - now)
+        self._global_tat = max(tat, at) + self._global_interval
         return at - now
 
 
@@ -130,8 +140,8 @@ class ApiCaller:
     - ``RetryAfter`` → sleep ``retry_after`` and retry, at most ``flood_retries`` times;
     - ``TimedOut``/``NetworkError`` (5xx, connection) → retry with exponential backoff, ``network_attempts`` in
       all, then ``MessengerUnavailableError``;
-    - ``Forbidden`` (blocked, deactivated, kicked), or "chat not found" for a user's private chat →
-      ``RecipientBlockedError``;
+    - ``Forbidden`` (blocked, deactivated, kicked), or "chat not found" → ``RecipientBlockedError`` naming the
+      recipient chat (the caller marks that chat, whoever sent the update that caused the message);
     - ``BadRequest`` the caller expects (``expected(error)`` true) is re-raised for it to handle; any other is a
       bug in our payload: logged with the method and raised as ``MessengerUnavailableError``.
     """
@@ -167,22 +177,23 @@ class ApiCaller:
                 floods += 1
                 seconds = retry_seconds(error)
                 if floods > self._flood_retries:
-                    log.error("TELEGRAM_FLOOD_GAVE_UP method=%s chat=%s waits=%d", method, chat_id, floods - 1)
+                    log.error("TELEGRAM_FLOOD_GAVE_UP", extra={"method": method, "chat": chat_id, "waits": floods - 1})
                     raise MessengerUnavailableError(f"{method}: still flood-limited after {floods - 1} waits") from error
-                log.warning("TELEGRAM_FLOOD_WAIT method=%s chat=%s retry_after_s=%s", method, chat_id, seconds)
+                log.warning("TELEGRAM_FLOOD_WAIT", extra={"method": method, "chat": chat_id, "retry_after_s": seconds})
                 if chat_id is not None:
                     self._limiter.defer(chat_id, seconds)
                 await self._sleep(seconds)
             except Forbidden as error:
-                log.info("TELEGRAM_RECIPIENT_BLOCKED method=%s chat=%s reason=%s", method, chat_id, error.message)
-                raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}") from error
+                log.info("TELEGRAM_RECIPIENT_BLOCKED",
+                         extra={"method": method, "chat": chat_id, "reason": error.message})
+                raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}", chat_id) from error
             except BadRequest as error:
                 if expected(error):
                     raise
-                if chat_id is not None and chat_id > 0 and "chat not found" in error.message.lower():
-                    log.info("TELEGRAM_RECIPIENT_GONE method=%s chat=%s", method, chat_id)
-                    raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}") from error
-                log.error("TELEGRAM_BAD_REQUEST method=%s chat=%s error=%s", method, chat_id, error.message)
+                if chat_id is not None and "chat not found" in error.message.lower():
+                    log.info("TELEGRAM_RECIPIENT_GONE", extra={"method": method, "chat": chat_id})
+                    raise RecipientBlockedError(f"{method} to chat {chat_id}: {error.message}", chat_id) from error
+                log.error("TELEGRAM_BAD_REQUEST", extra={"method": method, "chat": chat_id, "error": error.message})
                 raise MessengerUnavailableError(f"{method} was refused: {error.message}") from error
             except NetworkError as error:  # TimedOut included; BadRequest (a subclass) was handled above
                 failures += 1
@@ -195,5 +206,5 @@ class ApiCaller:
                             method, chat_id, failures, delay, type(error).__name__)
                 await self._sleep(delay)
             except TelegramError as error:  # InvalidToken, ChatMigrated, Conflict: not ours to fix here
-                log.error("TELEGRAM_FAILED method=%s chat=%s error=%s", method, chat_id, type(error).__name__)
+                log.error("TELEGRAM_FAILED", extra={"method": method, "chat": chat_id, "error": type(error).__name__})
                 raise MessengerUnavailableError(f"{method}: {type(error).__name__}") from error

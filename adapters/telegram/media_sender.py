@@ -105,7 +105,8 @@ class MediaSender:
         except OSError as error:
             raise MessengerUnavailableError(f"cannot read result file {path.name}: {error.strerror}") from error
         if data is None:
-            log.error("TELEGRAM_MEDIA_TOO_LARGE chat=%s file=%s limit=%d", effect.chat_id, path.name, UPLOAD_MAX)
+            log.error("TELEGRAM_MEDIA_TOO_LARGE",
+                      extra={"chat": effect.chat_id, "file": path.name, "limit": UPLOAD_MAX})
             raise MessengerUnavailableError(f"result file {path.name} is over Telegram's {UPLOAD_MAX}-byte upload limit")
         await self._upload(effect, data, path.name or _fallback_name(effect.kind))
 
@@ -123,8 +124,8 @@ class MediaSender:
                     await self._post(effect, effect.url, expected=refusals)
                     return
                 except BadRequest as error:
-                    log.info("TELEGRAM_URL_REFUSED chat=%s kind=%s reason=%s", effect.chat_id, effect.kind.value,
-                             error.message)
+                    log.info("TELEGRAM_URL_REFUSED",
+                             extra={"chat": effect.chat_id, "kind": effect.kind.value, "reason": error.message})
             if size is not None and size > UPLOAD_MAX:
                 await self._link(effect, "too_large")
                 return
@@ -153,7 +154,7 @@ class MediaSender:
             await self._post(effect, lambda: InputFile(data, filename=filename), kind=kind,
                              expected=_PHOTO_REFUSED if kind is ResultKind.PHOTO else ())
         except BadRequest as error:  # Telegram could not process the picture as a photo: send it as a file
-            log.info("TELEGRAM_PHOTO_AS_DOCUMENT chat=%s reason=%s", effect.chat_id, error.message)
+            log.info("TELEGRAM_PHOTO_AS_DOCUMENT", extra={"chat": effect.chat_id, "reason": error.message})
             await self._post(effect, lambda: InputFile(data, filename=filename), kind=ResultKind.DOCUMENT)
 
     async def _post(
@@ -188,7 +189,7 @@ class MediaSender:
                                expected=lambda error: any(p in error.message.lower() for p in expected))
 
     async def _link(self, effect: SendMedia, reason: str) -> None:
-        log.info("TELEGRAM_MEDIA_AS_LINK chat=%s kind=%s reason=%s", effect.chat_id, effect.kind.value, reason)
+        log.info("TELEGRAM_MEDIA_AS_LINK", extra={"chat": effect.chat_id, "kind": effect.kind.value, "reason": reason})
         room = TEXT_LIMIT - utf16_len(effect.url) - 1
         caption = clip(effect.caption, max(room, 1)) if effect.caption else ""
         await self._send_text(effect.chat_id, f"{caption}\n{effect.url}" if caption else effect.url, effect.keyboard)
@@ -199,7 +200,7 @@ async def _probe(client: httpx.AsyncClient, url: str) -> tuple[int | None, str |
     try:
         response = await client.head(url, follow_redirects=True, timeout=_TIMEOUT)
     except httpx.HTTPError as error:
-        log.info("TELEGRAM_MEDIA_HEAD_FAILED error=%s", type(error).__name__)
+        log.info("TELEGRAM_MEDIA_HEAD_FAILED", extra={"error": type(error).__name__})
         return None, None
     if response.status_code >= 400:
         return None, None
@@ -213,21 +214,21 @@ async def _download(client: httpx.AsyncClient, url: str, limit: int) -> bytes | 
     try:
         async with client.stream("GET", url, follow_redirects=True, timeout=_TIMEOUT) as response:
             if response.status_code >= 400:
-                log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED status=%d", response.status_code)
+                log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED", extra={"status": response.status_code})
                 return None
             length = response.headers.get("content-length", "")
             if length.isdigit() and int(length) > limit:
-                log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE size=%s limit=%d", length, limit)
+                log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE", extra={"size": length, "limit": limit})
                 return None
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > limit:
-                    log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE size>%d", limit)
+                    log.info("TELEGRAM_MEDIA_DOWNLOAD_TOO_LARGE", extra={"size": f">{limit}", "limit": limit})
                     return None
             return bytes(body)
     except httpx.HTTPError as error:
-        log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED error=%s", type(error).__name__)
+        log.info("TELEGRAM_MEDIA_DOWNLOAD_FAILED", extra={"error": type(error).__name__})
         return None
 
 

@@ -141,7 +141,7 @@ class TelegramMessenger:
             )
         except BadRequest as error:
             if _mentions(error, (_NOT_MODIFIED,)):
-                log.debug("TELEGRAM_EDIT_UNCHANGED chat=%s message_id=%s", effect.chat_id, effect.message_id)
+                log.debug("TELEGRAM_EDIT_UNCHANGED", extra={"chat": effect.chat_id, "message_id": effect.message_id})
                 return
             log.info("TELEGRAM_EDIT_FALLBACK chat=%s message_id=%s reason=%s",
                      effect.chat_id, effect.message_id, error.message)
@@ -157,7 +157,7 @@ class TelegramMessenger:
                 expected=lambda error: _mentions(error, _STALE_QUERY),
             )
         except BadRequest as error:
-            log.info("TELEGRAM_CALLBACK_STALE callback_id=%s reason=%s", effect.callback_id, error.message)
+            log.info("TELEGRAM_CALLBACK_STALE", extra={"callback_id": effect.callback_id, "reason": error.message})
 
 
 def _mentions(error: BadRequest, phrases: Sequence[str]) -> bool:

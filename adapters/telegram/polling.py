@@ -122,14 +122,23 @@ class UpdatePoller:
         return delay
 
 
+class WebhookRefusedError(Exception):
+    """The Bot API refused the webhook URL, e.g. "Bad webhook: An HTTPS URL must be provided for webhook"."""
+
+
 async def set_webhook(bot: Bot, url: str, secret_token: str, allowed_updates: Sequence[str]) -> None:
-    """Point Telegram at ``url`` with a secret token; pending updates are kept (``drop_pending_updates=False``)."""
-    if not url.startswith("https://"):
-        raise ValueError("the webhook URL must start with https://")
+    """Point Telegram at ``url`` with a secret token; pending updates are kept (``drop_pending_updates=False``).
+
+    The URL is not judged here: api.telegram.org wants https on ports 80/88/443/8443, while a local Bot API
+    server (``telegram-bot-api --local``) accepts http, any host and any port. Whatever the server refuses is
+    raised as :class:`WebhookRefusedError` with its reason."""
     if not _SECRET_TOKEN.fullmatch(secret_token):
         raise ValueError("the webhook secret token must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
-    await bot.set_webhook(url=url, secret_token=secret_token, allowed_updates=list(allowed_updates),
-                          drop_pending_updates=False)
+    try:
+        await bot.set_webhook(url=url, secret_token=secret_token, allowed_updates=list(allowed_updates),
+                              drop_pending_updates=False)
+    except BadRequest as error:
+        raise WebhookRefusedError(error.message) from error
     log.info("TELEGRAM_WEBHOOK_SET allowed_updates=%s", ",".join(allowed_updates))
 
 

@@ -53,31 +53,32 @@ class TelegramStars:
         while True:
             try:
                 await self._bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
-                log.info("STARS_REFUNDED user=%s charge=%s", user_id, charge_id)
+                log.info("STARS_REFUNDED", extra={"user": user_id, "charge": charge_id})
                 return
             except RetryAfter as error:
                 floods += 1
                 if floods > self._flood_retries:
-                    log.error("STARS_REFUND_FLOOD_GAVE_UP user=%s charge=%s", user_id, charge_id)
+                    log.error("STARS_REFUND_FLOOD_GAVE_UP", extra={"user": user_id, "charge": charge_id})
                     raise StarsRefundError(f"still flood-limited after {floods - 1} waits") from error
                 await self._sleep(retry_seconds(error))
             except BadRequest as error:
                 reason = telegram_description(error)
                 if failures and ALREADY_REFUNDED in reason:
-                    log.warning("STARS_REFUND_CONFIRMED_ON_RETRY user=%s charge=%s", user_id, charge_id)
+                    log.warning("STARS_REFUND_CONFIRMED_ON_RETRY", extra={"user": user_id, "charge": charge_id})
                     return
-                log.warning("STARS_REFUND_REFUSED user=%s charge=%s reason=%s", user_id, charge_id, reason)
+                log.warning("STARS_REFUND_REFUSED", extra={"user": user_id, "charge": charge_id, "reason": reason})
                 raise StarsRefundError(reason) from error
             except NetworkError as error:  # TimedOut and 5xx included; BadRequest was handled above
                 failures += 1
                 if failures >= self._attempts:
-                    log.error("STARS_REFUND_UNAVAILABLE user=%s charge=%s attempts=%d error=%s",
-                              user_id, charge_id, failures, type(error).__name__)
+                    log.error("STARS_REFUND_UNAVAILABLE", extra={
+                        "user": user_id, "charge": charge_id, "attempts": failures, "error": type(error).__name__})
                     raise StarsRefundError(
                         f"Telegram unreachable after {failures} attempts: {type(error).__name__}") from error
                 await self._sleep(self._backoff_s * 2 ** (failures - 1))
             except TelegramError as error:  # Forbidden, InvalidToken, Conflict…
-                log.error("STARS_REFUND_FAILED user=%s charge=%s error=%s", user_id, charge_id, type(error).__name__)
+                log.error("STARS_REFUND_FAILED",
+                          extra={"user": user_id, "charge": charge_id, "error": type(error).__name__})
                 raise StarsRefundError(f"{type(error).__name__}: {error.message}") from error
 
 

@@ -22,6 +22,11 @@ caller stores it as done without a reply.
 Message, command, button and payment events carry the chat's type (``chat.type``) and, for a message in a forum
 topic, its ``message_thread_id``: whether and where to answer in a group is the core's decision.
 
+Values Telegram never sends make an update malformed (``ValueError``), so nothing downstream has to guard
+against them: an integer outside ±2^53 (Telegram's are at most 52 bits; beyond that a BIGINT column or a
+Bot API call would fail later), a sender id that is not positive, a payment amount that is not positive.
+U+0000 in a string becomes U+FFFD (no PostgreSQL text column holds it).
+
 :func:`update_chat_id` gives ``None`` for a ``pre_checkout_query`` on purpose: Telegram cancels the payment unless
 it is answered within 10 s, so it must not wait in the payer's chat queue behind slow updates.
 """
@@ -63,6 +68,9 @@ _CHAT_KINDS = (
 _SENDER_KINDS = ("shipping_query", "inline_query", "chosen_inline_result", "poll_answer")
 # Answered at once, outside any chat queue (Telegram cancels the payment after 10 s without an answer).
 _UNQUEUED_KINDS = ("pre_checkout_query",)
+# Telegram's integers (ids included) have at most 52 significant bits; anything outside is not Telegram's
+# and would overflow a BIGINT column or a Bot API call later, so it is malformed input here.
+ID_LIMIT = 2**53
 
 
 def parse_update(data: Mapping[str, Any]) -> Event | None:
@@ -218,7 +226,7 @@ def _payment(message: Mapping[str, Any], chat: Mapping[str, Any], chat_id: int, 
     dropped for a missing ``from``: in a private chat the payer is the chat itself."""
     if message.get("from") is not None:
         user = _user(message["from"], "message.from")
-    elif chat.get("type") == "private":
+    elif chat.get("type") == "private" and chat_id > 0:
         user = UserRef(id=chat_id, username=_str(chat, "username", "message.chat"),
                        first_name=_str(chat, "first_name", "message.chat"))
     else:
@@ -230,7 +238,7 @@ def _payment(message: Mapping[str, Any], chat: Mapping[str, Any], chat_id: int, 
         user=user,
         chat_id=chat_id,
         currency=_required_str(body, "currency", where),
-        total_amount=_int(body, "total_amount", where),
+        total_amount=_amount(body, where),
         payload=_payload(body, where),
         charge_id=_required_str(body, "telegram_payment_charge_id", where),
         chat_type=_chat_type(chat, chat_id, "message.chat"),
@@ -245,9 +253,16 @@ def _pre_checkout(query: Mapping[str, Any]) -> PreCheckout:
         chat_id=user.id,  # invoices are paid from the payer's private chat with the bot
         query_id=_required_str(query, "id", where),
         currency=_required_str(query, "currency", where),
-        total_amount=_int(query, "total_amount", where),
+        total_amount=_amount(query, where),
         payload=_payload(query, where),
     )
+
+
+def _amount(body: Mapping[str, Any], where: str) -> int:
+    amount = _int(body, "total_amount", where)
+    if amount <= 0:  # Telegram charges and refunds positive amounts only
+        raise ValueError(f"{where}.total_amount must be positive")
+    return amount
 
 
 def _payload(body: Mapping[str, Any], where: str) -> str:
@@ -259,8 +274,11 @@ def _payload(body: Mapping[str, Any], where: str) -> str:
 
 def _user(value: Any, where: str) -> UserRef:
     body = _obj(value, where)
+    user_id = _int(body, "id", where)
+    if user_id <= 0:  # user ids are positive (negative ids are groups and channels)
+        raise ValueError(f"{where}.id must be positive")
     return UserRef(
-        id=_int(body, "id", where),
+        id=user_id,
         language_code=_str(body, "language_code", where),
         username=_str(body, "username", where),
         first_name=_str(body, "first_name", where),
@@ -282,6 +300,8 @@ def _int(body: Mapping[str, Any], key: str, where: str) -> int:
         raise ValueError(f"{where}.{key} is missing")
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{where}.{key} must be an integer, got {type(value).__name__}")
+    if not -ID_LIMIT < value < ID_LIMIT:
+        raise ValueError(f"{where}.{key} is out of range")
     return value
 
 
@@ -290,12 +310,14 @@ def _opt_int(body: Mapping[str, Any], key: str, where: str) -> int | None:
 
 
 def _str(body: Mapping[str, Any], key: str, where: str) -> str | None:
+    """A string field; U+0000 (which JSON may carry, escaped) becomes U+FFFD: no text column of PostgreSQL
+    can hold it, and it means nothing in a name, a prompt or a command."""
     value = body.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"{where}.{key} must be a string, got {type(value).__name__}")
-    return value
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
 def _required_str(body: Mapping[str, Any], key: str, where: str) -> str:

@@ -95,8 +95,12 @@ async def payment_received(services: Services, turn: Turn, fields: tuple[str, ..
     amount = stars_to_minor(services, event.total_amount)
     payment = StarsPayment(event.charge_id, turn.user.id, event.total_amount, amount, event.payload, turn.now)
     _, created = await services.storage.payments.record_stars(payment)
+    fields = {"charge": event.charge_id, "stars": event.total_amount, "amount": amount,
+              "currency": services.settings.prices.currency.code, "user": turn.user.id}
     if not created:
+        log.info("PAYMENT_DUPLICATE", extra=fields)
         return Reply(rejected="DUPLICATE_PAYMENT")
+    log.info("PAYMENT_CREDITED", extra=fields)
     balance = await services.storage.ledger.balance(turn.user.id)
     receipt = turn.fmt.t(
         "pay.receipt", stars=event.total_amount, amount=turn.fmt.money(amount), balance=turn.fmt.money(balance)

@@ -6,6 +6,7 @@ Runs once per entry of conftest.STORAGE_IMPLEMENTATIONS.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -615,6 +616,20 @@ async def test_an_update_round_trips_with_nested_json_and_unicode(storage: Stora
     assert loaded == sent and loaded.payload == payload
     assert loaded.received_at == NOW and (loaded.chat_id, loaded.cid) == (-100123, "c-5")
     assert loaded_no_chat == no_chat and (loaded_no_chat.chat_id, loaded_no_chat.cid) == (None, "")
+
+
+async def test_an_update_with_u0000_round_trips_given_as_text_or_as_payload(storage: Storage) -> None:
+    text = '{"update_id": 31, "message": {"text": "a\\u0000b", "chat": {"id": 1, "title": "\\u0000"}}}'
+    payload = json.loads(text)
+    as_text = InboxUpdate(update_id=31, payload=payload, received_at=NOW, chat_id=1, text=text)
+    polled = InboxUpdate(update_id=32, payload={"update_id": 32, "poll": {"\x00": "x\x00"}}, received_at=NOW)
+
+    assert await storage.inbox.put(as_text) is True
+    assert await storage.inbox.put(polled) is True
+
+    loaded, loaded_polled = await storage.inbox.pending()
+    assert loaded == as_text and loaded.payload["message"]["text"] == "a\x00b"
+    assert loaded_polled == polled
 
 
 async def test_pending_updates_are_copies_that_callers_cannot_change_in_storage(storage: Storage) -> None:

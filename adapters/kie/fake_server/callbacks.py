@@ -75,6 +75,21 @@ class CallbackDelivery:
                 await asyncio.sleep(0.01)
         return list(self.callbacks)
 
+    async def settle(self) -> None:
+        """Catch up with the clock at once, as the ticker would: finish the tasks due by now, send the callbacks
+        due by now and wait until every delivery in flight is recorded. Afterwards nothing more is sent until
+        the clock moves, so a test can assert that no extra callback comes without sleeping."""
+        for record in [r for r in self._records.values() if r.completed is None]:
+            await self._refresh(record)
+        self._send_due()
+        while self._deliveries:
+            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+
+    @property
+    def callbacks_due(self) -> int:
+        """Callback deliveries waiting for a later clock time (mode "late")."""
+        return sum(due.copies for due in self._due)
+
     # --- internals -----------------------------------------------------------------------------------------
 
     def _task_finished(self, record: TaskRecord) -> None:

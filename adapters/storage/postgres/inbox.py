@@ -1,15 +1,17 @@
 """ports.storage.Inbox on PostgreSQL: the ``inbox`` table, one row per Telegram update id.
 
 ``put`` is one ``INSERT ... ON CONFLICT DO NOTHING`` (its RETURNING tells a new id from a seen one, pending
-or done); ``done`` sets ``done_at`` and drops the payload, keeping the id for deduplication. Ids done more
-than RETENTION ago are deleted by ``prune``, which ``done`` runs itself every ``prune_every`` calls, so the
-table holds about one day of ids.
+or done); the payload column is TEXT holding the update's JSON as received (migration 0006: JSONB refuses
+U+0000, which real updates may carry, and would parse every insert for nothing); ``done`` sets ``done_at``
+and drops the payload, keeping the id for deduplication. Ids done more than RETENTION ago are deleted by
+``prune``, which ``done`` runs itself every ``prune_every`` calls, so the table holds about one day of ids.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from adapters.storage.json_codec import payload_text
 from adapters.storage.postgres import codec
 from adapters.storage.postgres.db import Database
 from ports.storage import InboxUpdate
@@ -17,7 +19,7 @@ from ports.storage import InboxUpdate
 RETENTION = timedelta(hours=24)  # Telegram redelivers an update for at most 24 h
 
 PUT = (
-    "INSERT INTO inbox (update_id, payload, received_at, chat_id, cid) VALUES ($1, $2::jsonb, $3, $4, $5) "
+    "INSERT INTO inbox (update_id, payload, received_at, chat_id, cid) VALUES ($1, $2, $3, $4, $5) "
     "ON CONFLICT (update_id) DO NOTHING RETURNING update_id"
 )
 PENDING = f"SELECT {codec.UPDATE_COLUMNS} FROM inbox WHERE done_at IS NULL ORDER BY update_id LIMIT $1"
@@ -33,11 +35,11 @@ class PostgresInbox:
         self._done_calls = 0
 
     async def put(self, update: InboxUpdate) -> bool:
-        record = codec.validated(update)  # the payload is JSON data, received_at is aware
+        for name in ("update_id", "received_at", "chat_id", "cid"):  # exact types, an aware time
+            codec.validated_field(InboxUpdate, name, getattr(update, name))
+        text = payload_text(update)  # as received, or the payload checked as JSON data and serialised
         async with self._db.connection() as conn:
-            new = await conn.fetchval(
-                PUT, update.update_id, codec.dump(record["payload"]), update.received_at, update.chat_id, update.cid
-            )
+            new = await conn.fetchval(PUT, update.update_id, text, update.received_at, update.chat_id, update.cid)
         return new is not None
 
     async def pending(self, limit: int = 100) -> list[InboxUpdate]:

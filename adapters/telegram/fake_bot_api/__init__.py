@@ -32,8 +32,13 @@ Reproduced Telegram behaviours
   ``allowed_updates`` (kept until changed, default all but chat_member/message_reaction*) filters updates
   pushed afterwards. 409 while a webhook is set ("can't use getUpdates method while webhook is active…"), and
   a second getUpdates terminates the one in progress with 409 "terminated by other getUpdates request…".
-- setWebhook (HTTPS only; ``drop_pending_updates`` clears the queue; an empty URL removes it), deleteWebhook,
-  getWebhookInfo (``pending_update_count``). The fake does not deliver updates to the webhook URL.
+- setWebhook (HTTPS only, "bad webhook: An HTTPS URL must be provided for webhook", unless made with
+  ``local=True`` like ``telegram-bot-api --local``, which takes http:// on any host and port;
+  ``drop_pending_updates`` clears the queue; an empty URL removes it), deleteWebhook, getWebhookInfo
+  (``pending_update_count``, ``last_error_message``). With ``deliver_webhooks=True`` queued updates are POSTed to
+  the webhook with the secret token header, in order, retried until answered 2xx (:mod:`.webhook`).
+- Acting as a user from outside the process (:mod:`.control`): a small HTTP control API under ``/_fake/`` and
+  ``python -m adapters.telegram.fake_bot_api --port N``, which also reads commands from the terminal.
 - Stars payments (:mod:`.payments`): sendInvoice validated like Telegram (XTR needs exactly one price and no
   provider token; title/description/payload limits) and kept as a message of kind "invoice";
   answerPreCheckoutQuery only for pushed/registered queries, once; refundStarPayment only for a known charge of

@@ -11,6 +11,7 @@ from typing import Any, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
+from adapters.telegram.fake_bot_api.control import add_control_routes
 from adapters.telegram.fake_bot_api.media import MEDIA_METHODS, MediaMethods
 from adapters.telegram.fake_bot_api.messages import MessageMethods
 from adapters.telegram.fake_bot_api.models import (
@@ -27,6 +28,7 @@ from adapters.telegram.fake_bot_api.models import (
 )
 from adapters.telegram.fake_bot_api.payments import PaymentMethods
 from adapters.telegram.fake_bot_api.updates import DEFAULT_EXCLUDED, UpdateMethods
+from adapters.telegram.fake_bot_api.webhook import WebhookDelivery
 
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id", "cache_time", "max_connections",
                "reply_to_message_id", "message_thread_id", "duration", "width", "height"}
@@ -36,9 +38,17 @@ _JSON_FIELDS = {"reply_markup", "allowed_updates", "prices", "link_preview_optio
                 "caption_entities", "entities", "commands", "scope"}
 
 
-class FakeBotApi(MessageMethods, MediaMethods, UpdateMethods, PaymentMethods):
-    def __init__(self, token: str = TOKEN, *, bot_id: int = 999_000, bot_username: str = "TrtFakeBot") -> None:
-        super().__init__(token, bot_id, bot_username)
+class FakeBotApi(MessageMethods, MediaMethods, UpdateMethods, PaymentMethods, WebhookDelivery):
+    """``local``: accept http:// webhooks on any host and port, as ``telegram-bot-api --local`` does.
+    ``deliver_webhooks``: POST queued updates to the webhook once one is set (see :mod:`.webhook`).
+    ``control``: serve the user-acting HTTP API under ``/_fake/`` (:mod:`.control`).
+    ``port``: 0 picks a free one; ``base_url`` tells which after ``__aenter__``."""
+
+    def __init__(self, token: str = TOKEN, *, bot_id: int = 999_000, bot_username: str = "TrtFakeBot",
+                 local: bool = False, deliver_webhooks: bool = False, port: int = 0, control: bool = False) -> None:
+        super().__init__(token, bot_id, bot_username, local=local)
+        self._deliver_webhooks, self._port, self._control = deliver_webhooks, port, control
+        self._delivery: asyncio.Task[None] | None = None
         self.base_url = ""
         self._runner: web.AppRunner | None = None
         self._calls: list[Call] = []
@@ -60,18 +70,25 @@ class FakeBotApi(MessageMethods, MediaMethods, UpdateMethods, PaymentMethods):
 
     async def __aenter__(self) -> FakeBotApi:
         app = web.Application(client_max_size=UPLOAD_MAX + MIB)
+        if self._control:  # before the catch-all Bot API route
+            add_control_routes(app, self)
         app.router.add_route("*", "/{bot}/{method}", self._handle_api)
         app.router.add_get("/file/{bot}/{path:.+}", self._handle_file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}"
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        if self._deliver_webhooks:
+            self._delivery = asyncio.create_task(self._deliver_forever(), name="fake-webhook-delivery")
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        if self._delivery is not None:
+            self._delivery.cancel()
+            await asyncio.gather(self._delivery, return_exceptions=True)
         for poll in self._polls:
             poll.terminated = True
             poll.wakeup.set()

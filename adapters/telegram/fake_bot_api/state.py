@@ -4,6 +4,7 @@ payments) are mixins over this state; :class:`~adapters.telegram.fake_bot_api.se
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from typing import Any
@@ -14,8 +15,9 @@ from adapters.telegram.fake_bot_api.models import ApiError, Charge, Poll, SentMe
 
 
 class BotState:
-    def __init__(self, token: str, bot_id: int, bot_username: str) -> None:
+    def __init__(self, token: str, bot_id: int, bot_username: str, *, local: bool = False) -> None:
         self.token = token
+        self.local = local  # like ``telegram-bot-api --local``: a webhook may be http://, any host and port
         self.bot_user = {"id": bot_id, "is_bot": True, "first_name": "TRT Fake", "username": bot_username}
         self._session: aiohttp.ClientSession | None = None  # for media sent by URL, open while the server runs
         self._messages: dict[int, dict[int, SentMessage]] = defaultdict(dict)
@@ -33,6 +35,9 @@ class BotState:
         self._allowed: list[str] = []
         self._polls: list[Poll] = []
         self.webhook: dict[str, Any] | None = None
+        self.webhook_error: tuple[int, str] | None = None  # (unix time, message) of the last failed delivery
+        self.delivered: list[dict[str, Any]] = []  # updates the webhook took (with deliver_webhooks=True)
+        self._delivery_wakeup = asyncio.Event()
 
     def _target_chat(self, params: dict[str, Any]) -> int:
         chat_id = params.get("chat_id")
@@ -83,6 +88,7 @@ class BotState:
     def _wake_polls(self) -> None:
         for poll in self._polls:
             poll.wakeup.set()
+        self._delivery_wakeup.set()
 
 
 def _media_json(message: SentMessage) -> Any:

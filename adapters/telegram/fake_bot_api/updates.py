@@ -24,8 +24,9 @@ class UpdateMethods(BotState):
         if not url:
             self.webhook = None
             return True
-        if not url.startswith("https://"):
+        if not url.startswith("https://") and not (self.local and url.startswith("http://")):
             raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook_error = None
         self.webhook = {"url": url, "secret_token": params.get("secret_token"),
                         "max_connections": params.get("max_connections", 40), "allowed_updates": list(self._allowed)}
         self._wake_polls()
@@ -41,6 +42,8 @@ class UpdateMethods(BotState):
         info: dict[str, Any] = {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
         if self.webhook is not None:
             info.update(url=self.webhook["url"], max_connections=self.webhook["max_connections"])
+            if self.webhook_error is not None:
+                info.update(last_error_date=self.webhook_error[0], last_error_message=self.webhook_error[1])
             if self._allowed:
                 info["allowed_updates"] = list(self._allowed)
         return info

@@ -36,11 +36,14 @@ def component(frame: Any) -> str:
     return "other (" + (Path(path).parent.name or "?") + ")"
 
 
+IDLE_CALLS = ("epoll.poll", "poll.poll", "devpoll.poll", "kqueue.control", "select")
+
+
 def is_idle(frame: Any) -> bool:
-    """The loop waiting for I/O: selectors' select() and the epoll/poll call under it."""
-    name = f"{getattr(frame, 'class_name', None) or ''}.{frame.function}"
-    return name in ("epoll.poll", "poll.poll", ".select") or (
-        frame.function == "select" and (frame.file_path or "").endswith("selectors.py"))
+    """The loop waiting for I/O: selectors' select() and the epoll/poll call under it. pyinstrument 5.1 names
+    the C call ``epoll.poll`` as its function, with no class; older versions give the class separately."""
+    name = ".".join(part for part in (getattr(frame, "class_name", None), frame.function) if part)
+    return name in IDLE_CALLS or (frame.function == "select" and (frame.file_path or "").endswith("selectors.py"))
 
 
 def label(frame: Any) -> str:

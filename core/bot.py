@@ -14,6 +14,7 @@ from core.context import Reply, Services, Turn
 from core.handlers.admin_tools import is_admin
 from core.i18n import Fmt, resolve_language
 from core.job_runner import JobRunner
+from core.runtime import refresh_overrides
 from core.views.common import button
 from ports.effects import AnswerCallback, AnswerPreCheckout, Effect, Messenger, SendScreen
 from ports.events import CallbackPress, Event, PaymentReceived, PaymentRefunded, PreCheckout
@@ -119,6 +120,7 @@ class BotCore:
 
     async def _turn(self, event: Event) -> Turn:
         services = self.services
+        await refresh_overrides(services)  # prices and switches another instance may have changed
         now = services.clock.now()
         user, created = await services.storage.users.ensure(event.user, services.settings.welcome_balance, now)
         if user.last_seen_at is None or now - user.last_seen_at >= SEEN_EVERY:

@@ -40,6 +40,8 @@ TAGS: dict[str, tuple[int, int]] = {
     "adm": (1, 2),  # adm:<action>[:<argument>]: the admin panel
     "bcgo": (1, 1),  # bcgo:<broadcast>: confirm and send
     "bcno": (1, 1),  # bcno:<broadcast>: cancel the draft
+    "orig": (1, 1),  # orig:<job>: the job's image files as documents (the originals)
+    "prc": (1, 2),  # prc:list | prc:margin | prc:ask:<model> | prc:keep:<model>: runtime prices (admins)
 }
 
 

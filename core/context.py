@@ -10,6 +10,7 @@ from typing import Callable, Mapping
 
 from core.i18n import Fmt
 from core.pricing import PriceSettings, price_for, price_from, price_to
+from ports.admin import Overrides
 from ports.billing import StarsGateway
 from ports.catalog import Catalog, ModelSpec, OptionValue
 from ports.clock import Clock
@@ -48,10 +49,14 @@ class CoreSettings:
     referral_bonus_invitee: int = 0
     admin_max_amount: int = 100_000_000  # smallest unit: the most one /credit or /debit moves (ADMIN_MAX_AMOUNT)
     bot_username: str = "TrtBot"  # for invite links t.me/<bot_username>?start=ref_<code>
+    price_drift_stop: bool = False  # PRICE_DRIFT_STOP: stop selling a model KIE charged more for than its price
     support_contact: str = ""  # SUPPORT_CONTACT: @username or an https link ("" = not set)
 
     def job_timeout(self, category: str) -> float:
         return self.job_timeouts.get(category, DEFAULT_JOB_TIMEOUTS["video"])
+
+
+PRICES_FROM_KEPT = 4096  # "from" prices remembered (models × price settings); cleared when full
 
 
 @dataclass
@@ -67,13 +72,28 @@ class Services:
     # What the process started with; ``catalog`` and ``settings.prices.markup`` carry admins' overrides.
     base_catalog: Catalog | None = None
     base_markup: Decimal | None = None
+    overrides: Overrides | None = None  # the runtime overrides applied (core/runtime.py)
+    overrides_read_at: datetime | None = None
     probe: MediaProbe | None = None  # measures audio/video length when the transport does not report it
+    _prices_from: dict[tuple[int, PriceSettings], tuple[ModelSpec, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def price(self, model: ModelSpec, options: Mapping[str, OptionValue], text_length: int | None = None) -> int:
         return price_for(model, options, self.settings.prices, text_length)
 
     def price_from(self, model: ModelSpec) -> int:
-        return price_from(model, self.settings.prices)
+        """The model's "from" price; remembered per model object and price settings (the category screen shows
+        one per model on every visit, and each is a min over every option combination: issue 15's profile).
+        A catalog reload brings new model objects and a markup change new settings, so neither is served stale."""
+        key = (id(model), self.settings.prices)
+        known = self._prices_from.get(key)
+        if known is not None and known[0] is model:
+            return known[1]
+        if len(self._prices_from) >= PRICES_FROM_KEPT:
+            self._prices_from.clear()
+        price = price_from(model, self.settings.prices)
+        self._prices_from[key] = (model, price)  # holding the model keeps its id from being reused
+        return price
 
     def price_to(self, model: ModelSpec) -> int:
         return price_to(model, self.settings.prices)

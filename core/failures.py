@@ -10,6 +10,8 @@ OWN_CODES = {
     "quota": "unavailable",
     "unknown_task": "lost",
     "timeout": "timeout",
+    "refused_result": "bad_result",  # the messenger refused the result's link (job_runner.REFUSED_RESULT)
+    "bad_result_link": "bad_result",  # KIE answered with a result link that is not http(s)
 }
 
 # KIE envelope / failCode values (shared/kie/KIE_API.md §7) → reason.

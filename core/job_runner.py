@@ -15,13 +15,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.context import Services
+from core.cost_watch import check_cost
 from core.drafts import prompt_of
 from core.failures import failure_reason, raw_reason
 from core.i18n import Fmt, localized
 from core.views.admin import render_alert
-from core.views.jobs import render_done, render_failed, render_progress, result_effects
+from core.views.jobs import keeps_transparency, render_done, render_failed, render_progress, result_effects
 from ports.catalog import ModelSpec, OutputKind
-from ports.effects import EditScreen, Effect, Messenger, MessengerUnavailableError, RecipientBlockedError, SendScreen
+from ports.effects import (
+    EditScreen,
+    Effect,
+    Messenger,
+    MessengerUnavailableError,
+    RecipientBlockedError,
+    ResultRefusedError,
+    SendScreen,
+)
 from ports.generation import MARKET_API, GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
 from ports.storage import ACTIVE_JOB_STATES, Job, JobState
 from ports.trace import correlation_id
@@ -32,6 +41,7 @@ ALERT_CODES = frozenset({"auth", "quota"})  # the operator must act; users only 
 ALERT_EVERY = timedelta(minutes=10)
 FINISHING_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT})
 RUNNING_STATES = frozenset({JobState.SUBMITTED, JobState.RUNNING})
+REFUSED_RESULT = "refused_result"  # the messenger refused the result's link (a scheme never delivered)
 
 
 @dataclass(frozen=True)
@@ -203,11 +213,13 @@ class JobRunner:
             won = await jobs.transition(
                 job.id, RUNNING_STATES, JobState.SUCCEEDED,
                 result_urls=status.result_urls, result_text=text, updated_at=now,
+                cost_credits=status.credits_consumed,
             )
         elif status.state is TaskState.FAIL:
             won = await jobs.transition(
                 job.id, RUNNING_STATES, JobState.FAILED,
                 error=status.fail_code or "fail", error_message=status.fail_message, updated_at=now,
+                cost_credits=status.credits_consumed,
             )
         else:
             if status.state is TaskState.GENERATING and job.state is JobState.SUBMITTED:
@@ -216,7 +228,8 @@ class JobRunner:
             await self._show_progress(job, status.stage.value if status.stage else stage, status.progress)
             return
         if won is not None:
-            await self._finish(job.id)
+            await self._finish(job.id)  # the user first; then the cost against the price
+            await check_cost(self._services, self._messenger, won)
 
     # --- finishing --------------------------------------------------------------------------
 
@@ -261,11 +274,19 @@ class JobRunner:
             effects.append(EditScreen(job.chat_id, job.progress_message_id, render_done(fmt, name)))
         effects += result_effects(
             fmt, chat_id=job.chat_id, job_id=job.id, name=name, output=output, prompt=prompt,
-            urls=job.result_urls, text=job.result_text,
+            urls=job.result_urls, text=job.result_text, transparent=keeps_transparency(model),
         )
         error = await self._send(job, effects)
         if error == "unavailable":
             return  # stays SUCCEEDED; the next resume retries the delivery
+        if error == "refused":  # the result's link can never be delivered: fail it and give the money back
+            failed = await self._services.storage.jobs.transition(
+                job.id, {JobState.SUCCEEDED}, JobState.FAILED, error=REFUSED_RESULT,
+                updated_at=self._services.clock.now(),
+            )
+            if failed is not None:
+                await self._refund(failed)
+            return
         await self._services.storage.jobs.transition(
             job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, error=error, updated_at=self._services.clock.now()
         )
@@ -302,6 +323,9 @@ class JobRunner:
                 log.info("JOB_RECIPIENT_BLOCKED", extra={"job": job.id, "user": job.user_id})
                 await self._services.storage.users.set_blocked(job.user_id, True)
                 return "blocked"
+            except ResultRefusedError as error:
+                log.error("JOB_RESULT_REFUSED", extra={"job": job.id, "reason": str(error)})
+                return "refused"
             except MessengerUnavailableError:
                 log.warning("JOB_SEND_RETRY", extra={"job": job.id, "attempt": attempt + 1})
                 await self._services.clock.sleep(2.0 * 2**attempt)

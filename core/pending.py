@@ -9,8 +9,9 @@ RECEIPT = "topup"  # topup:<amount in the smallest unit>: a photo or document of
 ADMIN_FIND = "admin-find"  # a user id or @username
 ADMIN_MARKUP = "admin-markup"  # a decimal markup
 ADMIN_BROADCAST = "admin-bc"  # the text or photo to broadcast
+ADMIN_PRICE = "admin-price"  # admin-price:<model id>: KIE credits per unit, or "-"
 
-MARKERS = (RECEIPT, ADMIN_FIND, ADMIN_MARKUP, ADMIN_BROADCAST)
+MARKERS = (RECEIPT, ADMIN_FIND, ADMIN_MARKUP, ADMIN_BROADCAST, ADMIN_PRICE)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
-"""Prices: KIE credits × KIE_CREDIT_USD × USD_RATE × PRICE_MARKUP, rounded up to the smallest unit."""
+"""Prices: KIE credits × KIE_CREDIT_USD × USD_RATE × PRICE_MARKUP, rounded up to the smallest unit.
+
+An operator's runtime price for a model (``PriceSettings.overrides``, KIE credits per billed unit, set in the
+admin panel and kept in storage) replaces the catalog's rules for that model: :func:`priced`."""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, Decimal
 from typing import Mapping
 
 from core.money import Currency
-from ports.catalog import InputKind, InputSpec, ModelSpec, OptionValue
+from ports.catalog import InputKind, InputSpec, ModelSpec, OptionValue, PriceRule
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,8 @@ class PriceSettings:
     credit_usd: Decimal = Decimal("0.005")
     usd_rate: Decimal = Decimal("100")  # currency units per USD
     markup: Decimal = Decimal("2")
+    # Operators' prices by model id: KIE credits per billed unit, whatever the options (core/runtime.py).
+    overrides: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
 
 
 class PriceMissingError(LookupError):
@@ -57,6 +62,25 @@ def credits_for(model: ModelSpec, options: Mapping[str, OptionValue], text_lengt
     return rule.credits * billed_units(model, text_length) * quantity
 
 
+def priced(model: ModelSpec, settings: PriceSettings) -> ModelSpec:
+    """The model as it is sold: with the operator's price, when there is one, as its only price rule."""
+    credits = settings.overrides.get(model.id)
+    return model if credits is None else replace(model, prices=(PriceRule({}, credits),))
+
+
+def planned_credits(
+    model: ModelSpec, options: Mapping[str, OptionValue], settings: PriceSettings, text_length: int | None = None
+) -> Decimal:
+    """The KIE credits a job's price assumed (the operator's price, else the catalog's); ``text_length`` for
+    models billed per 1,000 characters."""
+    return credits_for(priced(model, settings), options, text_length)
+
+
+def cost_to_minor(credits: Decimal, settings: PriceSettings) -> int:
+    """What KIE credits cost the operator in the balance currency (no markup), rounded up."""
+    return credits_to_minor(credits, replace(settings, markup=Decimal(1)))
+
+
 def credits_to_minor(credits: Decimal, settings: PriceSettings) -> int:
     major = credits * settings.credit_usd * settings.usd_rate * settings.markup
     return int((major * settings.currency.minor_per_major).to_integral_value(rounding=ROUND_CEILING))
@@ -65,12 +89,12 @@ def credits_to_minor(credits: Decimal, settings: PriceSettings) -> int:
 def price_for(
     model: ModelSpec, options: Mapping[str, OptionValue], settings: PriceSettings, text_length: int | None = None
 ) -> int:
-    return credits_to_minor(credits_for(model, options, text_length), settings)
+    return credits_to_minor(planned_credits(model, options, settings, text_length), settings)
 
 
 def price_to(model: ModelSpec, settings: PriceSettings) -> int:
     """The highest price over all option combinations (the card's price range; per 1,000 characters for TTS)."""
-    return max(price_for(model, combo, settings) for combo in option_combinations(model))
+    return max(price_for(model, combo, settings) for combo in option_combinations(priced(model, settings)))
 
 
 def _priced_options(model: ModelSpec) -> list[InputSpec]:
@@ -94,4 +118,4 @@ def option_combinations(model: ModelSpec) -> list[dict[str, OptionValue]]:
 
 def price_from(model: ModelSpec, settings: PriceSettings) -> int:
     """The lowest price over all option combinations ("from X" in the model list)."""
-    return min(price_for(model, combo, settings) for combo in option_combinations(model))
+    return min(price_for(model, combo, settings) for combo in option_combinations(priced(model, settings)))

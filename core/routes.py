@@ -10,6 +10,7 @@ from core.context import Reply, Services, Turn
 from core.handlers import (
     account,
     admin,
+    admin_prices,
     broadcast,
     drafting,
     launching,
@@ -17,6 +18,7 @@ from core.handlers import (
     navigation,
     payments,
     referral,
+    results,
     uploads,
 )
 from core.handlers.admin_tools import is_admin
@@ -62,6 +64,8 @@ CALLBACK_ROUTES: dict[str, Handler] = {
     "adm": admin.action,
     "bcgo": broadcast.confirm,
     "bcno": broadcast.cancel,
+    "prc": admin_prices.action,
+    "orig": results.original,
 }
 
 
@@ -95,6 +99,7 @@ COMMAND_ROUTES: dict[str, Handler] = {
     "unblock": admin.unblock_command,
     "refund": admin.refund_command,
     "markup": admin.markup_command,
+    "price": admin_prices.command,
 }
 
 
@@ -103,6 +108,8 @@ async def on_text(services: Services, turn: Turn, fields: tuple[str, ...] = ()) 
     waiting = pending.parse(turn.user.active_draft_id)
     if waiting is not None and waiting.kind == pending.RECEIPT:
         return Reply([turn.send(render_notice(turn.fmt.t("manual.need_receipt")))], rejected="VALIDATION_FAIL")
+    if waiting is not None and waiting.kind == pending.ADMIN_PRICE and is_admin(services, turn):
+        return await admin_prices.on_price_text(services, turn, waiting.argument, turn.event.text)
     if waiting is not None and is_admin(services, turn):
         return await admin.on_pending_text(services, turn, waiting.kind, turn.event.text)
     return await drafting.on_text(services, turn, turn.event.text)

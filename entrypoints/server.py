@@ -24,10 +24,12 @@ from adapters.storage.file_leader_lock import FileLeaderLock
 from adapters.storage.json_storage import JsonStorage
 from adapters.storage.pg_leader_lock import PostgresLeaderLock, lock_key_for
 from adapters.storage.postgres import PostgresStorage
+from adapters.telegram.aiohttp_request import aiohttp_bot
 from adapters.telegram.files import TelegramMediaReader
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.catalog.yaml_catalog import load_catalog
 from adapters.telegram.polling import UpdatePoller, WebhookRefusedError
+from adapters.telegram.result_links import ResultLinks, parse_origins
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.instance import Instance
 from entrypoints.settings import Settings, SettingsError, load_settings, read_environment, require_telegram
@@ -45,7 +47,7 @@ STORE_RETRY_S = 2.0
 def make_bot(settings: Settings) -> Bot:
     assert settings.TELEGRAM_BOT_TOKEN is not None
     root = settings.TELEGRAM_API_BASE_URL.rstrip("/")
-    return Bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
+    return aiohttp_bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), f"{root}/bot", f"{root}/file/bot")
 
 
 async def poll_updates(poller: UpdatePoller, dispatcher: Dispatcher) -> None:
@@ -92,6 +94,14 @@ def storage_opener(settings: Settings, lock: LeaderLock) -> Callable[[], Awaitab
     return open_storage
 
 
+def result_links(settings: Settings) -> ResultLinks:
+    """file:// results only from the in-process fake generator's directory; loopback only for the origins
+    configured."""
+    files = (settings.DATA_DIR / "files") if settings.KIE_MODE == "fake" else None  # where the fake generator writes
+    return ResultLinks(file_root=files,
+                       trusted_origins=parse_origins(settings.KIE_TRUSTED_RESULT_ORIGINS))
+
+
 def make_instance(
     settings: Settings,
     bot: Bot,
@@ -101,7 +111,8 @@ def make_instance(
 ) -> Instance:
     lock = lock or make_lock(settings)
     return Instance(
-        settings, bot, messenger=messenger or TelegramMessenger(bot), media=TelegramMediaReader(bot), lock=lock,
+        settings, bot, messenger=messenger or TelegramMessenger(bot, links=result_links(settings)),
+        media=TelegramMediaReader(bot), lock=lock,
         open_storage=storage_opener(settings, lock), shared_inbox=settings.DATABASE_URL is not None,
         runner_settings=runner_settings, poll_updates=poll_updates,
     )

@@ -86,6 +86,17 @@ class Settings(BaseModel):
     WORKERS: int = Field(default=8, ge=1, le=256)  # chats processed concurrently
     RATE_LIMIT_BURST: int = Field(default=10, ge=1)  # updates a user may send at once
     RATE_LIMIT_PER_SECOND: float = Field(default=2.0, gt=0)  # sustained updates per user per second
+    # Result links and real costs (issues 13.2, 18.4)
+    KIE_TRUSTED_RESULT_ORIGINS: str = ""  # exact origins the bot may fetch results from without the address check
+    PRICE_DRIFT_STOP: bool = False  # stop selling a model whose real KIE cost exceeded its price, until confirmed
+
+    @field_validator("KIE_TRUSTED_RESULT_ORIGINS")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        from adapters.telegram.result_links import parse_origins
+
+        parse_origins(value)  # ValueError names the bad item: "an origin is scheme://host[:port] only"
+        return value
     # Fairness (entrypoints/intake_limit.py, inbox_gauge.py): a chat's admitted-and-waiting updates beyond this
     # are shed at intake; /health's inbox_depth is read from storage this often.
     CHAT_BACKLOG_MAX: int = Field(default=10, ge=1)

@@ -14,6 +14,7 @@ from ports.effects import (
     EditScreen,
     Effect,
     SendFile,
+    SendAlbum,
     SendInvoice,
     SendMedia,
     SendScreen,
@@ -72,6 +73,11 @@ class SimulatedChat:
             elif isinstance(effect, SendMedia):
                 text = f"📎 {effect.kind.value}: {show_url(effect.url)}" + (f"\n{effect.caption}" if effect.caption else "")
                 self._store(ChatMessage(self._new_id(), text, effect.keyboard, effect), "bot")
+            elif isinstance(effect, SendAlbum):
+                files = "\n".join(f"  {index}. {show_url(url)}" for index, url in enumerate(effect.urls, 1))
+                text = f"🗂 album of {len(effect.urls)} {effect.kind.value}s:\n{files}" + (
+                    f"\n{effect.caption}" if effect.caption else "")
+                self._store(ChatMessage(self._new_id(), text), "bot, album")
             elif isinstance(effect, SendFile):
                 text = f"📎 {effect.kind.value} (Telegram file {effect.file_id})" + (f"\n{effect.caption}" if effect.caption else "")
                 self._store(ChatMessage(self._new_id(), text, effect.keyboard), f"bot → chat {effect.chat_id}")

@@ -59,6 +59,7 @@ def core_settings(settings: Settings) -> CoreSettings:
         free_utc_offset_minutes=settings.free_utc_offset_minutes(),
         referral_bonus_inviter=major_to_minor(settings.REFERRAL_BONUS_INVITER, currency),
         referral_bonus_invitee=major_to_minor(settings.REFERRAL_BONUS_INVITEE, currency),
+        price_drift_stop=settings.PRICE_DRIFT_STOP,
         support_contact=settings.SUPPORT_CONTACT or "",
         admin_max_amount=int(settings.ADMIN_MAX_AMOUNT * currency.minor_per_major),  # a bound: extra decimals cut
     )

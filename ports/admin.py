@@ -49,6 +49,10 @@ class StatsSummary:
 class Stats(Protocol):
     async def summary(self, now: datetime, top: int = 5) -> StatsSummary: ...
 
+    async def costs(self, since: datetime) -> list[ModelCosts]:
+        """Per model, the delivered jobs created at or after ``since``: paid against KIE's charge; most paid first."""
+        ...
+
 
 class UserDirectory(Protocol):
     async def find(self, query: str) -> User | None:
@@ -62,11 +66,26 @@ class UserDirectory(Protocol):
 
 
 @dataclass(frozen=True)
+class PriceDrift:
+    """A job of ``model_id`` cost more KIE credits than its price assumed (the price is stale, or the
+    estimate too low). Kept until the operator confirms a price for the model."""
+
+    model_id: str
+    catalog_credits: Decimal  # what the price assumed the job would cost
+    real_credits: Decimal  # what KIE charged (recordInfo creditsConsumed)
+    at: datetime
+    stopped: bool = False  # PRICE_DRIFT_STOP: the model is not sold until a price is confirmed
+
+
+@dataclass(frozen=True)
 class Overrides:
     """Runtime changes an admin made on top of the catalog file and the settings."""
 
     disabled_models: frozenset[str] = frozenset()
     markup: Decimal | None = None
+    # Operators' prices: KIE credits per billed unit, for every option (replaces the catalog's rules).
+    prices: Mapping[str, Decimal] = field(default_factory=dict)
+    drifts: Mapping[str, PriceDrift] = field(default_factory=dict)  # by model id
 
 
 class RuntimeSettings(Protocol):
@@ -75,6 +94,28 @@ class RuntimeSettings(Protocol):
     async def set_model_enabled(self, model_id: str, enabled: bool) -> None: ...
 
     async def set_markup(self, markup: Decimal | None) -> None: ...
+
+    async def set_price(self, model_id: str, credits: Decimal | None) -> None:
+        """Set the model's price (KIE credits > 0 per billed unit; None: back to the catalog's). Either way
+        the operator has confirmed a price: the model's drift record (and its stop) is cleared."""
+        ...
+
+    async def note_drift(self, drift: PriceDrift) -> bool:
+        """Record a model's drift. True only when the model had none recorded (alert the operator once);
+        a later drift of the same model changes nothing until a price is confirmed."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModelCosts:
+    """One model's money over delivered jobs: what users paid against what KIE charged."""
+
+    model_id: str
+    jobs: int  # delivered jobs
+    paid: int  # smallest unit, what users were charged for them
+    costed_jobs: int  # of those, the ones KIE reported a cost for
+    credits: Decimal  # KIE credits charged for the costed jobs
+    paid_costed: int  # what users paid for the costed jobs (the margin compares these two)
 
 
 class BroadcastState(str, Enum):

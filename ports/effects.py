@@ -3,9 +3,9 @@ API calls; the simulator prints them. Both go through the same core, so the simu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
 
 from ports.screens import Keyboard, Screen
 
@@ -41,15 +41,48 @@ class AnswerCallback:
     alert: bool = False
 
 
+class DeliveryNote(str, Enum):
+    """Why a result went in another form than asked; the core gives a short explanation for each."""
+
+    PHOTO_TOO_LARGE = "photo_too_large"  # over the photo upload limit: sent as a file
+    PHOTO_DIMENSIONS = "photo_dimensions"  # w + h or the side ratio beyond what Telegram shows as a photo: a file
+    TRANSPARENT = "transparent"  # a PNG with transparency: a file keeps it (a photo would be flattened)
+    TOO_LARGE = "too_large"  # over every upload limit: sent as a link
+
+
 @dataclass(frozen=True)
 class SendMedia:
-    """A generated file. ``url`` is http(s) or file:// (the messenger uploads local files)."""
+    """A generated file. ``url`` is http(s) or file:// (the messenger uploads local files).
+
+    ``notes``: DeliveryNote value → a short explanation the messenger adds to the caption (or the link's text)
+    when it has to send the file in another form (a photo as a document, anything as a link)."""
 
     chat_id: int
     kind: ResultKind
     url: str
     caption: str = ""
     keyboard: Keyboard = ()
+    notes: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+ALBUM_MAX = 10  # Telegram's sendMediaGroup takes 2-10 items
+
+
+@dataclass(frozen=True)
+class SendAlbum:
+    """Several files of one result as one album (``sendMediaGroup``): 2-10 files of one kind, the caption on
+    the first. An album carries no buttons: the core sends them in a message of their own after it."""
+
+    chat_id: int
+    kind: ResultKind  # PHOTO, VIDEO, AUDIO or DOCUMENT
+    urls: tuple[str, ...]
+    caption: str = ""
+    notes: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def items(self) -> tuple[SendMedia, ...]:
+        """The album as single files (the caption on the first), e.g. when Telegram refuses the album."""
+        return tuple(SendMedia(self.chat_id, self.kind, url, self.caption if index == 0 else "", (), self.notes)
+                     for index, url in enumerate(self.urls))
 
 
 @dataclass(frozen=True)
@@ -81,7 +114,7 @@ class AnswerPreCheckout:
     error_message: str = ""
 
 
-Effect = SendScreen | EditScreen | AnswerCallback | SendMedia | SendFile | SendInvoice | AnswerPreCheckout
+Effect = SendScreen | EditScreen | AnswerCallback | SendMedia | SendAlbum | SendFile | SendInvoice | AnswerPreCheckout
 
 
 class RecipientBlockedError(Exception):
@@ -95,6 +128,12 @@ class RecipientBlockedError(Exception):
 
 class MessengerUnavailableError(Exception):
     """The messaging service did not accept the effect now (network, 5xx); it may be retried later."""
+
+
+class ResultRefusedError(Exception):
+    """The result itself cannot be delivered, now or ever: its link has a scheme the messenger refuses
+    (``ftp:``, ``javascript:``, ``file://`` outside the in-process fake generator). The job fails and is
+    refunded rather than retried."""
 
 
 class Messenger(Protocol):

@@ -57,6 +57,8 @@ class TaskStatus:
     fail_code: str | None = None
     fail_message: str | None = None
     progress: int | None = None
+    # KIE credits the task cost (recordInfo ``creditsConsumed``; older answers ``consumeCredits``).
+    credits_consumed: Decimal | None = None
     # A milestone of a running task (Suno's staged generation), None when the family has none.
     stage: Stage | None = None
     # One title per result URL where the family names its results (Suno tracks); () otherwise.

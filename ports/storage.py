@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol
 
@@ -103,11 +104,13 @@ class Job:
     error_message: str | None = None
     cid: str = ""  # correlation id of the update that launched it; its logs carry it to delivery
     free: bool = False  # a free-tier run: price 0, one free try taken (given back if it fails)
+    cost_credits: Decimal | None = None  # what KIE charged for the task (creditsConsumed), once known
 
 
 # Fields a transition may change.
 JOB_MUTABLE_FIELDS = frozenset(
-    {"task_id", "result_urls", "result_text", "error", "error_message", "progress_message_id", "updated_at"}
+    {"task_id", "result_urls", "result_text", "error", "error_message", "progress_message_id", "updated_at",
+     "cost_credits"}
 )
 
 

@@ -10,13 +10,17 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 import pytest  # noqa: E402
 import telegram  # noqa: E402
 
+from adapters.telegram.aiohttp_request import aiohttp_bot  # noqa: E402
 from adapters.telegram.fake_bot_api import FakeBotApi  # noqa: E402
 from tests.fakes import FakeTime  # noqa: E402
 
 
 def make_bot(api: FakeBotApi, **kwargs: object) -> telegram.Bot:
-    """A python-telegram-bot client pointed at the fake Bot API server."""
-    return telegram.Bot(api.token, base_url=f"{api.base_url}/bot", base_file_url=f"{api.base_url}/file/bot", **kwargs)
+    """A python-telegram-bot client pointed at the fake Bot API server, on the bot's own aiohttp transport
+    (``request=`` given: that one, e.g. PTB's ``HTTPXRequest``)."""
+    if "request" in kwargs:
+        return telegram.Bot(api.token, base_url=f"{api.base_url}/bot", base_file_url=f"{api.base_url}/file/bot", **kwargs)
+    return aiohttp_bot(api.token, f"{api.base_url}/bot", f"{api.base_url}/file/bot")
 
 
 @pytest.fixture

@@ -108,9 +108,13 @@ def test_a_disabled_model_needs_a_reason_and_an_enabled_one_a_price_source() -> 
 def test_a_model_without_a_price_ships_disabled_and_cannot_be_enabled_at_0(catalog: Catalog) -> None:
     waiting = catalog.model("gemini-omni-video")
     assert waiting is not None and not waiting.enabled and waiting.disabled_reason.startswith("awaiting a price")
+    assert waiting.prices == ()  # the admin panel lists it as awaiting a price (core/runtime.awaiting_price)
     document = valid_document()
     document["models"][0]["prices"] = [{"when": {}, "credits": 0}]
     with pytest.raises(CatalogError, match="needs a price above 0"):
+        parse_catalog(document)
+    document["models"][0]["prices"] = []
+    with pytest.raises(CatalogError, match="prices: missing"):
         parse_catalog(document)
 
 

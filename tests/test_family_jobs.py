@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ports.effects import EditScreen, ResultKind, SendMedia
+from ports.effects import EditScreen, ResultKind, SendAlbum, SendMedia
 from ports.storage import JobState
 from tests.harness import running_bot
 
@@ -29,7 +29,14 @@ async def launch(bot, category: str, name: str, prompt: str, *files: str) -> str
 
 
 def media(bot) -> list[SendMedia]:
-    return [effect for effect in bot.chat.effects if isinstance(effect, SendMedia)]
+    """Every result file sent, single or in an album."""
+    found: list[SendMedia] = []
+    for effect in bot.chat.effects:
+        if isinstance(effect, SendMedia):
+            found.append(effect)
+        elif isinstance(effect, SendAlbum):
+            found.extend(effect.items())
+    return found
 
 
 async def charges(bot) -> list[str]:

@@ -55,3 +55,26 @@ async def test_a_refund_update_for_an_unknown_charge_is_logged_and_ignored(tmp_p
             await client.settle()
         assert await balance(client, OTHER) == 10000
         assert any("REFUND_UNKNOWN_CHARGE" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_forged_payment_that_would_overflow_the_balance_is_refused_cleanly(tmp_path, backend, caplog):  # noqa: F811
+    """The parser takes amounts up to 2^53 Stars; at the rate, six of them fit in 64 bits and a seventh does not. It
+    is refused with one PAYMENT_UNCREDITABLE line, nothing stored, no EXCEPTION_CAUGHT, on both storages."""
+    huge = 2**53 - 1
+    async with bot(tmp_path, backend, WELCOME_BALANCE="0") as client:
+        await client.say(PAYER, "/start")
+        for _ in range(6):
+            _, paid = client.api.pay_invoice(PAYER, "stars:100", huge)
+            assert await client.post_update(paid) == 200
+        await client.settle()
+        before = await balance(client, PAYER)
+        assert before == 6 * huge * RATE
+        _, seventh = client.api.pay_invoice(PAYER, "stars:100", huge)
+        with caplog.at_level(logging.INFO):
+            assert await client.post_update(seventh) == 200
+            await client.settle()
+        assert await balance(client, PAYER) == before
+        charge = seventh["message"]["successful_payment"]["telegram_payment_charge_id"]
+        assert await client.server.app.storage.payments.get(charge) is None
+        assert any("PAYMENT_UNCREDITABLE" in r.getMessage() for r in caplog.records)
+        assert not any("EXCEPTION_CAUGHT" in r.getMessage() for r in caplog.records)

@@ -5,11 +5,11 @@ from core.free_tier import FreeOffer
 from core.money import NBSP
 from core.views.payments import render_topup
 from core.views.catalog import render_category, render_model_card
-from core.views.jobs import render_failed, render_progress, result_effects
+from core.views.jobs import keeps_transparency, render_failed, render_progress, result_effects
 from core.views.menu import render_main_menu
 from core.views.order import render_confirmation, render_insufficient, render_option_values
 from ports.catalog import OutputKind
-from ports.effects import ResultKind, SendMedia, SendScreen
+from ports.effects import DeliveryNote, ResultKind, SendAlbum, SendMedia, SendScreen
 from ports.screens import Button, Screen
 from tests.builders import EN, IMAGE, IMAGE_TO_VIDEO, RU, TEXT_TO_IMAGE, VIDEO, draft
 
@@ -166,16 +166,52 @@ def test_failure_says_why_and_how_much_came_back():
     )
 
 
-def test_a_result_is_media_with_again_and_menu_under_the_last_file():
+def test_one_image_is_a_photo_with_again_menu_and_original():
+    effects = result_effects(
+        EN, chat_id=5, job_id="j1", name="Test image", output=OutputKind.IMAGE, prompt="cat",
+        urls=("file:///a.png",), text=None,
+    )
+    keyboard = ((Button("🔁 Again", "again:j1"), Button("🏠 Menu", "menu:new")), (Button("📄 Original", "orig:j1"),))
+    assert effects == [SendMedia(5, ResultKind.PHOTO, "file:///a.png", "✅ Test image\n“cat”", keyboard)]
+    assert set(effects[0].notes) == {note.value for note in DeliveryNote}  # explanations for other forms
+
+
+def test_several_files_are_an_album_with_one_caption_then_the_buttons_once():
     effects = result_effects(
         EN, chat_id=5, job_id="j1", name="Test image", output=OutputKind.IMAGE, prompt="cat",
         urls=("file:///a.png", "file:///b.png"), text=None,
     )
-    keyboard = ((Button("🔁 Again", "again:j1"), Button("🏠 Menu", "menu:new")),)
+    keyboard = ((Button("🔁 Again", "again:j1"), Button("🏠 Menu", "menu:new")), (Button("📄 Original", "orig:j1"),))
     assert effects == [
-        SendMedia(5, ResultKind.PHOTO, "file:///a.png"),
-        SendMedia(5, ResultKind.PHOTO, "file:///b.png", "✅ Test image\n“cat”", keyboard),
+        SendAlbum(5, ResultKind.PHOTO, ("file:///a.png", "file:///b.png"), "✅ Test image\n“cat”"),
+        SendScreen(5, Screen("✅ Test image: 2 files above.", keyboard, "job_result_buttons")),
     ]
+
+
+def test_more_than_ten_files_are_split_into_even_albums():
+    urls = tuple(f"https://cdn.example/{n}.png" for n in range(23))
+    effects = result_effects(EN, chat_id=5, job_id="j1", name="G", output=OutputKind.IMAGE, prompt=None,
+                             urls=urls, text=None)
+    albums = [e for e in effects if isinstance(e, SendAlbum)]
+    assert [len(a.urls) for a in albums] == [8, 8, 7] and sum((a.urls for a in albums), ()) == urls
+    assert [bool(a.caption) for a in albums] == [True, False, False]
+    assert isinstance(effects[-1], SendScreen) and effects[-1].screen.keyboard
+
+
+def test_a_transparent_result_goes_as_a_file_saying_why_and_without_original():
+    effects = result_effects(EN, chat_id=5, job_id="j1", name="Cut-out", output=OutputKind.IMAGE, prompt=None,
+                             urls=("https://cdn.example/a.png",), text=None, transparent=True)
+    [media] = effects
+    assert media.kind is ResultKind.DOCUMENT and "transparent background" in media.caption
+    assert all(b.data != "orig:j1" for b in media.keyboard[-1])
+
+
+def test_background_removal_models_keep_transparency():
+    from dataclasses import replace
+
+    assert keeps_transparency(replace(TEXT_TO_IMAGE, id="recraft/remove-background")) is True
+    assert keeps_transparency(TEXT_TO_IMAGE) is False
+    assert keeps_transparency(replace(IMAGE_TO_VIDEO, id="x/remove-background")) is False  # video: not an image
 
 
 def test_a_text_result_is_sent_as_a_message():

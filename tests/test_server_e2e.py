@@ -30,7 +30,7 @@ async def test_the_runbook_journey_ends_with_a_picture_in_both_transports(tmp_pa
         messages = client.api.messages(USER)
         photo = [m for m in messages if m.kind == "photo"]
         assert len(photo) == 1 and "«test»" in photo[0].text
-        assert [label for row in photo[0].buttons for label, _ in row] == ["🔁 Ещё раз", "🏠 Меню"]
+        assert [label for row in photo[0].buttons for label, _ in row] == ["🔁 Ещё раз", "🏠 Меню", "📄 Оригинал"]
         progress = [m for m in messages if m.text and m.text.startswith("✅ Готово: Z-Image")]
         assert len(progress) == 1 and progress[0].edits >= 1  # the confirmation became the progress message
         assert await client.server.app.storage.ledger.balance(USER) == 10000 - 80
@@ -240,7 +240,8 @@ async def test_a_photo_sent_in_telegram_is_fetched_uploaded_and_used(tmp_path):
         assert upload.size == len(png_bytes("cat")) and upload.mime_type == "image/png"
         job = (await client.server.app.storage.jobs.for_user(USER))[0]
         assert job.input["image"] == upload.url and job.state is JobState.DELIVERED
-        assert [m.kind for m in client.api.messages(USER)].count("photo") == 1
+        [result] = [m for m in client.api.messages(USER) if m.kind in ("photo", "document")]
+        assert result.kind == "document" and "прозрачный фон" in result.text  # a cut-out keeps its transparency
 
 
 @pytest.mark.slow

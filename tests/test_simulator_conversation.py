@@ -33,7 +33,7 @@ async def test_the_runbook_journey_delivers_a_picture_and_charges_once(tmp_path)
         result = bot.last()
         assert result.media is not None and result.media.kind is ResultKind.PHOTO
         assert result.media.url.startswith("file://") and "«test»" in result.media.caption
-        assert [b.label for b in result.buttons()] == ["🔁 Ещё раз", "🏠 Меню"]
+        assert [b.label for b in result.buttons()] == ["🔁 Ещё раз", "🏠 Меню", "📄 Оригинал"]
         assert await bot.balance() == 10000 - Z_IMAGE_PRICE
         job = await bot.app.storage.jobs.get(outcome.started_job)
         assert job.state is JobState.DELIVERED

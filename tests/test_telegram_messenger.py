@@ -15,6 +15,7 @@ from telegram.request import HTTPXRequest
 
 from adapters.kie.fake_media import png_bytes
 from adapters.telegram.messenger import TelegramMessenger
+from adapters.telegram.result_links import ResultLinks, parse_origins
 from ports.effects import (
     AnswerCallback,
     EditScreen,
@@ -39,8 +40,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warning
 
 
 @pytest.fixture
-def messenger(bot: telegram.Bot, clock: FakeTime) -> TelegramMessenger:
-    return TelegramMessenger(bot, sleep=clock.sleep, clock=clock.clock)
+def messenger(bot: telegram.Bot, clock: FakeTime, files: str, tmp_path) -> TelegramMessenger:
+    """Local files under tmp_path allowed (as the fake generator's), the ``files`` server trusted by its origin."""
+    links = ResultLinks(file_root=tmp_path, trusted_origins=parse_origins(files))
+    return TelegramMessenger(bot, sleep=clock.sleep, clock=clock.clock, links=links)
 
 
 @pytest.fixture

@@ -172,7 +172,7 @@ class Model(Schema):
     not_sent: dict[StrictStr, StrictStr] = {}
     typical_seconds: StrictInt | None = Field(default=None, gt=0)
     inputs: list[AnyInput] = Field(min_length=1)
-    prices: list[Price] = Field(min_length=1)
+    prices: list[Price] = []  # empty only on a disabled model awaiting its price
 
 
 class Category(Schema):

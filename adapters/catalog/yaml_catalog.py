@@ -121,6 +121,7 @@ def _convert(entry: Model, category_ids: list[str], family_ids: set[str]) -> Mod
     _ensure(entry.family is None or entry.family in family_ids, f"family: {entry.family!r} is not a listed family")
     _ensure(entry.enabled or bool(entry.disabled_reason), "disabled_reason: a disabled model needs a one-line reason")
     _ensure(not entry.enabled or bool(entry.price_source.strip()), "price_source: an enabled model cites its price")
+    _ensure(bool(entry.prices) or not entry.enabled, "prices: missing (a model awaiting its price ships disabled)")
     unpriced = not entry.free and any(rule.credits == 0 for rule in entry.prices)
     _ensure(not entry.enabled or not unpriced, "prices: an enabled model needs a price above 0 (or free: true)")
     specs: list[InputSpec] = []
@@ -136,7 +137,8 @@ def _convert(entry: Model, category_ids: list[str], family_ids: set[str]) -> Mod
     if entry.quantity_field is not None:
         _check_quantity_field(by_name.get(entry.quantity_field), entry.quantity_field)
     prices = [_price_rule(raw, f"prices[{index}]", by_name) for index, raw in enumerate(entry.prices)]
-    _check_coverage(specs, prices, entry.quantity_field)
+    if prices:
+        _check_coverage(specs, prices, entry.quantity_field)
     _check_dialogue(specs, by_name)
     return ModelSpec(
         id=entry.id, category=entry.category, names=dict(entry.names), descriptions=dict(entry.descriptions),

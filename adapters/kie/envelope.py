@@ -11,6 +11,7 @@ import json
 import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
@@ -41,6 +42,7 @@ REJECTED_CODES = frozenset({400, 413, 422})
 UNAVAILABLE_FEATURE_CODES = frozenset({404, 505})
 GENERATION_FAILED_CODE = 501  # §7: "generation failed", the task is final: not retryable
 CLOUDFLARE_UA_BLOCK = "error code: 1010"
+BAD_RESULT_LINK = "bad_result_link"  # a TaskStatus fail_code: the result's link is not http(s)
 _SNIPPET = 200
 
 
@@ -95,6 +97,7 @@ class Record(_Model):
     fail_code: Any = Field(None, validation_alias="failCode")
     fail_msg: Any = Field(None, validation_alias=AliasChoices("failMsg", "errorMessage"))
     progress: Any = None
+    credits_consumed: Any = Field(None, validation_alias=AliasChoices("creditsConsumed", "consumeCredits"))
 
 
 class ResultPayload(_Model):
@@ -250,16 +253,30 @@ def status_of(task_id: str, data: Any) -> TaskStatus:
         raise unexpected(RECORD_INFO, f"unknown task state {record.state[:40]!r}") from None
     progress = _progress(record.progress)
     task = record.task_id or task_id
+    cost = credits_consumed(record.credits_consumed)
     if state is TaskState.FAIL:
         return TaskStatus(
             task, state, fail_code=_text_or_none(record.fail_code), fail_message=_text_or_none(record.fail_msg),
-            progress=progress,
+            progress=progress, credits_consumed=cost,
         )
     if state is not TaskState.SUCCESS:
         return TaskStatus(task, state, progress=progress)
     result = _result(record)
     urls = tuple(result.result_urls or record.legacy_urls or ())
-    return TaskStatus(task, state, result_urls=urls, result_text=render_result(result.result_object), progress=progress)
+    return web_links_only(TaskStatus(task, state, result_urls=urls, result_text=render_result(result.result_object),
+                                     progress=progress, credits_consumed=cost))
+
+
+def web_links_only(status: TaskStatus) -> TaskStatus:
+    """A success whose result links are not all http(s) (``file:``, ``ftp:``, ``javascript:`` … from an answer
+    that is not KIE's, or a compromised one) becomes a failure: never delivered, refunded. Every API family."""
+    refused = next((url for url in status.result_urls if not _web_link(url)), None)
+    if status.state is not TaskState.SUCCESS or refused is None:
+        return status
+    scheme = refused.strip().partition(":")[0][:16] if ":" in refused else "none"
+    return TaskStatus(status.task_id, TaskState.FAIL, fail_code=BAD_RESULT_LINK,
+                      fail_message=f"KIE returned a result link that is not http(s) (scheme {scheme!r})",
+                      credits_consumed=status.credits_consumed)
 
 
 def _result(record: Record) -> ResultPayload:
@@ -294,6 +311,25 @@ def _inline(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def credits_consumed(value: Any) -> Decimal | None:
+    """recordInfo's creditsConsumed (a number, or its text) as exact credits; None when absent or nonsense."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        credits = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return credits if credits.is_finite() and credits >= 0 else None
+
+
+def _web_link(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return False
 
 
 def _text_or_none(value: Any) -> str | None:

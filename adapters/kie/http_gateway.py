@@ -170,7 +170,7 @@ class KieHttpGateway:
         data = await self._call(
             _Call(family.status_endpoint, "GET", f"{self._api}{family.status_path}", params={"taskId": task_id})
         )
-        return self._read(family.read, task_id, data)
+        return envelope.web_links_only(self._read(family.read, task_id, data))
 
     async def upload(self, data: bytes, file_name: str, mime_type: str) -> str:
         if not data:

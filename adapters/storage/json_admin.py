@@ -9,7 +9,8 @@ and costs no write.
 Document layout (format version 1)::
 
     {"format": "trt-bot-admin", "version": 1,
-     "runtime":    {"disabled_models": [model id, ... sorted], "markup": "2.35" | null},
+     "runtime":    {"disabled_models": [model id, ... sorted], "markup": "2.35" | null,
+                    "prices": {model id: "12.5"}, "drifts": {model id: PriceDrift}},  (both optional)
      "broadcasts": {"<broadcast id>": Broadcast},
      "audit":      [AuditEntry, ... oldest first (by ``at``, then by recording order)]}
 
@@ -26,8 +27,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from adapters.storage.json_codec import decode, encode, encode_field, utc_text
-from ports.admin import AuditEntry, Broadcast, BroadcastState, Overrides
+from adapters.storage.json_codec import decimal_text, decode, encode, encode_field, utc_text
+from ports.admin import AuditEntry, Broadcast, BroadcastState, Overrides, PriceDrift
 
 FORMAT = "trt-bot-admin"
 VERSION = 1
@@ -46,6 +47,8 @@ class AdminDocument:
         self.audit_cap = audit_cap
         self._disabled: set[str] = set()
         self._markup: str | None = None
+        self._prices: dict[str, str] = {}  # model id -> KIE credits as plain decimal text
+        self._drifts: dict[str, Record] = {}
         self._broadcasts: dict[str, Record] = {}
         self._audit_at: list[str] = []  # the entries' ``at`` (fixed-width UTC text: sorts chronologically)
         self._audit_bytes: list[bytes] = []  # the entries as JSON, in the same order
@@ -74,6 +77,14 @@ class AdminDocument:
             if runtime["markup"] is not None:
                 _expect_text(runtime["markup"])
                 admin._markup = markup_text(Decimal(runtime["markup"]))
+            for model_id, credits in runtime.get("prices", {}).items():  # documents older than prices lack them
+                _expect_text(credits)
+                admin._prices[model_id_of(model_id)] = price_text(Decimal(credits))
+            for model_id, record in runtime.get("drifts", {}).items():
+                drift = decode(PriceDrift, record)
+                if model_id != drift.model_id:
+                    raise ValueError(f"drift of {drift.model_id!r} is stored under {model_id!r}")
+                admin._drifts[model_id] = encode(drift)
             for key, record in doc["broadcasts"].items():
                 broadcast = decode(Broadcast, record)
                 if key != broadcast.id:
@@ -89,11 +100,19 @@ class AdminDocument:
         head = {
             "format": FORMAT,
             "version": VERSION,
-            "runtime": {"disabled_models": sorted(self._disabled), "markup": self._markup},
+            "runtime": self._runtime(),
             "broadcasts": self._broadcasts,
         }
         text = _json(head)
         return b"".join((text[:-1], b',"audit":[', b",".join(self._audit_bytes), b"]}"))
+
+    def _runtime(self) -> Record:
+        runtime: Record = {"disabled_models": sorted(self._disabled), "markup": self._markup}
+        if self._prices:  # written only when used: documents stay readable by code older than prices
+            runtime["prices"] = dict(sorted(self._prices.items()))
+        if self._drifts:
+            runtime["drifts"] = dict(sorted(self._drifts.items()))
+        return runtime
 
     # --- audit ------------------------------------------------------------------------------
 
@@ -118,7 +137,30 @@ class AdminDocument:
 
     def overrides(self) -> Overrides:
         markup = None if self._markup is None else Decimal(self._markup)
-        return Overrides(disabled_models=frozenset(self._disabled), markup=markup)
+        return Overrides(
+            disabled_models=frozenset(self._disabled), markup=markup,
+            prices={model_id: Decimal(text) for model_id, text in self._prices.items()},
+            drifts={model_id: decode(PriceDrift, record) for model_id, record in self._drifts.items()},
+        )
+
+    def set_price(self, model_id: str, credits: Decimal | None) -> tuple[None, bool]:
+        model_id = model_id_of(model_id)
+        text = None if credits is None else price_text(credits)
+        changed = self._prices.get(model_id) != text or model_id in self._drifts
+        if text is None:
+            self._prices.pop(model_id, None)
+        else:
+            self._prices[model_id] = text
+        self._drifts.pop(model_id, None)
+        return None, changed
+
+    def note_drift(self, drift: PriceDrift) -> tuple[bool, bool]:
+        record = encode(drift)
+        model_id_of(drift.model_id)
+        if drift.model_id in self._drifts:
+            return False, False  # alerted once already: nothing changes until a price is confirmed
+        self._drifts[drift.model_id] = record
+        return True, True
 
     def set_model_enabled(self, model_id: str, enabled: bool) -> tuple[None, bool]:
         model_id, enabled = model_id_of(model_id), flag(enabled)
@@ -217,6 +259,14 @@ def markup_text(markup: Decimal) -> str:
     if not markup.is_finite() or markup <= 0:
         raise ValueError(f"a markup must be a finite Decimal > 0, got {markup!r}")
     return format(markup, "f")
+
+
+def price_text(credits: Decimal) -> str:
+    """An operator's price, KIE credits per billed unit: a finite Decimal > 0, as plain text."""
+    text = decimal_text(credits, "credits")
+    if credits <= 0:
+        raise ValueError(f"a price must be > 0 credits, got {credits!r}")
+    return text
 
 
 def user_cursor(value: int) -> int:

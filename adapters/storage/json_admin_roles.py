@@ -18,7 +18,7 @@ from typing import Any
 from adapters.storage.json_admin import AdminDocument, count
 from adapters.storage.json_file import DurableFile
 from adapters.storage.json_state import State
-from ports.admin import AuditEntry, Broadcast, BroadcastState, Overrides
+from ports.admin import AuditEntry, Broadcast, BroadcastState, Overrides, PriceDrift
 
 ADMIN_FILE = "admin.json"
 
@@ -59,6 +59,12 @@ class JsonRuntime:
 
     async def set_markup(self, markup: Decimal | None) -> None:
         await self._file.change(lambda admin: admin.set_markup(markup))
+
+    async def set_price(self, model_id: str, credits: Decimal | None) -> None:
+        await self._file.change(lambda admin: admin.set_price(model_id, credits))
+
+    async def note_drift(self, drift: PriceDrift) -> bool:
+        return await self._file.change(lambda admin: admin.note_drift(drift))
 
 
 class JsonBroadcasts:

@@ -14,6 +14,7 @@ import types
 import typing
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from functools import cache
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
@@ -74,6 +75,15 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+def decimal_text(value: Any, where: str = "value") -> str:
+    """An exact Decimal as its plain text ("12.5"); floats are refused (they are not exact)."""
+    if not isinstance(value, Decimal):
+        raise TypeError(f"{where}: expected a Decimal, got {type(value).__name__} {value!r}")
+    if not value.is_finite():
+        raise ValueError(f"{where}: {value!r} cannot be stored")
+    return format(value, "f")
+
+
 @cache
 def _hints(cls: type) -> dict[str, Any]:
     return get_type_hints(cls)
@@ -87,6 +97,8 @@ def _encode(value: Any, hint: Any, where: str) -> Any:
         return _encode_union(value, get_args(hint), where)
     if hint is datetime:
         return utc_text(value)
+    if hint is Decimal:
+        return decimal_text(value, where)
     if isinstance(hint, type) and issubclass(hint, Enum):
         return hint(value).value
     if hint in _SCALARS:
@@ -112,6 +124,12 @@ def _decode(value: Any, hint: Any, where: str) -> Any:
         if len(options) == 1:
             return _decode(value, options[0], where)
         return _scalar(value, tuple(options), where)
+    if hint is Decimal:
+        _expect(value, str, where)
+        try:
+            return Decimal(decimal_text(Decimal(value), where))
+        except InvalidOperation:
+            raise ValueError(f"{where}: {value!r} is not a decimal number") from None
     if hint is datetime:
         _expect(value, str, where)
         moment = datetime.fromisoformat(value)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from adapters.storage import billing_checks as checks
 from adapters.storage.json_codec import decode, encode_field, utc_text
-from ports.admin import Revenue, StatsSummary
+from ports.admin import ModelCosts, Revenue, StatsSummary
 from ports.billing import TopupState
 from ports.storage import JobState, User
 
@@ -68,6 +69,23 @@ class ReportQueries:
             stars=sum(record["stars"] for record in paid),
             payments=len(paid) + len(approved),
         )
+
+    def costs(self, since: datetime) -> list[ModelCosts]:
+        start = utc_text(since)
+        found: dict[str, list[Any]] = {}
+        for record in self._jobs.values():
+            if record["state"] != JobState.DELIVERED.value or record["created_at"] < start:
+                continue
+            row = found.setdefault(record["model_id"], [0, 0, 0, Decimal(0), 0])
+            row[0] += 1
+            row[1] += record["price"]
+            cost = record.get("cost_credits")  # jobs stored before the field lack it
+            if cost is not None:
+                row[2] += 1
+                row[3] += Decimal(cost)
+                row[4] += record["price"]
+        costs = [ModelCosts(model_id, *row) for model_id, row in found.items()]
+        return sorted(costs, key=lambda item: (-item.paid, item.model_id))
 
     # --- UserDirectory ----------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from adapters.storage.json_file import DurableFile
 from adapters.storage.json_state import State
-from ports.admin import StatsSummary
+from ports.admin import ModelCosts, StatsSummary
 from ports.billing import ManualTopup, ReferralStats, StarsPayment
 from ports.storage import User
 
@@ -87,6 +87,9 @@ class JsonStats:
 
     async def summary(self, now: datetime, top: int = 5) -> StatsSummary:
         return await self._file.read(lambda state: state.summary(now, top))
+
+    async def costs(self, since: datetime) -> list[ModelCosts]:
+        return await self._file.read(lambda state: state.costs(since))
 
 
 class JsonDirectory:

@@ -8,6 +8,7 @@ Effects are applied in order, one Bot API call (or a short fallback chain) each:
 - ``AnswerCallback`` → ``answerCallbackQuery`` (never paced: the client shows a spinner until it arrives); a
   query that is too old is logged and skipped;
 - ``SendMedia`` → :class:`adapters.telegram.media_sender.MediaSender` (by URL, by upload, or as a link);
+- ``SendAlbum`` → ``sendMediaGroup`` (:class:`adapters.telegram.albums.AlbumSender`), else file by file;
 - ``SendFile`` → ``sendPhoto`` / ``sendDocument`` by ``file_id`` with caption and keyboard (paced);
 - ``SendInvoice`` → ``sendInvoice`` in Telegram Stars, limits checked first (paced); ``AnswerPreCheckout`` →
   ``answerPreCheckoutQuery``, never paced (10 s deadline): :class:`adapters.telegram.invoices.InvoiceSender`.
@@ -31,9 +32,10 @@ from collections.abc import Sequence
 
 import httpx
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from adapters.telegram.albums import AlbumSender
+from adapters.telegram.bot_calls import BotCalls
 from adapters.telegram.invoices import InvoiceSender
 from adapters.telegram.limits import (
     CALLBACK_TEXT_LIMIT,
@@ -44,13 +46,15 @@ from adapters.telegram.limits import (
     Sleep,
     clip,
 )
-from adapters.telegram.markup import html_text, inline_markup
+from adapters.telegram.markup import html_text, inline_keyboard_json
 from adapters.telegram.media_sender import MediaSender
+from adapters.telegram.result_links import ResultLinks
 from ports.effects import (
     AnswerCallback,
     AnswerPreCheckout,
     EditScreen,
     Effect,
+    SendAlbum,
     SendFile,
     SendInvoice,
     SendMedia,
@@ -82,14 +86,18 @@ class TelegramMessenger:
         clock: Clock = time.monotonic,
         flood_retries: int = 5,
         network_attempts: int = 3,
+        links: ResultLinks | None = None,
     ) -> None:
         self._bot = bot
+        self._api = BotCalls(bot)  # the hot methods' JSON built here, not through PTB's objects
         limiter = FloodLimiter(
             per_chat_interval=per_chat_interval, chat_burst=chat_burst, global_per_second=global_per_second,
             sleep=sleep, clock=clock,
         )
         self._calls = ApiCaller(limiter, sleep=sleep, flood_retries=flood_retries, network_attempts=network_attempts)
-        self._media = MediaSender(bot, self._calls, send_text=self.send_text, http_client=http_client)
+        links = links or ResultLinks()
+        self._media = MediaSender(bot, self._calls, send_text=self.send_text, http_client=http_client, links=links)
+        self._albums = AlbumSender(bot, self._calls, self._media, links)
         self._invoices = InvoiceSender(bot, self._calls)
 
     async def aclose(self) -> None:
@@ -105,6 +113,8 @@ class TelegramMessenger:
                 await self._answer(effect)
             elif isinstance(effect, SendMedia):
                 await self._media.send(effect)
+            elif isinstance(effect, SendAlbum):
+                await self._albums.send(effect)
             elif isinstance(effect, SendFile):
                 await self._media.send_file(effect)
             elif isinstance(effect, SendInvoice):
@@ -117,26 +127,19 @@ class TelegramMessenger:
     async def send_text(self, chat_id: int, text: str, keyboard: Keyboard = (), thread_id: int | None = None) -> None:
         """``thread_id``: the forum topic to post in (``message_thread_id``); None for the chat itself."""
         body = html_text(text, TEXT_LIMIT)
-        markup = inline_markup(keyboard)
+        markup = inline_keyboard_json(keyboard)
         log.debug("TELEGRAM_SEND method=sendMessage chat=%s text_len=%d", chat_id, len(text))
-        await self._calls.call(
-            "sendMessage", chat_id,
-            lambda: self._bot.send_message(chat_id=chat_id, text=body, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                           message_thread_id=thread_id),
-        )
+        await self._calls.call("sendMessage", chat_id, lambda: self._api.send_message(chat_id, body, markup, thread_id))
 
     async def _edit(self, effect: EditScreen) -> None:
         body = html_text(effect.screen.text, TEXT_LIMIT)
-        markup = inline_markup(effect.screen.keyboard)
+        markup = inline_keyboard_json(effect.screen.keyboard)
         log.debug("TELEGRAM_SEND method=editMessageText chat=%s message_id=%s text_len=%d",
                   effect.chat_id, effect.message_id, len(effect.screen.text))
         try:
             await self._calls.call(
                 "editMessageText", effect.chat_id,
-                lambda: self._bot.edit_message_text(
-                    text=body, chat_id=effect.chat_id, message_id=effect.message_id,
-                    parse_mode=ParseMode.HTML, reply_markup=markup,
-                ),
+                lambda: self._api.edit_message_text(effect.chat_id, effect.message_id, body, markup),
                 expected=lambda error: _mentions(error, (_NOT_MODIFIED, *_EDIT_IMPOSSIBLE)),
             )
         except BadRequest as error:
@@ -152,7 +155,7 @@ class TelegramMessenger:
         try:
             await self._calls.call(
                 "answerCallbackQuery", None,
-                lambda: self._bot.answer_callback_query(effect.callback_id, text=text, show_alert=effect.alert),
+                lambda: self._api.answer_callback_query(effect.callback_id, text, effect.alert),
                 paced=False,
                 expected=lambda error: _mentions(error, _STALE_QUERY),
             )

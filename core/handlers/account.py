@@ -8,7 +8,7 @@ from core.drafts import prompt_of
 from core.handlers.navigation import stale
 from core.i18n import localized
 from core.views.account import HISTORY_PAGE, render_balance, render_history
-from core.views.jobs import result_effects
+from core.views.jobs import keeps_transparency, result_effects
 
 RECENT_ENTRIES = 5
 
@@ -48,5 +48,6 @@ async def show_result(services: Services, turn: Turn, fields: tuple[str, ...]) -
     effects = result_effects(
         turn.fmt, chat_id=turn.chat_id, job_id=job.id, name=localized(model.names, turn.fmt.language),
         output=model.output, prompt=prompt, urls=job.result_urls, text=job.result_text,
+        transparent=keeps_transparency(model),
     )
     return Reply(list(effects))

@@ -15,6 +15,7 @@ from core.views.payments import render_notice, render_receipt, render_support, r
 from ports.billing import StarsPayment
 from ports.effects import AnswerPreCheckout, SendInvoice
 from ports.events import PaymentReceived, PaymentRefunded, PreCheckout
+from ports.storage import BalanceLimitError
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,14 @@ async def payment_received(services: Services, turn: Turn, fields: tuple[str, ..
         return Reply(rejected="UNSUPPORTED_CURRENCY")
     amount = stars_to_minor(services, event.total_amount)
     payment = StarsPayment(event.charge_id, turn.user.id, event.total_amount, amount, event.payload, turn.now)
-    _, created = await services.storage.payments.record_stars(payment)
     fields = {"charge": event.charge_id, "stars": event.total_amount, "amount": amount,
               "currency": services.settings.prices.currency.code, "user": turn.user.id}
+    try:
+        _, created = await services.storage.payments.record_stars(payment)
+    except BalanceLimitError:
+        # Only a forged update can get here (no real payment takes a balance past 64 bits): nothing was stored.
+        log.error("PAYMENT_UNCREDITABLE", extra=fields)
+        return Reply(rejected="BALANCE_LIMIT")
     if not created:
         log.info("PAYMENT_DUPLICATE", extra=fields)
         return Reply(rejected="DUPLICATE_PAYMENT")

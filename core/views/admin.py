@@ -35,6 +35,7 @@ def render_panel(fmt: Fmt, health: GatewayHealth, credits: Decimal | None, credi
         (button(fmt.t("admin.btn.stats"), "adm", "stats"), button(fmt.t("admin.btn.user"), "adm", "find")),
         (button(fmt.t("admin.btn.models"), "adm", "models"), button(fmt.t("admin.btn.markup"), "adm", "markup")),
         (button(fmt.t("admin.btn.broadcast"), "adm", "bc"), button(fmt.t("admin.btn.audit"), "adm", "audit")),
+        (button(fmt.t("admin.btn.prices"), "prc", "list"), button(fmt.t("admin.btn.margin"), "prc", "margin")),
     )
     text = lines(fmt.t("admin.title"), *_kie_lines(fmt, health, credits, credits_error), "", fmt.t("admin.commands"))
     return Screen(text, keyboard, "admin_panel")

@@ -151,7 +151,13 @@ class TaskRecord:
             "updateTime": ms(self.updated),
             "completeTime": ms(self.completed) if self.completed else None,
             "progress": self.progress,
+            # What the task cost, as KIE reports it once the task is done (charged on success only).
+            "creditsConsumed": _number(self.price) if self.state is TaskState.SUCCESS else 0 if self.completed else None,
         }
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 @dataclass
@@ -169,6 +175,7 @@ class Scripts:
 
     failures: dict[str, list[Scripted]] = field(default_factory=dict)
     delays: dict[str, list[float]] = field(default_factory=dict)
+    links: list[list[str]] = field(default_factory=list)  # result links the next successes report instead
 
     def take(self, endpoint: str) -> tuple[float, Scripted | None]:
         delay = 0.0

@@ -188,6 +188,11 @@ class FakeKieServer(TaskEndpoints, FamilyEndpoints, FileEndpoints, CallbackDeliv
         """The next ``n`` accepted tasks end in state fail (FakeKieGateway.fail_next_tasks)."""
         self._gateway.fail_next_tasks(n, message, code)
 
+    def return_links_next(self, *urls: str) -> None:
+        """The next task to succeed reports exactly these result links (any scheme): a compromised or
+        impersonated KIE answer, for tests of what the bot does with links it must not trust."""
+        self._scripts.links.append(list(urls))
+
     def hang_next_tasks(self, n: int = 1) -> None:
         """The next ``n`` accepted tasks stay generating forever (FakeKieGateway.hang_next_tasks)."""
         self._gateway.hang_next_tasks(n)

@@ -24,6 +24,7 @@ from adapters.kie.fake_server.models import (
     RATE_LIMITED,
     RECORD_NULL,
     ModelRules,
+    Scripts,
     TaskRecord,
     envelope,
 )
@@ -47,6 +48,7 @@ class TaskEndpoints:
     validation_code: int
     use_message_key: bool
     task_ids: list[str]
+    _scripts: Scripts
     _stage_reached: Any
 
     # --- createTask ----------------------------------------------------------------------------------------
@@ -141,6 +143,8 @@ class TaskEndpoints:
             return None
         if status.result_text is not None:
             return json.dumps({"resultObject": {"text": status.result_text}}, ensure_ascii=False)
+        if self._scripts.links:
+            return json.dumps({"resultUrls": self._scripts.links.pop(0)})
         urls = [self._publish(url, "api") for url in status.result_urls]
         return json.dumps({"resultUrls": urls})
 

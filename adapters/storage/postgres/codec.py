@@ -23,7 +23,7 @@ ENTRY_COLUMNS = "key, user_id, amount, balance_after, reason, created_at"
 DRAFT_COLUMNS = "id, user_id, chat_id, model_id, created_at, media, prompt, options, message_id"
 JOB_COLUMNS = (
     "id, user_id, chat_id, model_id, input, price, state, created_at, updated_at, deadline_at, language, options, "
-    "progress_message_id, task_id, result_urls, result_text, error, error_message, cid, free"
+    "progress_message_id, task_id, result_urls, result_text, error, error_message, cid, free, cost_credits"
 )
 UPDATE_COLUMNS = "update_id, payload, received_at, chat_id, cid"
 
@@ -142,6 +142,7 @@ def job(row: Row) -> Job:
         error_message=row["error_message"],
         cid=row["cid"],
         free=row["free"],
+        cost_credits=row["cost_credits"],
     )
 
 

@@ -8,11 +8,12 @@ as the JSON storage sorts them.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from adapters.storage import billing_checks as checks
 from adapters.storage.postgres import codec
 from adapters.storage.postgres.db import Database
-from ports.admin import Revenue, StatsSummary
+from ports.admin import ModelCosts, Revenue, StatsSummary
 
 USERS_TOTAL = "SELECT count(*) FROM users"
 USERS_ACTIVE = "SELECT count(*) FROM users WHERE last_seen_at > $1 AND last_seen_at <= $2"
@@ -27,6 +28,13 @@ STARS_IN = (
 MANUAL_IN = (
     "SELECT coalesce(sum(amount), 0)::bigint AS amount, count(*) AS n FROM manual_topups "
     "WHERE state = 'approved' AND decided_at > $1 AND decided_at <= $2"
+)
+COSTS = (
+    "SELECT model_id, count(*) AS jobs, coalesce(sum(price), 0)::bigint AS paid, count(cost_credits) AS costed, "
+    "coalesce(sum(cost_credits), 0)::text AS credits, "
+    "coalesce(sum(price) FILTER (WHERE cost_credits IS NOT NULL), 0)::bigint AS paid_costed "
+    "FROM jobs WHERE state = 'delivered' AND created_at >= $1 "
+    'GROUP BY model_id ORDER BY paid DESC, model_id COLLATE "C"'
 )
 REFUNDS = "SELECT count(*) AS jobs, coalesce(sum(price), 0)::bigint AS amount FROM jobs WHERE state = 'refunded'"
 
@@ -60,3 +68,12 @@ class PostgresStats:
             refunds=refunds["jobs"],
             refunded_amount=refunds["amount"],
         )
+
+    async def costs(self, since: datetime) -> list[ModelCosts]:
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(COSTS, codec.aware(since))
+        return [
+            ModelCosts(row["model_id"], row["jobs"], row["paid"], row["costed"], Decimal(row["credits"]),
+                       row["paid_costed"])
+            for row in rows
+        ]

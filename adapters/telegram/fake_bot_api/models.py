@@ -66,6 +66,7 @@ class SentMessage:
     from_bot: bool = True
     edits: int = 0
     invoice: dict[str, Any] | None = None  # kind "invoice": title, description, payload, currency, prices, total
+    media_group_id: str | None = None  # the album it came in (sendMediaGroup)
 
     @property
     def stars(self) -> int | None:

@@ -34,7 +34,7 @@ _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id",
                "reply_to_message_id", "message_thread_id", "duration", "width", "height"}
 _BOOL_FIELDS = {"show_alert", "drop_pending_updates", "ok", "supports_streaming", "disable_notification",
                 "protect_content", "has_spoiler", "disable_content_type_detection"}
-_JSON_FIELDS = {"reply_markup", "allowed_updates", "prices", "link_preview_options", "reply_parameters",
+_JSON_FIELDS = {"media", "reply_markup", "allowed_updates", "prices", "link_preview_options", "reply_parameters",
                 "caption_entities", "entities", "commands", "scope"}
 
 
@@ -62,6 +62,7 @@ class FakeBotApi(MessageMethods, MediaMethods, UpdateMethods, PaymentMethods, We
             "sendinvoice": self._send_invoice, "answerprecheckoutquery": self._answer_pre_checkout_query,
             "refundstarpayment": self._refund_star_payment, "sendchataction": self._accept,
             "setmycommands": self._accept, "deletemessage": self._delete_message,
+            "sendmediagroup": self._send_media_group,
         }
         for method, kind in MEDIA_METHODS.items():
             self._handlers[method] = lambda params, files, kind=kind: self._send_media(kind, params, files)

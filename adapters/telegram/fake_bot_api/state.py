@@ -81,6 +81,8 @@ class BotState:
             body[message.kind] = _media_json(message)
             if message.text:
                 body["caption"] = message.text
+        if message.media_group_id:
+            body["media_group_id"] = message.media_group_id
         if message.reply_markup:
             body["reply_markup"] = message.reply_markup
         return body

@@ -1,0 +1,1 @@
+"""Peer bots and the one driver that measures them against ours and the floor (compare.py)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from core.i18n import Fmt
 from ports.catalog import ModelSpec
-from ports.effects import SendFile, SendMedia
+from ports.effects import SendAlbum, SendFile, SendMedia
 from ports.storage import JobState
 from tests.harness import Bot
 
@@ -88,7 +88,18 @@ async def walk(bot: Bot, model: ModelSpec, fmt: Fmt) -> None:
     job = await bot.app.storage.jobs.get(draft.id)
     assert job is not None and job.state is JobState.DELIVERED, (model.id, job)
     assert job.price == price and await bot.balance() == before - price
-    media = [e for e in bot.chat.effects[effects:] if isinstance(e, (SendMedia, SendFile))]
+    media = [e for e in bot.chat.effects[effects:] if isinstance(e, (SendMedia, SendFile, SendAlbum))]
     assert media or model.output.value == "text", (model.id, bot.chat.effects[effects:])
+    files = sum(len(e.urls) if isinstance(e, SendAlbum) else 1 for e in media)
+    assert files == expected_files(model, job.input), (model.id, files)
     if model.output.value in ("audio", "video"):  # playable in the chat: an audio message, a video
-        assert any(isinstance(e, SendMedia) and e.kind.value == model.output.value for e in media), (model.id, media)
+        kinds = {e.kind.value for e in media if isinstance(e, (SendMedia, SendAlbum))}
+        assert model.output.value in kinds, (model.id, media)
+
+
+def expected_files(model: ModelSpec, job_input: dict) -> int:
+    """What the fakes return: the count option's value (num_images, n, …) or the catalog's ``results``."""
+    if model.output.value == "text":
+        return 0
+    counted = model.quantity_field if model.billing_unit != "output_second" else None
+    return int(job_input[counted]) if counted and counted in job_input else model.results

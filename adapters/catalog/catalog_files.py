@@ -6,11 +6,13 @@ rules (a problem names the file it is in)."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
-from adapters.catalog.yaml_catalog import _Loader, _yaml_problem, parse_catalog
+from adapters.catalog.schema import Loader
+from adapters.catalog.yaml_catalog import _yaml_problem, parse_catalog
 from ports.catalog import Catalog, CatalogError
 
 FAMILIES_FILE = "families.yaml"
@@ -25,14 +27,15 @@ def load_catalog_files(path: Path, *, families: Path | None = None) -> Catalog:
         more, more_source = _read(extra)
         if not isinstance(more, dict) or set(more) != {"models"} or not isinstance(more["models"], list):
             raise CatalogError(f"{more_source}: the top level must be a mapping with only 'models'")
-        parse_catalog({"categories": data.get("categories"), "models": more["models"]}, more_source)
+        shared = {key: data.get(key) for key in ("categories", "families") if key in data}
+        parse_catalog({**shared, "models": more["models"]}, more_source)
         data = {**data, "models": [*(data.get("models") or []), *more["models"]]}
     return parse_catalog(data, source)
 
 
 def without_api(catalog: Catalog, api: str) -> Catalog:
     """The catalog without one API family's models (Midjourney unless MJ_ENABLED)."""
-    return Catalog(catalog.categories, tuple(model for model in catalog.models if model.api != api))
+    return replace(catalog, models=tuple(model for model in catalog.models if model.api != api))
 
 
 def _read(path: Path) -> tuple[object, str]:
@@ -44,6 +47,6 @@ def _read(path: Path) -> tuple[object, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{source}: cannot read the catalog: {exc}") from None
     try:
-        return yaml.load(text, Loader=_Loader), source  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=Loader), source  # noqa: S506 - Loader is a SafeLoader
     except yaml.YAMLError as exc:
         raise CatalogError(f"{source}: invalid YAML: {_yaml_problem(exc)}") from None

@@ -15,7 +15,8 @@ SEPARATOR = ":"
 # Every tag the bot emits, with the number of fields it carries (min, max).
 TAGS: dict[str, tuple[int, int]] = {
     "menu": (0, 1),  # menu | menu:new (send a new message instead of editing)
-    "cat": (1, 2),  # cat:<category>[:<page>]
+    "cat": (1, 2),  # cat:<category> (popular + families) | cat:<category>:<page> (every model, paged)
+    "fam": (2, 3),  # fam:<category>:<family>[:<page>]: the family's models
     "model": (1, 1),  # model:<kie model id>
     "opts": (1, 1),  # opts:<draft>: the option list
     "opt": (2, 2),  # opt:<draft>:<option index>: its values

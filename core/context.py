@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Callable, Mapping
 
 from core.i18n import Fmt
-from core.pricing import PriceSettings, price_for, price_from
+from core.pricing import PriceSettings, price_for, price_from, price_to
 from ports.admin import Overrides
 from ports.billing import StarsGateway
 from ports.catalog import Catalog, ModelSpec, OptionValue
@@ -78,8 +78,8 @@ class Services:
     _prices_from: dict[tuple[int, PriceSettings], tuple[ModelSpec, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
-    def price(self, model: ModelSpec, options: Mapping[str, OptionValue]) -> int:
-        return price_for(model, options, self.settings.prices)
+    def price(self, model: ModelSpec, options: Mapping[str, OptionValue], text_length: int | None = None) -> int:
+        return price_for(model, options, self.settings.prices, text_length)
 
     def price_from(self, model: ModelSpec) -> int:
         """The model's "from" price; remembered per model object and price settings (the category screen shows
@@ -94,6 +94,9 @@ class Services:
         price = price_from(model, self.settings.prices)
         self._prices_from[key] = (model, price)  # holding the model keeps its id from being reused
         return price
+
+    def price_to(self, model: ModelSpec) -> int:
+        return price_to(model, self.settings.prices)
 
 
 @dataclass(frozen=True)

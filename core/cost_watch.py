@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from core.context import Services
+from core.drafts import prompt_of
 from core.i18n import Fmt, localized
 from core.pricing import PriceMissingError, cost_to_minor, planned_credits
 from core.runtime import reload_overrides
@@ -27,7 +28,8 @@ async def check_cost(services: Services, messenger: Messenger, job: Job) -> Pric
     if model is None:
         return None
     try:
-        planned = planned_credits(model, job.options, services.settings.prices)
+        typed = prompt_of(model, job.input) if model.billing_unit == "characters" else None
+        planned = planned_credits(model, job.options, services.settings.prices, len(typed) if typed else None)
     except PriceMissingError:
         return None
     if job.cost_credits <= planned:

@@ -116,13 +116,45 @@ def set_option(model: ModelSpec, draft: Draft, index: int, value_index: int) -> 
     return replace(draft, options={**draft.options, spec.name: values[value_index]})
 
 
+def text_length(draft: Draft) -> int | None:
+    """The typed text's length (what text-to-speech is billed by), None before it is typed."""
+    return len(draft.prompt) if draft.prompt is not None else None
+
+
+def dialogue_turns(spec: InputSpec, text: str, options: Mapping[str, OptionValue]) -> dict[str, Any]:
+    """A typed dialogue as KIE's fields: one turn per non-empty line, the voices taking the lines in turn."""
+    shape = spec.dialogue
+    assert shape is not None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    voices = [options.get(name) for name in shape.voices]
+    if shape.speakers_field is None:
+        turns = [{shape.text_key: line, shape.voice_key: voices[i % len(voices)]} for i, line in enumerate(lines)]
+        return {spec.name: turns}
+    speakers = [f"Speaker {n + 1}" for n in range(len(voices))]
+    turns = [{shape.speaker_key: speakers[i % len(voices)], shape.text_key: line} for i, line in enumerate(lines)]
+    used = speakers[: min(len(lines), len(voices))] or speakers[:1]
+    cast = [{shape.speaker_key: speaker, shape.voice_key: voices[speakers.index(speaker)]} for speaker in used]
+    return {spec.name: turns, shape.speakers_field: cast}
+
+
+def dialogue_text(spec: InputSpec, value: Any) -> str:
+    """The typed text back from a dialogue's turns (🔁 again, captions)."""
+    if spec.dialogue is None or not isinstance(value, list):
+        return str(value)
+    return "\n".join(str(turn.get(spec.dialogue.text_key, "")) for turn in value if isinstance(turn, Mapping))
+
+
 def build_input(model: ModelSpec, draft: Draft) -> dict[str, Any]:
     """The KIE ``input`` object: prompt, file URLs, every option with its value, fixed fields."""
     options = current_options(model, draft)
     payload: dict[str, Any] = {}
     for spec in model.inputs:
+        if not spec.send:
+            continue
         if spec.kind is InputKind.PROMPT:
-            if draft.prompt is not None:
+            if draft.prompt is not None and spec.dialogue is not None:
+                payload.update(dialogue_turns(spec, draft.prompt, options))
+            elif draft.prompt is not None:
                 payload[spec.name] = draft.prompt
         elif spec.is_media:
             urls = list(draft.media.get(spec.name, ()))
@@ -147,7 +179,9 @@ def draft_from_input(model: ModelSpec, draft: Draft, job_input: dict[str, Any]) 
             continue
         value = job_input[spec.name]
         if spec.kind is InputKind.PROMPT:
-            prompt = str(value)
+            prompt = dialogue_text(spec, value)
+            if spec.dialogue is not None:
+                options.update(_dialogue_voices(spec, job_input))
         elif spec.is_media:
             media[spec.name] = tuple(value) if isinstance(value, list) else (str(value),)
         elif spec.is_option:
@@ -158,4 +192,13 @@ def draft_from_input(model: ModelSpec, draft: Draft, job_input: dict[str, Any]) 
 def prompt_of(model: ModelSpec | None, job_input: Mapping[str, Any]) -> str | None:
     """The prompt a job was run with (for captions), if the model has one."""
     spec = model.prompt if model else None
-    return str(job_input[spec.name]) if spec is not None and spec.name in job_input else None
+    return dialogue_text(spec, job_input[spec.name]) if spec is not None and spec.name in job_input else None
+
+
+def _dialogue_voices(spec: InputSpec, job_input: Mapping[str, Any]) -> dict[str, OptionValue]:
+    """The voice options a dialogue was run with, read back from its turns (or its speakers list)."""
+    shape = spec.dialogue
+    assert shape is not None
+    rows = job_input.get(shape.speakers_field or spec.name)
+    voices = [row.get(shape.voice_key) for row in rows if isinstance(row, Mapping)] if isinstance(rows, list) else []
+    return {name: voice for name, voice in zip(shape.voices, voices) if isinstance(voice, str)}

@@ -55,7 +55,7 @@ class Fmt:
     def option_value(self, spec: InputSpec, value: OptionValue | None) -> str:
         if isinstance(value, bool):
             return self.t("yes") if value else self.t("no")
-        return "—" if value is None else str(value)
+        return "—" if value is None else spec.labels.get(str(value), str(value))
 
 
 def truncate(text: str, limit: int) -> str:

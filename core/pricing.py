@@ -38,8 +38,20 @@ def default_options(model: ModelSpec) -> dict[str, OptionValue]:
     }
 
 
-def credits_for(model: ModelSpec, options: Mapping[str, OptionValue]) -> Decimal:
-    """KIE credits for one job with these options (the most specific matching rule)."""
+CHARACTERS_PER_UNIT = 1000  # billing unit "characters": credits per 1,000 characters of the prompt
+
+
+def billed_units(model: ModelSpec, text_length: int | None = None) -> Decimal:
+    """How many billing units one job is charged: per 1,000 characters of the text (text-to-speech; without a text
+    yet, one unit: the card's "from" price is per 1,000), else the catalog's fixed count."""
+    if model.billing_unit == "characters":
+        return Decimal(max(text_length if text_length is not None else CHARACTERS_PER_UNIT, 1)) / CHARACTERS_PER_UNIT
+    return Decimal(model.billed_units)
+
+
+def credits_for(model: ModelSpec, options: Mapping[str, OptionValue], text_length: int | None = None) -> Decimal:
+    """KIE credits for one job with these options (the most specific matching rule); ``text_length`` is the
+    prompt's length for models billed per 1,000 characters."""
     matching = [rule for rule in model.prices if all(options.get(k) == v for k, v in rule.when.items())]
     if not matching:
         raise PriceMissingError(f"{model.id}: no price for {dict(options)}")
@@ -47,7 +59,7 @@ def credits_for(model: ModelSpec, options: Mapping[str, OptionValue]) -> Decimal
     quantity = 1
     if model.quantity_field is not None:
         quantity = int(options.get(model.quantity_field, 1) or 1)
-    return rule.credits * model.billed_units * quantity
+    return rule.credits * billed_units(model, text_length) * quantity
 
 
 def priced(model: ModelSpec, settings: PriceSettings) -> ModelSpec:
@@ -56,9 +68,12 @@ def priced(model: ModelSpec, settings: PriceSettings) -> ModelSpec:
     return model if credits is None else replace(model, prices=(PriceRule({}, credits),))
 
 
-def planned_credits(model: ModelSpec, options: Mapping[str, OptionValue], settings: PriceSettings) -> Decimal:
-    """The KIE credits a job's price assumed (the operator's price, else the catalog's)."""
-    return credits_for(priced(model, settings), options)
+def planned_credits(
+    model: ModelSpec, options: Mapping[str, OptionValue], settings: PriceSettings, text_length: int | None = None
+) -> Decimal:
+    """The KIE credits a job's price assumed (the operator's price, else the catalog's); ``text_length`` for
+    models billed per 1,000 characters."""
+    return credits_for(priced(model, settings), options, text_length)
 
 
 def cost_to_minor(credits: Decimal, settings: PriceSettings) -> int:
@@ -71,8 +86,15 @@ def credits_to_minor(credits: Decimal, settings: PriceSettings) -> int:
     return int((major * settings.currency.minor_per_major).to_integral_value(rounding=ROUND_CEILING))
 
 
-def price_for(model: ModelSpec, options: Mapping[str, OptionValue], settings: PriceSettings) -> int:
-    return credits_to_minor(planned_credits(model, options, settings), settings)
+def price_for(
+    model: ModelSpec, options: Mapping[str, OptionValue], settings: PriceSettings, text_length: int | None = None
+) -> int:
+    return credits_to_minor(planned_credits(model, options, settings, text_length), settings)
+
+
+def price_to(model: ModelSpec, settings: PriceSettings) -> int:
+    """The highest price over all option combinations (the card's price range; per 1,000 characters for TTS)."""
+    return max(price_for(model, combo, settings) for combo in option_combinations(priced(model, settings)))
 
 
 def _priced_options(model: ModelSpec) -> list[InputSpec]:

@@ -41,6 +41,7 @@ Handler = Callable[[Services, Turn, tuple[str, ...]], Awaitable[Reply]]
 CALLBACK_ROUTES: dict[str, Handler] = {
     "menu": navigation.menu,
     "cat": navigation.category,
+    "fam": navigation.family,
     "help": navigation.help_screen,
     "lang": navigation.language,
     "noop": navigation.noop,

@@ -37,7 +37,7 @@ def apply_overrides(services: Services, overrides: Overrides) -> None:
         services.base_markup = services.settings.prices.markup
     base = services.base_catalog
     models = tuple(replace(m, enabled=sold(m, overrides)) for m in base.models)
-    services.catalog = replace(base, models=models)
+    services.catalog = replace(base, models=models)  # families and exclusions kept
     markup = overrides.markup if overrides.markup is not None else services.base_markup
     prices = replace(services.settings.prices, markup=markup, overrides=dict(overrides.prices))
     services.settings = replace(services.settings, prices=prices)

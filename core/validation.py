@@ -33,6 +33,11 @@ def _media_problem(spec: InputSpec, value: Any) -> str | None:
 
 def _value_problem(spec: InputSpec, value: Any) -> str | None:
     kind = spec.kind
+    if kind is InputKind.PROMPT and spec.dialogue is not None:
+        texts = [turn.get(spec.dialogue.text_key) for turn in value] if isinstance(value, list) else []
+        if not texts or not all(isinstance(text, str) and text.strip() for text in texts):
+            return "missing"
+        return "too_long" if sum(len(text) for text in texts) > prompt_limit(spec) else None
     if kind is InputKind.PROMPT:
         if not isinstance(value, str) or not value.strip():
             return "missing"
@@ -56,6 +61,8 @@ def _value_problem(spec: InputSpec, value: Any) -> str | None:
 def problems(model: ModelSpec, payload: Mapping[str, Any]) -> list[Problem]:
     found = []
     for spec in model.inputs:
+        if not spec.send:
+            continue
         if spec.name not in payload:
             if spec.required:
                 found.append(Problem(spec.name, "missing"))
@@ -63,6 +70,7 @@ def problems(model: ModelSpec, payload: Mapping[str, Any]) -> list[Problem]:
         reason = _value_problem(spec, payload[spec.name])
         if reason is not None:
             found.append(Problem(spec.name, reason))
-    known = {spec.name for spec in model.inputs}
+    known = {spec.name for spec in model.inputs if spec.send}
+    known |= {spec.dialogue.speakers_field for spec in model.inputs if spec.dialogue and spec.dialogue.speakers_field}
     found += [Problem(name, "not_allowed") for name in payload if name not in known]
     return found

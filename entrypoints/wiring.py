@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import AsyncIterator
 
 from adapters.catalog.catalog_files import load_catalog_files, without_api
-from adapters.kie.fake import FakeKieGateway
+from adapters.kie.fake import FakeKieGateway, shapes_from_catalog
 from adapters.kie.http_gateway import KieHttpGateway
 from adapters.media.mutagen_probe import MutagenProbe
 from adapters.storage.json_storage import JsonStorage
@@ -74,8 +74,8 @@ async def build_gateway(settings: Settings, catalog: Catalog, clock: Clock, stac
         )
         stack.push_async_callback(gateway.aclose)
         return gateway
-    outputs = {model.id: model.output for model in catalog.models}
-    return FakeKieGateway(clock, settings.DATA_DIR / "files", outputs=outputs, speed=settings.FAKE_KIE_SPEED)
+    shapes = shapes_from_catalog(catalog)
+    return FakeKieGateway(clock, settings.DATA_DIR / "files", shapes=shapes, speed=settings.FAKE_KIE_SPEED)
 
 
 @asynccontextmanager

@@ -35,6 +35,19 @@ class OutputKind(str, Enum):
 
 
 @dataclass(frozen=True)
+class DialogueSpec:
+    """How a typed dialogue becomes KIE's list of turns: each non-empty line is one turn, the lines take the
+    voices named by ``voices`` (options) in turn. ``speakers_field``: KIE also wants the list of speakers
+    (Gemini TTS) as ``[{speaker_key: "Speaker N", voice_key: voice}]``; turns then carry the speaker id."""
+
+    text_key: str  # the key of a turn's text, e.g. "text"
+    voice_key: str  # the key of a turn's voice (ElevenLabs) or a speaker's voice (Gemini), e.g. "voice"
+    voices: tuple[str, ...]  # the option names holding each speaker's voice
+    speakers_field: str | None = None
+    speaker_key: str = "speaker_id"
+
+
+@dataclass(frozen=True)
 class InputSpec:
     """One field of the KIE ``input`` object, named exactly as KIE names it."""
 
@@ -54,6 +67,16 @@ class InputSpec:
     default: OptionValue | None = None
     # Sent with its default, never offered to the user (e.g. enable_safety_checker).
     fixed: bool = False
+    # A content-safety switch (nsfw_checker, enable_safety_checker): its default is the value the bot sends.
+    safety: bool = False
+    # Human names for some values (voice ids), shown on buttons instead of the raw value.
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # The catalog offers only some of the values KIE documents (the docs diff accepts the subset).
+    values_subset: bool = False
+    # False: an option only the bot uses (a dialogue's voices), never sent to KIE as its own field.
+    send: bool = True
+    # A prompt typed as a dialogue (one line per turn), sent as a list of turns (see DialogueSpec).
+    dialogue: "DialogueSpec | None" = None
 
     @property
     def is_media(self) -> bool:
@@ -81,6 +104,9 @@ class ModelSpec:
     inputs: tuple[InputSpec, ...]
     prices: tuple[PriceRule, ...]
     output: OutputKind
+    # image, video, second, minute, request, generation, removal, megapixel, or characters (credits per 1,000
+    # characters of the prompt: the price follows the text's length) or output_second (credits per second of
+    # output; quantity_field names the duration option). "second"/"minute" bill the input media's length.
     billing_unit: str = "image"
     # How many units one job is billed for (per-second models: the longest input accepted).
     billed_units: int = 1
@@ -88,6 +114,19 @@ class ModelSpec:
     quantity_field: str | None = None
     free: bool = False
     enabled: bool = True
+    # Menus: a family id (Kling, Seedance, ...) and whether the model is in its category's short "popular" list.
+    family: str | None = None
+    popular: bool = False
+    # Where the price comes from (a URL or a named table) and, when no source states it, the estimate's reasoning.
+    price_source: str = ""
+    estimate: str | None = None
+    disabled_reason: str | None = None
+    # Files one successful task returns (grok-imagine: 6), unless quantity_field says how many were asked for.
+    results: int = 1
+    # Typical generation time in seconds, shown on the model card.
+    typical_seconds: int = 60
+    # Documented KIE fields the bot deliberately never sends, with the reason (the docs diff accepts them).
+    not_sent: Mapping[str, str] = field(default_factory=dict, compare=False)
     # KIE's API family that serves the model (ports.generation.API_FAMILIES); ids of the dedicated families
     # read "<api>/<variant>", e.g. "veo/veo3_fast", "suno/V5".
     api: str = "market"
@@ -123,9 +162,25 @@ class Category:
 
 
 @dataclass(frozen=True)
+class Family:
+    id: str  # used in callback data: fam:<category>:<id>
+    names: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A documented KIE id the catalog deliberately does not offer, and why."""
+
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Catalog:
     categories: tuple[Category, ...]
     models: tuple[ModelSpec, ...]
+    families: tuple[Family, ...] = ()
+    excluded: tuple[Exclusion, ...] = ()
     _by_id: Mapping[str, ModelSpec] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +196,9 @@ class Catalog:
         return tuple(
             m for m in self.models if m.category == category_id and m.enabled and m.source_input is None
         )
+
+    def family(self, family_id: str) -> Family | None:
+        return next((f for f in self.families if f.id == family_id), None)
 
 
 class CatalogError(ValueError):

@@ -45,6 +45,21 @@ class Bot:
         assert matches, f"no button with {label_part!r} among {labels}"
         return await self.driver.send(str(matches[0]))
 
+    async def open_model(self, category: str, name: str) -> None:
+        """/start → the category → every model page by page (a long category opens on its families) → the model
+        whose button reads ``name`` (the part before " · price")."""
+        await self.send("/start")
+        await self.press(category)
+        if any(b.data and b.data.startswith("cat:") and b.data.count(":") == 2 for b in self.chat.focused().buttons()):
+            await self.press("📋")  # a long category: its full list
+        for _ in range(20):
+            labels = [button.label.split(" · ")[0] for button in self.chat.focused().buttons()]
+            if name in labels:
+                await self.driver.send(str(labels.index(name) + 1))
+                return
+            await self.press("▶️")
+        raise AssertionError(f"{name} not found in {category}")
+
     async def press_data(self, data: str, message_id: int | None = None) -> Outcome:
         event = CallbackPress(self.driver.user, self.user_id, f"t-{len(self.chat.effects)}", data, message_id)
         return await self.app.core.process(event)
@@ -78,11 +93,17 @@ class Bot:
 
 @asynccontextmanager
 async def running_bot(
-    tmp_path: Path, *, balance: str = "100", language: str = "ru", user_id: int = 1001, **settings: object
+    tmp_path: Path,
+    *,
+    balance: str = "100",
+    language: str = "ru",
+    user_id: int = 1001,
+    clock: VirtualClock | None = None,  # shared with a fake KIE server when KIE_MODE is real
+    **settings: object,
 ) -> AsyncIterator[Bot]:
     settings.setdefault("FREE_DAILY_LIMIT", 0)  # most tests pay for Z-Image; the free-tier tests turn it on
     config = load_settings({}, DATA_DIR=tmp_path / "data", WELCOME_BALANCE=Decimal(balance), **settings)
-    clock = VirtualClock()
+    clock = clock or VirtualClock()
     printed: list[str] = []
     chat = SimulatedChat(output=printed.append)
     async with build_app(config, messenger=chat, media=LocalFileReader(), clock=clock) as app:

@@ -81,7 +81,7 @@ async def test_switching_a_model_off_hides_it_and_a_new_markup_changes_prices(tm
         assert bot.last().text == "💹 Наценка: 2 → 4"
         await bot.send("/start")
         await bot.press("Картинки и дизайн")
-        assert any(b.label == "Nano Banana · от 8,00\u00a0₽" for b in bot.chat.focused().buttons())
+        assert any(b.label == "Nano Banana 2 · от 16,00\u00a0₽" for b in bot.chat.focused().buttons())  # 8 credits x 4
         overrides = await bot.app.storage.runtime.overrides()
         assert overrides.disabled_models == frozenset({"z-image"}) and str(overrides.markup) == "4"
 

@@ -127,6 +127,7 @@ async def test_acting_as_a_user_pays_an_invoice_and_sends_a_photo_the_bot_reads(
         assert await client.server.app.storage.ledger.balance(USER) == 10000 + 15000
         await client.say(USER, "/start")
         await client.press(USER, "Картинки и дизайн")
+        await client.press(USER, "Nano Banana (")  # the family's button
         await client.press(USER, "Nano Banana: правка фото")  # a model that takes a photo and a description
         control.send_photo(api, USER, png_bytes("cat"), "make it blue")
         await client.settle()

@@ -14,15 +14,7 @@ BALANCE = "5000"
 
 
 async def open_model(bot, category: str, name: str) -> None:
-    await bot.send("/start")
-    await bot.press(category)
-    for _ in range(10):  # the model may sit on a later page of its category
-        labels = [button.label.split(" · ")[0] for button in bot.chat.focused().buttons()]
-        if name in labels:
-            await bot.driver.send(str(labels.index(name) + 1))
-            return
-        await bot.press("▶️")
-    raise AssertionError(f"{name} not found in {category}")
+    await bot.open_model(category, name)  # the model may sit on a later page of its category
 
 
 async def launch(bot, category: str, name: str, prompt: str, *files: str) -> str:

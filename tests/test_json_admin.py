@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.storage import json_journal
 from adapters.storage.json_admin import AUDIT_CAP, AdminDocument
 from adapters.storage.json_admin_roles import ADMIN_FILE
 from adapters.storage.json_storage import INBOX_FILE, STATE_FILE, JsonStorage
@@ -52,7 +53,7 @@ async def test_admin_changes_write_admin_json_only(tmp_path: Path) -> None:
     async with asyncio.timeout(20):
         storage = await JsonStorage.open(tmp_path)
         await storage.users.ensure(UserRef(id=5), welcome_amount=10, now=NOW)
-        state = (tmp_path / STATE_FILE).read_bytes()
+        state = (tmp_path / "state.journal").read_bytes()
         await storage.audit.record(entry(1))
         await storage.runtime.set_markup(Decimal("2.35"))
         await storage.runtime.set_model_enabled("veo3", False)
@@ -61,8 +62,10 @@ async def test_admin_changes_write_admin_json_only(tmp_path: Path) -> None:
         await storage.broadcasts.advance("b1", 5, 1, 0, 0, NOW)
         await storage.close()
 
-    assert (tmp_path / STATE_FILE).read_bytes() == state and not (tmp_path / INBOX_FILE).exists()
-    doc = json.loads((tmp_path / ADMIN_FILE).read_bytes())
+    assert (tmp_path / "state.journal").read_bytes() == state and not (tmp_path / STATE_FILE).exists()
+    assert not (tmp_path / INBOX_FILE).exists() and (tmp_path / "inbox.journal").read_bytes() == b""
+    admin = json_journal.read_durable(tmp_path / ADMIN_FILE, AdminDocument.parse, AdminDocument.empty)
+    doc = json.loads(admin.dump())
     assert doc["format"] == "trt-bot-admin" and doc["version"] == 1
     assert doc["runtime"] == {"disabled_models": ["veo3"], "markup": "2.35"}
     assert doc["broadcasts"]["b1"]["state"] == "sending" and doc["broadcasts"]["b1"]["cursor"] == 5
@@ -76,6 +79,7 @@ async def test_recipients_read_users_of_documents_older_than_the_blocked_field(t
             await storage.users.ensure(UserRef(id=user_id), welcome_amount=0, now=NOW)
         await storage.users.set_blocked(2, True)
         await storage.close()
+        await (await JsonStorage.open(tmp_path)).close()  # recovery folds the journal into state.json
         doc = json.loads((tmp_path / STATE_FILE).read_bytes())
         del doc["users"]["1"]["blocked"]  # written before User.blocked existed
         (tmp_path / STATE_FILE).write_text(json.dumps(doc), encoding="utf-8")
@@ -92,6 +96,7 @@ async def test_an_unreadable_admin_json_is_refused_not_started_empty(tmp_path: P
         storage = await JsonStorage.open(tmp_path)
         await storage.runtime.set_markup(Decimal("3"))
         await storage.close()
+        await (await JsonStorage.open(tmp_path)).close()  # recovery folds the journal into admin.json
         (tmp_path / ADMIN_FILE).write_bytes(b'{"format": "trt-bot-admin", "version": 1, "runtime": ')
 
         with pytest.raises(StorageUnavailableError, match="admin.json"):

@@ -13,10 +13,13 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from adapters.storage import json_file
+from adapters.storage import json_journal
+from adapters.storage.json_inbox import InboxDocument
+from adapters.storage.json_state import State
 from adapters.storage.json_storage import JsonStorage
 from ports.events import UserRef
 from ports.storage import Draft, InboxUpdate, Job, JobState, StorageUnavailableError
@@ -53,9 +56,32 @@ def full_job() -> Job:
     )
 
 
+def disk_state(data_dir: Path) -> dict[str, Any]:
+    """The state a restart would load: state.json with its journal replayed."""
+    return json.loads(json_journal.read_durable(data_dir / "state.json", State.parse, State.empty).dump())
+
+
 def disk_balance(data_dir: Path, user_id: int = USER) -> int:
-    doc = json.loads((data_dir / "state.json").read_bytes())
-    return doc["accounts"][str(user_id)]["balance"]
+    return disk_state(data_dir)["accounts"][str(user_id)]["balance"]
+
+
+async def fold_journals(data_dir: Path) -> None:
+    """Open and close: recovery folds the journals into state.json, so the test can edit it by hand."""
+    await (await JsonStorage.open(data_dir)).close()
+
+
+def fail_appends(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_append(fd: int, data: bytes, fsync: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(json_journal, "append", failing_append)
+
+
+def forbid_appends(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_append(fd: int, data: bytes, fsync: object) -> None:
+        raise AssertionError("a no-op must not write")
+
+    monkeypatch.setattr(json_journal, "append", no_append)
 
 
 async def test_state_survives_close_and_reopen(tmp_path: Path) -> None:
@@ -131,6 +157,7 @@ async def test_a_state_whose_balance_disagrees_with_its_ledger_is_refused(tmp_pa
     storage = await JsonStorage.open(tmp_path)
     await storage.users.ensure(UserRef(USER), welcome_amount=100, now=NOW)
     await storage.close()
+    await fold_journals(tmp_path)
     doc = json.loads((tmp_path / "state.json").read_bytes())
     doc["accounts"][str(USER)]["balance"] = 1_000_000
     (tmp_path / "state.json").write_text(json.dumps(doc))
@@ -160,13 +187,9 @@ async def test_a_failed_write_raises_unavailable_and_leaves_memory_equal_to_disk
     storage = await JsonStorage.open(tmp_path)
     try:
         await storage.users.ensure(UserRef(USER), welcome_amount=100, now=NOW)
-        real_replace = os.replace
-
-        def failing_replace(src: str, dst: str) -> None:
-            raise OSError(28, "No space left on device")
-
-        monkeypatch.setattr(os, "replace", failing_replace)
-        with pytest.raises(StorageUnavailableError, match="state.json") as raised:
+        real_append = json_journal.append
+        fail_appends(monkeypatch)
+        with pytest.raises(StorageUnavailableError, match="state.journal") as raised:
             await storage.ledger.debit(USER, 30, "spend:1", "launch", at(1))
         with pytest.raises(StorageUnavailableError):
             await storage.jobs.launch(full_job())
@@ -177,7 +200,7 @@ async def test_a_failed_write_raises_unavailable_and_leaves_memory_equal_to_disk
         assert await storage.jobs.get("j1") is None
         assert list(tmp_path.glob("*.tmp")) == []
 
-        monkeypatch.setattr(os, "replace", real_replace)
+        monkeypatch.setattr(json_journal, "append", real_append)
         entry = await storage.ledger.debit(USER, 30, "spend:1", "launch", at(2))
         assert entry.balance_after == 70
         assert await storage.ledger.balance(USER) == 70 == disk_balance(tmp_path)
@@ -199,10 +222,7 @@ async def test_an_idempotent_repeat_does_not_write(tmp_path: Path, monkeypatch: 
         await storage.ledger.credit(USER, 5, "pay:1", "payment", at(1))
         await storage.jobs.launch(full_job())
 
-        def no_write(src: str, dst: str) -> None:
-            raise AssertionError("a no-op must not write")
-
-        monkeypatch.setattr(os, "replace", no_write)
+        forbid_appends(monkeypatch)
         await storage.users.ensure(UserRef(USER, "ru", "alice"), welcome_amount=100, now=at(9))
         await storage.ledger.credit(USER, 5, "pay:1", "payment", at(9))
         await storage.jobs.launch(full_job())
@@ -229,21 +249,21 @@ async def test_a_cancelled_caller_still_finishes_the_write_before_the_next_opera
     storage = await JsonStorage.open(tmp_path)
     await storage.users.ensure(UserRef(USER), welcome_amount=100, now=NOW)
     entered, release = threading.Event(), threading.Event()
-    real_write = json_file.write_durably
+    real_append = json_journal.append
 
-    def slow_write(*args: object) -> object:
+    def slow_append(*args: object) -> object:
         entered.set()
         release.wait(timeout=10)
-        return real_write(*args)  # type: ignore[arg-type]
+        return real_append(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(json_file, "write_durably", slow_write)
+    monkeypatch.setattr(json_journal, "append", slow_append)
     try:
         credit = asyncio.create_task(storage.ledger.credit(USER, 5, "pay:1", "payment", at(1)))
         assert await asyncio.to_thread(entered.wait, 10)
         credit.cancel()
         balance_read = asyncio.create_task(storage.ledger.balance(USER))
         await asyncio.sleep(0.05)
-        assert not balance_read.done()  # the lock is held until the write ends
+        assert not balance_read.done()  # a read returns only what is durable: it waits for the write
         release.set()
 
         with pytest.raises(asyncio.CancelledError):
@@ -293,6 +313,7 @@ async def test_blocked_survives_reopen_and_a_state_older_than_the_field_reads_as
     await storage.users.ensure(UserRef(USER + 1), welcome_amount=0, now=NOW)
     await storage.users.set_blocked(USER, True)
     await storage.close()
+    await fold_journals(tmp_path)
     doc = json.loads((tmp_path / "state.json").read_bytes())
     del doc["users"][str(USER + 1)]["blocked"]  # as written before User.blocked existed
     (tmp_path / "state.json").write_text(json.dumps(doc))
@@ -303,7 +324,7 @@ async def test_blocked_survives_reopen_and_a_state_older_than_the_field_reads_as
         assert blocked is not None and blocked.blocked is True
         assert older is not None and older.blocked is False
         await reopened.users.set_blocked(USER + 1, True)
-        assert json.loads((tmp_path / "state.json").read_bytes())["users"][str(USER + 1)]["blocked"] is True
+        assert disk_state(tmp_path)["users"][str(USER + 1)]["blocked"] is True
     finally:
         await reopened.close()
 
@@ -317,7 +338,9 @@ def update(update_id: int, received: float = 0) -> InboxUpdate:
 
 
 def disk_inbox(data_dir: Path) -> dict[str, dict[str, object]]:
-    return json.loads((data_dir / "inbox.json").read_bytes())
+    """The inbox a restart would load: inbox.json with its journal replayed."""
+    inbox = json_journal.read_durable(data_dir / "inbox.json", InboxDocument.parse, InboxDocument.empty)
+    return json.loads(inbox.dump())
 
 
 async def test_the_inbox_survives_close_and_reopen(tmp_path: Path) -> None:
@@ -344,13 +367,13 @@ async def test_inbox_writes_go_to_their_own_file_and_leave_the_state_alone(tmp_p
     storage = await JsonStorage.open(tmp_path)
     try:
         await storage.users.ensure(UserRef(USER), welcome_amount=100, now=NOW)
-        state_before = (tmp_path / "state.json").stat()
+        state_before = (tmp_path / "state.journal").stat()
 
         await storage.inbox.put(update(1))
         await storage.inbox.done(1, at(1))
         await storage.inbox.put(update(2))
 
-        state_after = (tmp_path / "state.json").stat()
+        state_after = (tmp_path / "state.journal").stat()
         assert (state_after.st_ino, state_after.st_mtime_ns) == (state_before.st_ino, state_before.st_mtime_ns)
         assert set(disk_inbox(tmp_path)["pending"]) == {"2"}
         assert disk_inbox(tmp_path)["done"] == {"1": int(at(1).timestamp())}
@@ -420,22 +443,18 @@ async def test_a_failed_inbox_write_raises_unavailable_and_leaves_memory_equal_t
     storage = await JsonStorage.open(tmp_path)
     try:
         await storage.inbox.put(update(1))
-        real_replace = os.replace
-
-        def failing_replace(src: str, dst: str) -> None:
-            raise OSError(28, "No space left on device")
-
-        monkeypatch.setattr(os, "replace", failing_replace)
-        with pytest.raises(StorageUnavailableError, match="inbox.json"):
+        real_append = json_journal.append
+        fail_appends(monkeypatch)
+        with pytest.raises(StorageUnavailableError, match="inbox.journal"):
             await storage.inbox.put(update(2))
-        with pytest.raises(StorageUnavailableError, match="inbox.json"):
+        with pytest.raises(StorageUnavailableError, match="inbox.journal"):
             await storage.inbox.done(1, at(1))
 
         assert [u.update_id for u in await storage.inbox.pending()] == [1]
         assert set(disk_inbox(tmp_path)["pending"]) == {"1"} and disk_inbox(tmp_path)["done"] == {}
         assert list(tmp_path.glob("*.tmp")) == []
 
-        monkeypatch.setattr(os, "replace", real_replace)
+        monkeypatch.setattr(json_journal, "append", real_append)
         assert await storage.inbox.put(update(2)) is True  # the failed put stored nothing: not a duplicate
         await storage.inbox.done(1, at(2))
         assert set(disk_inbox(tmp_path)["pending"]) == {"2"} and set(disk_inbox(tmp_path)["done"]) == {"1"}
@@ -452,10 +471,7 @@ async def test_inbox_and_user_repeats_do_not_write(tmp_path: Path, monkeypatch: 
         await storage.inbox.put(update(2))
         await storage.inbox.done(2, at(1))
 
-        def no_write(src: str, dst: str) -> None:
-            raise AssertionError("a no-op must not write")
-
-        monkeypatch.setattr(os, "replace", no_write)
+        forbid_appends(monkeypatch)
         await storage.users.set_blocked(USER, True)
         await storage.users.set_blocked(USER + 1, True)  # unknown user
         assert await storage.inbox.put(update(1)) is False
@@ -540,7 +556,7 @@ async def test_every_acknowledged_operation_survives_kill_9(tmp_path: Path) -> N
 
     assert returncode == -signal.SIGKILL, errors
     assert len(acknowledged) >= 50, errors
-    json.loads((data_dir / "state.json").read_bytes())  # parses
+    assert (data_dir / "state.journal").stat().st_size > 0  # the changes went to the journal
     storage = await JsonStorage.open(data_dir)
     try:
         entries = await storage.ledger.entries(1, limit=1_000_000)
@@ -590,7 +606,7 @@ async def test_every_acknowledged_update_survives_kill_9(tmp_path: Path) -> None
     assert returncode == -signal.SIGKILL, errors
     acknowledged = [int(line) for line in lines]
     assert len(acknowledged) >= 100, errors
-    json.loads((data_dir / "inbox.json").read_bytes())  # parses
+    assert (data_dir / "inbox.journal").stat().st_size > 0  # the changes went to the journal
     storage = await JsonStorage.open(data_dir)
     try:
         pending = {u.update_id for u in await storage.inbox.pending(limit=1_000_000)}

@@ -59,6 +59,7 @@ async def test_an_edit_model_receives_the_photo_the_user_sent(tmp_path):
     async with bot_on_kie(tmp_path) as (client, kie):
         await client.say(USER, "/start")
         await client.press(USER, "Картинки и дизайн")
+        await client.press(USER, "Nano Banana (")
         await client.press(USER, "Nano Banana: правка фото")
         client.api.add_file("user-photo", png_bytes("my cat"))
         update = message_update(USER, "")

@@ -99,6 +99,7 @@ async def test_25_submits_in_a_row_are_all_accepted_by_a_kie_that_refuses_the_21
 async def launch_suno(client) -> None:
     await client.say(USER, "/start")
     await client.press(USER, "Аудио")
+    await client.press(USER, "Suno")  # the family's button
     await client.press(USER, "Suno V5.5")
     await client.say(USER, "песня про дождь")
     await client.press(USER, "Запустить")

@@ -12,9 +12,7 @@ NBSP = "\u00a0"
 
 
 async def open_model(bot, category: str, model: str) -> None:
-    await bot.send("/start")
-    await bot.press(category)
-    await bot.press(model)
+    await bot.open_model(category, model)
 
 
 def labels(bot) -> list[str]:

@@ -16,14 +16,16 @@ from tests.harness import running_bot
 
 # Launching charges and runs jobs; it is covered by the conversation tests. Everything else is walked.
 NOT_WALKED = ("launch:", "again:", "noop")
+MAX_BUTTONS = 100  # Telegram's inline keyboard limit
+MAX_TEXT = 4096  # Telegram's message limit
 
 
 def screens_of(effects):
     for effect in effects:
         if isinstance(effect, (SendScreen, EditScreen)):
-            yield effect.screen.screen_id, effect.screen.keyboard
+            yield effect.screen.screen_id, effect.screen.keyboard, effect.screen.text
         elif isinstance(effect, SendMedia):
-            yield "media", effect.keyboard
+            yield "media", effect.keyboard, effect.caption
 
 
 async def fill_inputs(bot) -> None:
@@ -53,8 +55,10 @@ async def test_every_reachable_button_decodes_fits_and_is_answered(tmp_path):
         checked = 0
 
         def enqueue(effects) -> None:
-            for screen_id, keyboard in screens_of(effects):
+            for screen_id, keyboard, text in screens_of(effects):
                 seen_screens.add(screen_id)
+                assert sum(len(row) for row in keyboard) <= MAX_BUTTONS, f"{screen_id}: too many buttons"
+                assert len(text) <= MAX_TEXT, f"{screen_id}: {len(text)} characters"
                 for row in keyboard:
                     for button in row:
                         assert button.data is not None, f"{button.label}: link buttons are not expected here"
@@ -77,7 +81,8 @@ async def test_every_reachable_button_decodes_fits_and_is_answered(tmp_path):
             if button.data.startswith("model:"):
                 await fill_inputs(bot)
             enqueue(bot.chat.effects[before:])
-        models = len([m for m in bot.app.catalog.models if m.source_input is None])  # follow-ups: from results
+        # disabled ones are not reachable; follow-ups only from a result
+        models = len([m for m in bot.app.catalog.models if m.enabled and m.source_input is None])
         assert {"main_menu", "model_selection", "model_card", "confirmation", "options", "option_values",
                 "balance", "topup", "history", "help", "language"} <= seen_screens
         assert len([d for d in seen_data if d.startswith("model:")]) == models

@@ -59,7 +59,9 @@ def test_model_card_asks_for_the_prompt_in_the_same_message():
         "Картинка по описанию\n"
         "\n"
         "Что нужно: описание (до 100 символов).\n"
+        "Результат: картинка.\n"
         f"💵 Цена: от 4,00{R}\n"
+        "⏱ Обычно занимает около 60 с.\n"
         f"💰 Баланс: 100,00{R}\n"
         "\n"
         "✍️ Напишите, что нужно сделать (до 100 символов).",
@@ -70,8 +72,8 @@ def test_model_card_asks_for_the_prompt_in_the_same_message():
 
 def test_model_card_of_an_image_model_asks_for_the_photo_first():
     screen = render_model_card(EN, IMAGE_TO_VIDEO, 5000, 0, NeedMedia(IMAGE_TO_VIDEO.inputs[0], 0))
-    assert screen.text.endswith("Needs: a photo, a description (up to 500 characters).\n"
-                                "💵 Price: from RUB\u00a050.00\n💰 Balance: RUB\u00a00.00\n\n"
+    assert screen.text.endswith("Needs: a photo, a description (up to 500 characters).\nReturns: a video.\n"
+                                "💵 Price: from RUB\u00a050.00\n⏱ Usually takes about 60 s.\n💰 Balance: RUB\u00a00.00\n\n"
                                 "📎 Send a photo (as a photo or as a file).")
 
 

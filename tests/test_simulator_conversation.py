@@ -3,6 +3,9 @@ core, storage and fake generator a person uses in the terminal."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from ports.effects import AnswerCallback, ResultKind, SendMedia
 from ports.events import CallbackPress
 from ports.storage import JobState
@@ -137,6 +140,7 @@ async def test_a_photo_model_takes_the_photo_then_the_prompt(tmp_path):
     async with running_bot(tmp_path, language="en") as bot:
         await bot.send("/start")
         await bot.press("Video")
+        await bot.press("Kling (")
         await bot.press("Kling 2.5 Turbo Pro: animate")
         assert bot.screen_text().endswith("📎 Send a photo (as a photo or as a file).")
         await bot.send("a prompt too early")
@@ -156,6 +160,7 @@ async def test_a_photo_with_a_caption_uses_the_caption_as_the_prompt(tmp_path):
     async with running_bot(tmp_path, language="en") as bot:
         await bot.send("/start")
         await bot.press("Video")
+        await bot.press("Kling (")
         await bot.press("Kling 2.5 Turbo Pro: animate")
         await bot.send(f"/photo {bot.write_photo()} | the dog jumps")
         assert "Description: “the dog jumps”" in bot.screen_text()
@@ -229,7 +234,15 @@ async def test_welcome_balance_is_granted_once_per_new_user(tmp_path):
 
 
 async def test_a_speech_to_text_result_comes_back_as_text(tmp_path):
-    async with running_bot(tmp_path, language="en") as bot:
+    # KIE no longer documents its speech-to-text model, so the shipped catalog keeps it disabled; a text result
+    # still has to come back as text (an operator may switch it on again).
+    shipped = (Path(__file__).parents[1] / "catalog" / "models.yaml").read_text(encoding="utf-8")
+    start = shipped.index("  - id: elevenlabs/speech-to-text\n")
+    end = shipped.index("\n  - id: ", start + 1)
+    block = re.sub(r"(?m)^    enabled: false\n    disabled_reason: .*\n", "", shipped[start:end])
+    catalog = tmp_path / "models.yaml"
+    catalog.write_text(shipped[:start] + block + shipped[end:], encoding="utf-8")
+    async with running_bot(tmp_path, language="en", CATALOG_PATH=catalog) as bot:
         await bot.send("/start")
         await bot.press("Audio")
         await bot.press("Speech to text")

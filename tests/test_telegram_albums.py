@@ -270,7 +270,7 @@ async def test_a_multi_image_job_in_the_simulator_arrives_as_an_album_then_the_b
 
     async with running_bot(tmp_path, language="en") as bot:
         await bot.send("/start")
-        await bot.app.core.process(CallbackPress(bot.driver.user, bot.user_id, "cb-1", "model:google/imagen4-fast"))
+        await bot.app.core.process(CallbackPress(bot.driver.user, bot.user_id, "cb-1", "model:wan/2-7-image"))  # n: 1-4 pictures
         await bot.send("three foxes")
         await bot.press("Options")
         await bot.press("Number of images")

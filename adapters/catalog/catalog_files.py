@@ -6,12 +6,14 @@ rules (a problem names the file it is in)."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from adapters.catalog import follow_ups
-from adapters.catalog.yaml_catalog import _Loader, _yaml_problem, parse_catalog
+from adapters.catalog.schema import Loader
+from adapters.catalog.yaml_catalog import _yaml_problem, parse_catalog
 from ports.catalog import Catalog, CatalogError
 
 FAMILIES_FILE = "families.yaml"
@@ -27,7 +29,8 @@ def load_catalog_files(path: Path, *, families: Path | None = None) -> Catalog:
         if not isinstance(more, dict) or set(more) != {"models"} or not isinstance(more["models"], list):
             raise CatalogError(f"{more_source}: the top level must be a mapping with only 'models'")
         models, extra = follow_ups.split(more["models"])
-        parse_catalog({"categories": data.get("categories"), "models": models}, more_source)
+        shared = {key: data.get(key) for key in ("categories", "families") if key in data}
+        parse_catalog({**shared, "models": models}, more_source)
         data = {**data, "models": [*(data.get("models") or []), *models]}
         return follow_ups.apply(parse_catalog(data, source), extra, more_source)
     return parse_catalog(data, source)
@@ -37,7 +40,7 @@ def without_api(catalog: Catalog, api: str) -> Catalog:
     """The catalog without one API family's models and its follow-up families ("mj_upscale", …): Midjourney
     unless MJ_ENABLED."""
     kept = tuple(model for model in catalog.models if model.api != api and not model.api.startswith(f"{api}_"))
-    return Catalog(catalog.categories, kept)
+    return replace(catalog, models=kept)
 
 
 def _read(path: Path) -> tuple[object, str]:
@@ -49,6 +52,6 @@ def _read(path: Path) -> tuple[object, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{source}: cannot read the catalog: {exc}") from None
     try:
-        return yaml.load(text, Loader=_Loader), source  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=Loader), source  # noqa: S506 - Loader is a SafeLoader
     except yaml.YAMLError as exc:
         raise CatalogError(f"{source}: invalid YAML: {_yaml_problem(exc)}") from None

@@ -43,7 +43,7 @@ def apply(catalog: Catalog, extra: dict[str, dict[str, Any]], source: str) -> Ca
                 raise CatalogError(f"{source}: model {model_id}: follow_up_of: no source model {source_id!r}")
             origin = models[index[source_id]]
             models[index[source_id]] = replace(origin, follow_ups=(*origin.follow_ups, model_id))
-    return Catalog(catalog.categories, tuple(models))
+    return replace(catalog, models=tuple(models))
 
 
 def _with(model: ModelSpec, keys: dict[str, Any] | None, source: str) -> ModelSpec:

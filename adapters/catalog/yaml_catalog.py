@@ -1,171 +1,24 @@
 """Load catalog/models.yaml into ports.catalog types. Pydantic checks shape and scalar types (unknown keys
-are errors), then cross-field rules run (enum defaults, price rules naming real options, every price
-combination covered). The first problem is raised as one CatalogError, e.g. ``catalog/models.yaml:
-model 'kling/v2-1-pro': inputs[2].default: '7' is not one of ['5', '10']``."""
+are errors; adapters/catalog/schema.py), then cross-field rules run (enum defaults, price rules naming real options,
+every price combination covered, a reason for every disabled model). The first problem is raised as one
+CatalogError, e.g. ``catalog/models.yaml: model 'kling/v2-1-pro': inputs[2].default: '7' is not one of ['5', '10']``."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import re
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import ValidationError
 
-from ports.catalog import OPTION_KINDS, Catalog, CatalogError, Category, InputKind, InputSpec, ModelSpec
-from ports.catalog import OutputKind, PriceRule
-
-LANGUAGES = ("ru", "en")
-MAX_DESCRIPTION = 120
-BillingUnit = Literal["image", "video", "second", "minute", "request", "generation", "removal", "megapixel"]
-
-
-# ---- YAML: booleans are only true/false, numbers only decimal, so "1:1" or "yes" stay strings ----
-class _Loader(yaml.SafeLoader):
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if isinstance(key, (str, int, float, bool)) and key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
-_REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _REPLACED]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
-_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
-_FLOAT = re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
-
-
-# ---- Pydantic schema of the file (the edge); converted to ports.catalog dataclasses once valid ----
-def _enum_value(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"{value!r} is not a text value; quote it, e.g. \"5\"")
-    return str(value)
-
-
-def _number(value: Any) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{value!r} is not a number")
-    return value
-
-
-def _credits(value: Any) -> Decimal:
-    try:
-        credits = None if isinstance(value, bool) else Decimal(str(value).strip())
-    except InvalidOperation:
-        credits = None
-    if not isinstance(value, (str, int, float)) or credits is None or not credits.is_finite() or credits < 0:
-        raise ValueError(f"{value!r} is not a non-negative number of credits")
-    return credits
-
-
-EnumValue = Annotated[str, BeforeValidator(_enum_value)]
-Number = Annotated[Any, BeforeValidator(_number)]
-Credits = Annotated[Decimal, BeforeValidator(_credits)]
-Name = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-
-
-class _Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Input(_Schema):
-    name: Name
-    required: StrictBool = False
-
-
-class _PromptInput(_Input):
-    kind: Literal["prompt"]
-    max_length: StrictInt = Field(gt=0)
-
-
-class _TextInput(_Input):
-    kind: Literal["text"]
-    max_length: StrictInt | None = Field(default=None, gt=0)
-    default: StrictStr | None = None
-
-
-class _MediaInput(_Input):
-    kind: Literal["image", "video", "audio"]
-    multiple: StrictBool = False
-    min_items: StrictInt | None = Field(default=None, ge=0)
-    max_items: StrictInt | None = Field(default=None, ge=0)
-
-
-class _EnumInput(_Input):
-    kind: Literal["enum"]
-    values: list[EnumValue] = Field(min_length=1)
-    default: EnumValue | None = None
-    fixed: StrictBool = False
-
-
-class _BoolInput(_Input):
-    kind: Literal["bool"]
-    default: StrictBool | None = None
-    fixed: StrictBool = False
-
-
-class _NumberInput(_Input):
-    kind: Literal["number", "integer"]
-    minimum: Number = None
-    maximum: Number = None
-    default: Number = None
-    values: list[Number] = []
-    fixed: StrictBool = False
-
-
-_AnyInput = Annotated[
-    Union[_PromptInput, _TextInput, _MediaInput, _EnumInput, _BoolInput, _NumberInput], Field(discriminator="kind")
-]
-_KINDS = [kind.value for kind in InputKind]
-
-
-class _Billing(_Schema):
-    unit: BillingUnit
-    units: StrictInt = Field(default=1, ge=1)
-
-
-class _Price(_Schema):
-    when: dict[StrictStr, Any] = {}
-    credits: Credits
-
-
-class _Model(_Schema):
-    id: StrictStr = Field(min_length=1)
-    category: StrictStr
-    names: dict[StrictStr, StrictStr]
-    descriptions: dict[StrictStr, StrictStr]
-    output: OutputKind
-    billing: _Billing
-    quantity_field: StrictStr | None = None
-    free: StrictBool = False
-    enabled: StrictBool = True
-    api: Literal["market", "veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj", "veo_1080p", "veo_extend", "suno_wav", "suno_extend", "mj_upscale", "mj_vary"] = "market"
-    inputs: list[_AnyInput] = Field(min_length=1)
-    prices: list[_Price] = Field(min_length=1)
-
-
-class _Category(_Schema):
-    id: StrictStr = Field(pattern=r"^[a-z0-9_]+$")
-    names: dict[StrictStr, StrictStr]
-    order: StrictInt = 0
-
-
-class _Document(_Schema):
-    categories: list[_Category] = Field(min_length=1)
-    models: list[Any] = Field(min_length=1)
+from adapters.catalog.schema import (
+    KINDS, LANGUAGES, MAX_DESCRIPTION, BoolInput, Category as RawCategory, Document, EnumInput, Loader, MediaInput,
+    Model, NumberInput, Price, PromptInput, TextInput,
+)
+from ports.catalog import OPTION_KINDS, Catalog, CatalogError, Category, DialogueSpec, Exclusion, Family, InputKind
+from ports.catalog import InputSpec, ModelSpec, OutputKind, PriceRule
 
 
 # ---- Public API ----
@@ -179,7 +32,7 @@ def load_catalog(path: Path) -> Catalog:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{source}: cannot read the catalog: {exc}") from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader
     except yaml.YAMLError as exc:
         raise CatalogError(f"{source}: invalid YAML: {_yaml_problem(exc)}") from None
     return parse_catalog(data, source)
@@ -190,28 +43,45 @@ def parse_catalog(data: object, source: str = "catalog") -> Catalog:
     if not isinstance(data, dict):
         raise CatalogError(f"{source}: the top level must be a mapping with 'categories' and 'models'")
     try:
-        document = _Document.model_validate(data)
+        document = Document.model_validate(data)
     except ValidationError as exc:
         raise CatalogError(f"{source}: {_pydantic_problem(exc)}") from None
     category_ids = _check_categories(document.categories, source)
+    families = _families(document, source)
     models: list[ModelSpec] = []
     first_index: dict[str, int] = {}
     for index, raw in enumerate(document.models):
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         label = f"model {raw_id!r}" if isinstance(raw_id, str) else f"models[{index}]"
         try:
-            entry = _Model.model_validate(raw)
+            entry = Model.model_validate(raw)
         except ValidationError as exc:
             raise CatalogError(f"{source}: {label}: {_pydantic_problem(exc)}") from None
         if entry.id in first_index:
             raise CatalogError(f"{source}: {label}: id: duplicate, already used by models[{first_index[entry.id]}]")
         first_index[entry.id] = index
         try:
-            models.append(_convert(entry, category_ids))
+            models.append(_convert(entry, category_ids, {family.id for family in families}))
         except _Problem as problem:
             raise CatalogError(f"{source}: {label}: {problem}") from None
     categories = [Category(c.id, dict(c.names), c.order) for c in sorted(document.categories, key=lambda c: c.order)]
-    return Catalog(categories=tuple(categories), models=tuple(models))
+    excluded = tuple(Exclusion(item.id, item.reason) for item in document.excluded)
+    clash = next((item.id for item in excluded if item.id in first_index), None)
+    if clash is not None:
+        raise CatalogError(f"{source}: excluded: {clash!r} is also a model (list it in one place)")
+    return Catalog(categories=tuple(categories), models=tuple(models), families=families, excluded=excluded)
+
+
+def _families(document: Document, source: str) -> tuple[Family, ...]:
+    families: list[Family] = []
+    for index, family in enumerate(document.families):
+        try:
+            _ensure(all(f.id != family.id for f in families), f"id: {family.id!r} is used twice")
+            _check_languages(family.names, "names")
+        except _Problem as problem:
+            raise CatalogError(f"{source}: families[{index}] ({family.id}): {problem}") from None
+        families.append(Family(family.id, dict(family.names)))
+    return tuple(families)
 
 
 # ---- Cross-field checks and conversion ----
@@ -232,7 +102,7 @@ def _check_languages(mapping: dict[str, str], where: str, max_length: int = 10_0
         _ensure(len(text) <= max_length, f"{where}.{language}: {len(text)} characters, at most {max_length}")
 
 
-def _check_categories(categories: list[_Category], source: str) -> list[str]:
+def _check_categories(categories: list[RawCategory], source: str) -> list[str]:
     ids: list[str] = []
     for index, category in enumerate(categories):
         try:
@@ -244,10 +114,16 @@ def _check_categories(categories: list[_Category], source: str) -> list[str]:
     return ids
 
 
-def _convert(entry: _Model, category_ids: list[str]) -> ModelSpec:
+def _convert(entry: Model, category_ids: list[str], family_ids: set[str]) -> ModelSpec:
     _check_languages(entry.names, "names")
     _check_languages(entry.descriptions, "descriptions", MAX_DESCRIPTION)
     _ensure(entry.category in category_ids, f"category: {entry.category!r} is not one of {category_ids}")
+    _ensure(entry.family is None or entry.family in family_ids, f"family: {entry.family!r} is not a listed family")
+    _ensure(entry.enabled or bool(entry.disabled_reason), "disabled_reason: a disabled model needs a one-line reason")
+    _ensure(not entry.enabled or bool(entry.price_source.strip()), "price_source: an enabled model cites its price")
+    _ensure(bool(entry.prices) or not entry.enabled, "prices: missing (a model awaiting its price ships disabled)")
+    unpriced = not entry.free and any(rule.credits == 0 for rule in entry.prices)
+    _ensure(not entry.enabled or not unpriced, "prices: an enabled model needs a price above 0 (or free: true)")
     specs: list[InputSpec] = []
     for index, raw in enumerate(entry.inputs):
         where = f"inputs[{index}]"
@@ -261,43 +137,72 @@ def _convert(entry: _Model, category_ids: list[str]) -> ModelSpec:
     if entry.quantity_field is not None:
         _check_quantity_field(by_name.get(entry.quantity_field), entry.quantity_field)
     prices = [_price_rule(raw, f"prices[{index}]", by_name) for index, raw in enumerate(entry.prices)]
-    _check_coverage(specs, prices, entry.quantity_field)
+    if prices:
+        _check_coverage(specs, prices, entry.quantity_field)
+    _check_dialogue(specs, by_name)
     return ModelSpec(
         id=entry.id, category=entry.category, names=dict(entry.names), descriptions=dict(entry.descriptions),
         inputs=tuple(specs), prices=tuple(prices), output=entry.output, billing_unit=entry.billing.unit,
         billed_units=entry.billing.units, quantity_field=entry.quantity_field, free=entry.free, enabled=entry.enabled,
+        family=entry.family, popular=entry.popular, price_source=entry.price_source.strip(), estimate=entry.estimate,
+        disabled_reason=entry.disabled_reason, results=entry.results, not_sent=dict(entry.not_sent),
+        typical_seconds=entry.typical_seconds or TYPICAL_SECONDS[entry.output],
         api=entry.api,
     )  # fmt: skip
 
 
+TYPICAL_SECONDS = {OutputKind.IMAGE: 30, OutputKind.VIDEO: 180, OutputKind.AUDIO: 30, OutputKind.TEXT: 30}
+
+
+def _check_dialogue(specs: list[InputSpec], by_name: dict[str, InputSpec]) -> None:
+    for spec in specs:
+        for voice in spec.dialogue.voices if spec.dialogue else ():
+            option = by_name.get(voice)
+            _ensure(option is not None and option.kind is InputKind.ENUM, f"dialogue.voices: {voice!r} is not an enum")
+            _ensure(not option.send, f"dialogue.voices: {voice!r} is the bot's own option: set send: false")
+        if not spec.send:
+            used = any(s.dialogue and spec.name in s.dialogue.voices for s in specs)
+            _ensure(used, f"{spec.name}: send: false only for a dialogue's voices")
+
+
 def _input_spec(raw: Any, where: str) -> InputSpec:
     common: dict[str, Any] = {"name": raw.name, "kind": InputKind(raw.kind), "required": raw.required}
-    if isinstance(raw, _PromptInput):
-        return InputSpec(**common, max_length=raw.max_length)
-    if isinstance(raw, _TextInput):
+    if isinstance(raw, PromptInput):
+        dialogue = None
+        if raw.dialogue is not None:
+            d = raw.dialogue
+            dialogue = DialogueSpec(d.text_key, d.voice_key, tuple(d.voices), d.speakers_field, d.speaker_key)
+        return InputSpec(**common, max_length=raw.max_length, dialogue=dialogue)
+    if isinstance(raw, TextInput):
         _ensure(raw.default is not None or not raw.required, f"{where}.default: a required text needs a default")
         too_long = raw.default is not None and raw.max_length is not None and len(raw.default) > raw.max_length
         _ensure(not too_long, f"{where}.default: longer than max_length {raw.max_length}")
         return InputSpec(**common, max_length=raw.max_length, default=raw.default)
-    if isinstance(raw, _MediaInput):
+    if isinstance(raw, MediaInput):
         low = raw.min_items if raw.min_items is not None else int(raw.required)
         high = raw.max_items if raw.max_items is not None else max(low, 1)
         _ensure(high >= low, f"{where}.max_items: {high} is less than min_items {low}")
         _ensure(raw.multiple or high == 1, f"{where}.max_items: a single URL field (multiple: false) takes 1 file")
         _ensure(raw.required == (low >= 1), f"{where}.min_items: {low}, but it must be >= 1 exactly when required")
         return InputSpec(**common, multiple=raw.multiple, min_items=low, max_items=high)
-    if isinstance(raw, _EnumInput):
+    if isinstance(raw, EnumInput):
         _ensure(len(set(raw.values)) == len(raw.values), f"{where}.values: a value is listed twice")
         _ensure(raw.default is not None, f"{where}.default: every enum needs a default, one of {raw.values}")
         _ensure(raw.default in raw.values, f"{where}.default: {raw.default!r} is not one of {raw.values}")
-        return InputSpec(**common, values=tuple(raw.values), default=raw.default, fixed=raw.fixed)
-    if isinstance(raw, _BoolInput):
+        stray = next((value for value in raw.labels if value not in raw.values), None)
+        _ensure(stray is None, f"{where}.labels: {stray!r} is not one of the values")
+        return InputSpec(
+            **common, values=tuple(raw.values), default=raw.default, fixed=raw.fixed, labels=dict(raw.labels),
+            values_subset=raw.values_subset, send=raw.send,
+        )  # fmt: skip
+    if isinstance(raw, BoolInput):
         _ensure(raw.default is not None, f"{where}.default: every bool needs a default (true or false)")
-        return InputSpec(**common, values=(False, True), default=raw.default, fixed=raw.fixed)
+        _ensure(not raw.safety or raw.fixed, f"{where}.fixed: a content-safety switch is the operator's, not the user's")
+        return InputSpec(**common, values=(False, True), default=raw.default, fixed=raw.fixed, safety=raw.safety)
     return _number_spec(raw, where, common)
 
 
-def _number_spec(raw: _NumberInput, where: str, common: dict[str, Any]) -> InputSpec:
+def _number_spec(raw: NumberInput, where: str, common: dict[str, Any]) -> InputSpec:
     low, high, default = raw.minimum, raw.maximum, raw.default
     for key in ("minimum", "maximum", "default"):
         _ensure(getattr(raw, key) is not None, f"{where}.{key}: missing (needs minimum, maximum and default)")
@@ -323,7 +228,7 @@ def _check_quantity_field(spec: InputSpec | None, name: str) -> None:
         _ensure(whole and int(value) >= 1, f"quantity_field: {name!r} has the value {value!r}, not a whole number >= 1")
 
 
-def _price_rule(raw: _Price, where: str, by_name: dict[str, InputSpec]) -> PriceRule:
+def _price_rule(raw: Price, where: str, by_name: dict[str, InputSpec]) -> PriceRule:
     when: dict[str, str | bool | int | float] = {}
     for key, value in raw.when.items():
         spec = by_name.get(key)
@@ -376,7 +281,7 @@ def _where(loc: tuple[Any, ...]) -> str:
     for i, part in enumerate(loc):
         if isinstance(part, int):
             text += f"[{part}]"
-        elif i > 0 and isinstance(loc[i - 1], int) and part in _KINDS:
+        elif i > 0 and isinstance(loc[i - 1], int) and part in KINDS:
             continue  # the discriminator tag pydantic inserts after inputs[i]
         else:
             text += f".{part}" if text else str(part)
@@ -393,7 +298,7 @@ def _pydantic_problem(exc: ValidationError) -> str:
         message = "missing"
     elif kind.startswith("union_tag_"):
         tag = errors[0].get("ctx", {}).get("tag")
-        where, message = f"{where}.kind", (f"{tag!r} is not" if tag else "missing,") + f" one of {_KINDS}"
+        where, message = f"{where}.kind", (f"{tag!r} is not" if tag else "missing,") + f" one of {KINDS}"
     elif isinstance(value, (str, int, float, bool)) and repr(value) not in message:
         message += f" (got {value!r})"
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""

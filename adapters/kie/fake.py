@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from adapters.kie import fake_families, fake_media
-from ports.catalog import OutputKind
+from ports.catalog import Catalog, OutputKind
 from ports.clock import Clock
 from ports.generation import (
     GatewayHealth,
@@ -56,7 +56,8 @@ WAITING_SHARE = 0.10
 QUEUING_SHARE = 0.20
 
 FAIL_CODE = "500"
-MAX_IMAGES = 4
+MAX_IMAGES = 4  # num_images of a model the fake knows nothing about
+MAX_FILES = 10  # a catalog model's count option (Telegram albums hold 10)
 
 _TEXT_FIELDS = ("prompt", "text")
 _VIDEO_HINTS = ("video", "avatar", "infinitalk", "animate", "sora", "kling", "hailuo", "veo", "runway")
@@ -74,6 +75,25 @@ def guess_output(model: str) -> OutputKind:
     if any(hint in name for hint in _AUDIO_HINTS):
         return OutputKind.AUDIO
     return OutputKind.IMAGE
+
+
+@dataclass(frozen=True)
+class ResultShape:
+    """What a model returns: its kind, how many files, or the input whose value says how many."""
+
+    kind: OutputKind
+    count: int = 1
+    count_field: str | None = None
+
+
+def shapes_from_catalog(catalog: Catalog) -> dict[str, ResultShape]:
+    """Every catalog model's result shape: its output kind and its file count (a count option such as
+    num_images / max_images / n when the model has one, else the catalog's ``results``)."""
+    shapes = {}
+    for model in catalog.models:
+        counted = model.quantity_field if model.billing_unit != "output_second" else None
+        shapes[model.id] = ResultShape(model.output, model.results, counted)
+    return shapes
 
 
 @dataclass(frozen=True)
@@ -102,6 +122,7 @@ class _Task:
     task_id: str
     request: GenerationRequest
     kind: OutputKind
+    count: int
     created: datetime
     duration: float
     outcome: _Outcome
@@ -117,6 +138,7 @@ class FakeKieGateway:
         files_dir: Path,
         *,
         outputs: Mapping[str, OutputKind] | None = None,
+        shapes: Mapping[str, ResultShape] | None = None,
         durations: Mapping[OutputKind, float] | None = None,
         speed: float = 1.0,
     ) -> None:
@@ -128,6 +150,7 @@ class FakeKieGateway:
         self._clock = clock
         self._files_dir = Path(files_dir)
         self._outputs = dict(outputs or {})
+        self._shapes = dict(shapes or {})
         self._durations = {kind: seconds / speed for kind, seconds in merged.items()}
         self._speed = speed
         self._explicit = frozenset(durations or {})  # kinds whose duration the caller set: no family default
@@ -188,8 +211,12 @@ class FakeKieGateway:
         if request.api in fake_families.SOURCES or request.model in fake_families.SOURCE_MODELS:
             await self._check_source(request)
         task_id = f"fake_task_{self._run}_{len(self._tasks) + 1:06d}"
+        shape = self._shapes.get(request.model)
         kind = (
-            self._outputs.get(request.model) or fake_families.OUTPUTS.get(request.api) or guess_output(request.model)
+            (shape.kind if shape else None)
+            or self._outputs.get(request.model)
+            or fake_families.OUTPUTS.get(request.api)
+            or guess_output(request.model)
         )
         skip = self._skip_stages > 0 and request.api == "suno"
         self._skip_stages -= int(skip)
@@ -197,6 +224,7 @@ class FakeKieGateway:
             task_id=task_id,
             request=request,
             kind=kind,
+            count=_file_count(shape, request.input),
             created=self._clock.now(),
             duration=self._duration(request.api, kind),
             outcome=self._outcomes.popleft() if self._outcomes else _keyword_outcome(request.input),
@@ -295,7 +323,7 @@ class FakeKieGateway:
                 for index in range(1, count + 1)
             ]
         else:
-            count = fake_families.result_count(task.request.api, task.request.input) or _image_count(task.request.input)
+            count = fake_families.result_count(task.request.api, task.request.input) or task.count
             paths = [
                 fake_media.write_png(results / f"{task.task_id}_{index}.png", f"{seed}\n{index}")
                 for index in range(1, count + 1)
@@ -339,6 +367,17 @@ def _has_keyword(inputs: Mapping[str, Any], word: str) -> bool:
 
 def _prompt(inputs: Mapping[str, Any]) -> str:
     return next((inputs[name] for name in _TEXT_FIELDS if isinstance(inputs.get(name), str)), "")
+
+
+def _file_count(shape: ResultShape | None, inputs: Mapping[str, Any]) -> int:
+    if shape is None:
+        return _image_count(inputs)
+    if shape.count_field is None or shape.count_field not in inputs:
+        return shape.count
+    try:
+        return max(1, min(MAX_FILES, int(inputs[shape.count_field])))
+    except (TypeError, ValueError):
+        return shape.count
 
 
 def _image_count(inputs: Mapping[str, Any]) -> int:

@@ -41,7 +41,7 @@ class JsonAudit:
         self._file = file
 
     async def record(self, entry: AuditEntry) -> None:
-        await self._file.change(lambda admin: admin.record(entry))
+        await self._file.change("record", entry)
 
     async def recent(self, limit: int = 20) -> list[AuditEntry]:
         return await self._file.read(lambda admin: admin.recent(limit))
@@ -55,16 +55,16 @@ class JsonRuntime:
         return await self._file.read(lambda admin: admin.overrides())
 
     async def set_model_enabled(self, model_id: str, enabled: bool) -> None:
-        await self._file.change(lambda admin: admin.set_model_enabled(model_id, enabled))
+        await self._file.change("set_model_enabled", model_id, enabled)
 
     async def set_markup(self, markup: Decimal | None) -> None:
-        await self._file.change(lambda admin: admin.set_markup(markup))
+        await self._file.change("set_markup", markup)
 
     async def set_price(self, model_id: str, credits: Decimal | None) -> None:
-        await self._file.change(lambda admin: admin.set_price(model_id, credits))
+        await self._file.change("set_price", model_id, credits)
 
     async def note_drift(self, drift: PriceDrift) -> bool:
-        return await self._file.change(lambda admin: admin.note_drift(drift))
+        return await self._file.change("note_drift", drift)
 
 
 class JsonBroadcasts:
@@ -73,13 +73,13 @@ class JsonBroadcasts:
         self._state = state  # read only: the users to send to
 
     async def create(self, broadcast: Broadcast) -> None:
-        await self._file.change(lambda admin: admin.create_broadcast(broadcast))
+        await self._file.change("create_broadcast", broadcast)
 
     async def get(self, broadcast_id: str) -> Broadcast | None:
         return await self._file.read(lambda admin: admin.broadcast(broadcast_id))
 
     async def start(self, broadcast_id: str, now: datetime) -> Broadcast | None:
-        return await self._file.change(lambda admin: admin.start_broadcast(broadcast_id, now))
+        return await self._file.change("start_broadcast", broadcast_id, now)
 
     async def recipients(self, after_user_id: int, limit: int) -> list[int]:
         if type(after_user_id) is not int:
@@ -90,12 +90,10 @@ class JsonBroadcasts:
     async def advance(
         self, broadcast_id: str, cursor: int, delivered: int, failed: int, blocked: int, now: datetime
     ) -> None:
-        await self._file.change(
-            lambda admin: admin.advance_broadcast(broadcast_id, cursor, delivered, failed, blocked, now)
-        )
+        await self._file.change("advance_broadcast", broadcast_id, cursor, delivered, failed, blocked, now)
 
     async def finish(self, broadcast_id: str, state: BroadcastState, now: datetime) -> None:
-        await self._file.change(lambda admin: admin.finish_broadcast(broadcast_id, state, now))
+        await self._file.change("finish_broadcast", broadcast_id, state, now)
 
     async def sending(self) -> list[Broadcast]:
         return await self._file.read(lambda admin: admin.sending())

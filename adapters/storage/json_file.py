@@ -1,31 +1,58 @@
-"""One JSON document held in memory and mirrored durably to one file: the write path every JSON file
-of the storage shares (state.json, inbox.json).
+"""One JSON document held in memory and mirrored durably to disk as a snapshot plus an append-only journal:
+the write path every JSON file of the storage shares (state.json, inbox.json, admin.json).
 
-A ``DurableFile`` owns a document (anything with ``dump() -> bytes``, rebuilt from bytes by ``parse``) and
-an asyncio.Lock. Every operation runs under the lock, so a check and the write that follows never
-interleave with another operation on the same file. A mutating operation returns only once the new
-document is durable: it is written to a temp file in the same directory, fsynced, renamed over the file
-and the directory fsynced, all in a worker thread. When the write fails, memory is rolled back to the last
-durable bytes and StorageUnavailableError is raised, so memory always equals disk.
+A ``DurableFile`` owns a document (anything with ``dump() -> bytes``, rebuilt from bytes by ``parse``).
+
+Changes are operations, not closures: ``await file.change("credit", user_id, amount, key, reason, now)``
+calls ``document.credit(user_id, amount, key, reason, now)``, which returns ``(result, changed)``, exactly
+as before. When it changed something, the record ``credit(<args>)`` (json_ops.py: one JSON line) is
+appended to the journal, and ``change`` returns ``result`` only once that line is fsynced. On start the
+document is the snapshot with the journal replayed by calling the same methods (json_journal.py), so an
+operation must be deterministic given its arguments: pass the time in (``now``), never read a clock, a
+random source or another document inside it. Arguments can be scalars, lists, tuples, sets, dicts,
+datetimes, Decimals, enums and dataclasses (json_ops.py; a class must be importable from the document's
+own module, since replay and compaction look it up by name). Converting a call site of the old closure form
+``change(lambda doc: doc.op(a, b, flag=c))`` is mechanical: ``change("op", a, b, flag=c)``. Reads stay
+closures: ``await file.read(lambda doc: doc.query(...))``.
+
+Group commit: each operation runs on the in-memory document at once (synchronously, so a check and the
+change that follows never interleave with another operation), and its record joins the open group. One
+flusher task appends a whole group with one write and one fsync in a worker thread; operations arriving
+meanwhile form the next group. A read, or an operation that changed nothing, returns once everything it
+saw is durable. Memory equals disk: when an append fails, the journal is cut back to its durable length,
+memory is rebuilt from disk (dropping the failed group and every change made after it) and each of those
+callers gets StorageUnavailableError; if even that fails, the file refuses every further operation.
+
+Compaction: when the journal outgrows ``max(compact_min_bytes, compact_ratio * snapshot size)``, the
+flusher rotates it (between two groups) and a child process (json_fold.py) folds it into a new snapshot
+from the files alone (load the snapshot, replay, dump), never touching the live document nor holding our
+GIL; the parent then swaps the snapshot in atomically (json_journal.py). The journal size that triggers a
+compaction grows with the snapshot, so its cost per change stays flat.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
+import logging
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
+from adapters.storage import json_journal
+from adapters.storage.json_fold import fold_in_child
+from adapters.storage.json_journal import Files
+from adapters.storage.json_ops import encode_call
 from ports.storage import StorageError, StorageUnavailableError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Raised by a document while validating, before it changes anything: no rollback needed.
 _REJECTIONS = (StorageError, ValueError, TypeError)
+COMPACT_MIN_BYTES = 4 * 1024 * 1024
+COMPACT_RATIO = 1.0
 
 
 class Document(Protocol):
@@ -35,97 +62,213 @@ class Document(Protocol):
 D = TypeVar("D", bound=Document)
 
 
-class DurableFile(Generic[D]):
-    """A document, its lock, and the durable write behind every change. Open with ``load``."""
+class _Group:
+    """Records flushed together with one fsync, and the future their callers wait on."""
 
-    def __init__(self, path: Path, document: D, durable: bytes, parse: Callable[[bytes], D]) -> None:
-        self._path = path
-        self._document = document
-        self._durable = durable  # the bytes the file holds: what a failed write rolls back to
-        self._parse = parse
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+        self.done: asyncio.Future[BaseException | None] | None = None
+
+    def add(self, line: bytes) -> asyncio.Future[BaseException | None]:
+        self.lines.append(line)
+        return self.waiter()
+
+    def waiter(self) -> asyncio.Future[BaseException | None]:
+        if self.done is None:
+            self.done = asyncio.get_running_loop().create_future()
+        return self.done
+
+    def settle(self, error: BaseException | None) -> None:
+        if self.done is not None and not self.done.done():
+            self.done.set_result(error)
+
+
+class DurableFile(Generic[D]):
+    """A document, its journal, and the group commit behind every change. Open with ``load``."""
+
+    def __init__(self, files: Files, document: D, parse: Callable[[bytes], D], empty: Callable[[], D], fd: int,
+                 snapshot_size: int, *, fsync: Callable[[int], None] = os.fsync,
+                 compact_min_bytes: int | None = None, compact_ratio: float | None = None) -> None:
+        self._files, self._document, self._parse, self._empty = files, document, parse, empty
+        self._fd: int | None = fd
+        self._fsync = fsync  # injectable: tests count the journal's fsyncs
+        self._journal_size = 0  # durable bytes of the journal
+        self._snapshot_size = snapshot_size
+        self._compact_min_bytes = COMPACT_MIN_BYTES if compact_min_bytes is None else compact_min_bytes
+        self._compact_ratio = COMPACT_RATIO if compact_ratio is None else compact_ratio
+        self._open = _Group()  # records applied in memory, waiting for the next flush
+        self._flushing: _Group | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._compaction: asyncio.Future[Any] | None = None
+        self._fold_pending = False  # a compacting journal waits to be folded (an earlier fold failed)
+        self._rebuilt: asyncio.Event | None = None  # set while memory is being rebuilt from disk
+        self._broken: str | None = None
         self._closed = False
-        self._lock = asyncio.Lock()
+        self._directory_synced = False
 
     @classmethod
-    def load(cls, path: Path, parse: Callable[[bytes], D], empty: Callable[[], D], at_stake: str) -> DurableFile[D]:
-        """Read ``path`` (blocking: call from a worker thread). A missing file is an empty document; an
-        unreadable one raises StorageUnavailableError, naming the file and what starting empty would lose."""
-        _remove_leftover_temp_files(path)
+    def load(cls, path: Path, parse: Callable[[bytes], D], empty: Callable[[], D], at_stake: str,
+             **options: Any) -> DurableFile[D]:
+        """Recover ``path`` and its journal (blocking: call from a worker thread). Missing files are an empty
+        document; unreadable ones raise StorageUnavailableError, naming the file and what starting empty would
+        lose. ``options``: fsync, compact_min_bytes, compact_ratio."""
+        files = Files(Path(path), at_stake)
+        document, snapshot_size = json_journal.recover(files, parse, empty)
         try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            document = empty()
-            return cls(path, document, document.dump(), parse)
+            fd = json_journal.open_journal(files, sync=False)  # the first append syncs the directory
         except OSError as error:
-            raise StorageUnavailableError(f"cannot read {path} ({error})") from error
-        try:
-            return cls(path, parse(raw), raw, parse)
-        except ValueError as error:
-            raise StorageUnavailableError(
-                f"{path} is unreadable: {error}. Refusing to start empty, which would lose {at_stake}: "
-                "restore the file from a backup, or move it away to start empty on purpose."
-            ) from error
+            raise StorageUnavailableError(f"cannot open {files.journal} ({error})") from error
+        return cls(files, document, parse, empty, fd, snapshot_size, **options)
+
+    @property
+    def path(self) -> Path:
+        return self._files.snapshot
 
     async def read(self, query: Callable[[D], T]) -> T:
-        async with self._lock:
-            return query(self._open_document())
+        document = await self._usable()
+        result = query(document)
+        await self._durable(self._latest())
+        return result
 
-    async def change(self, change: Callable[[D], tuple[T, bool]]) -> T:
-        """Run ``change``; when it reports a change, persist before returning."""
-        async with self._lock:
-            document = self._open_document()
-            try:
-                result, changed = change(document)
-            except _REJECTIONS:
-                raise
-            except BaseException:
-                self._rollback()  # a bug midway through a change: memory must not drift from disk
-                raise
-            if changed:
-                await self._persist()
-            return result
+    async def change(self, op: str, /, *args: Any, **kwargs: Any) -> Any:
+        """Run ``document.op(*args, **kwargs)``; when it reports a change, make it durable before returning."""
+        if op.startswith("_"):
+            raise ValueError(f"{op!r} is not a document operation")
+        line = encode_call(op, args, kwargs)  # a value that cannot be journaled fails before anything changes
+        document = await self._usable()
+        try:
+            result, changed = getattr(document, op)(*args, **kwargs)
+        except _REJECTIONS:
+            raise
+        except BaseException:
+            await self._rebuild_after(self._latest())  # a bug midway through a change: memory must not drift
+            raise
+        if changed:
+            waiter: asyncio.Future[BaseException | None] | None = self._open.add(line)
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.ensure_future(self._flush())
+        else:
+            waiter = self._latest()
+        await self._durable(waiter)
+        return result
 
     async def close(self) -> None:
-        """Wait for the operation in flight, then refuse any further one."""
-        async with self._lock:
-            self._closed = True
+        """Refuse further operations, wait for the ones in flight and any compaction, close the journal."""
+        self._closed = True
+        if self._flusher is not None:
+            await _wait_through_cancellation(self._flusher)
+        if self._compaction is not None:
+            await _wait_through_cancellation(self._compaction)
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
-    def _open_document(self) -> D:
+    # --- durability -------------------------------------------------------------------------------
+
+    async def _usable(self) -> D:
+        while self._rebuilt is not None:
+            await self._rebuilt.wait()
         if self._closed:
-            raise StorageUnavailableError(f"{self._path}: the storage is closed")
+            raise StorageUnavailableError(f"{self.path}: the storage is closed")
+        if self._broken is not None:
+            raise StorageUnavailableError(self._broken)
         return self._document
 
-    async def _persist(self) -> None:
-        # The write runs to its end even if our caller is cancelled meanwhile: releasing the lock while a
-        # worker thread still writes would let the next write race it to os.replace.
-        write = asyncio.ensure_future(asyncio.to_thread(write_durably, self._path, self._document.dump))
-        cancelled = await _wait_through_cancellation(write)
-        failure = self._settle(write)
-        if cancelled:
-            raise asyncio.CancelledError() from failure
-        if failure is not None:
-            raise failure
+    def _latest(self) -> asyncio.Future[BaseException | None] | None:
+        """What makes everything in memory durable: the open group, else the one being flushed."""
+        if self._open.lines:
+            return self._open.waiter()
+        return self._flushing.waiter() if self._flushing is not None else None
 
-    def _settle(self, write: asyncio.Future[tuple[bytes, OSError | None]]) -> BaseException | None:
-        """Record the outcome of a finished write; return the error to raise, if any."""
-        error = write.exception()
+    async def _durable(self, waiter: asyncio.Future[BaseException | None] | None) -> None:
+        if waiter is None:
+            return
+        error = await asyncio.shield(waiter)  # a cancelled caller's change is still flushed (and kept)
         if error is not None:
-            self._rollback()
-            if isinstance(error, OSError):
-                return _unavailable(f"cannot write {self._path} ({error}); the change was not applied", error)
-            return error
-        data, sync_error = write.result()
-        self._durable = data  # the file now holds these bytes, synced or not
-        if sync_error is not None:
-            return _unavailable(
-                f"{self._path} was replaced but its directory could not be synced ({sync_error}); "
-                "the change is applied but may not survive a power loss",
-                sync_error,
-            )
-        return None
+            raise _unavailable(str(error), error.__cause__ or error)
 
-    def _rollback(self) -> None:
-        self._document = self._parse(self._durable)
+    async def _flush(self) -> None:
+        while self._open.lines and self._fd is not None:
+            group, self._open = self._open, _Group()
+            self._flushing = group
+            data = b"".join(group.lines)
+            try:
+                await asyncio.to_thread(self._append, self._fd, data)
+            except Exception as error:  # noqa: BLE001 - OSError, or a bug: either way the group is not durable
+                failed, self._open = [group, self._open], _Group()
+                message = f"cannot write {self._files.journal} ({error}); the change was not applied"
+                await self._rebuild(truncate=True)
+                self._flushing = None
+                for each in failed:
+                    each.settle(_unavailable(message, error))
+                continue
+            self._journal_size += len(data)
+            self._flushing = None
+            group.settle(None)
+            await self._maybe_compact()
+
+    def _append(self, fd: int, data: bytes) -> None:
+        json_journal.append(fd, data, self._fsync)
+        if not self._directory_synced:  # a journal created at start is durable once its directory entry is
+            json_journal.fsync_directory(self._files.snapshot.parent)
+            self._directory_synced = True
+
+    async def _rebuild_after(self, waiter: asyncio.Future[BaseException | None] | None) -> None:
+        """After a bug left memory half-changed: let what is pending reach disk, then reload from disk."""
+        event = self._rebuilt = self._rebuilt or asyncio.Event()
+        if waiter is not None:
+            await asyncio.shield(waiter)
+        if self._flusher is not None:
+            await _wait_through_cancellation(self._flusher)
+        if self._rebuilt is event:
+            await self._rebuild(truncate=False)
+
+    async def _rebuild(self, truncate: bool) -> None:
+        """Memory := what the files hold. Operations wait meanwhile; on failure the file refuses them all."""
+        event = self._rebuilt = self._rebuilt or asyncio.Event()
+        try:
+            if self._compaction is not None:
+                await _wait_through_cancellation(self._compaction)
+            self._document = await asyncio.to_thread(self._reload, truncate)
+        except Exception as error:  # noqa: BLE001 - any failure here leaves memory unknown
+            self._broken = f"{self.path}: memory could not be rolled back to disk ({error}); restart the bot"
+            log.error(self._broken)
+        finally:
+            self._rebuilt = None
+            event.set()
+
+    def _reload(self, truncate: bool) -> D:
+        if truncate and self._fd is not None:
+            json_journal.truncate(self._fd, self._journal_size)
+        return json_journal.load_durable(self._files, self._parse, self._empty, self._journal_size)
+
+    # --- compaction -------------------------------------------------------------------------------
+
+    async def _maybe_compact(self) -> None:
+        """Between two groups (no append in flight): start a fold when the journal has grown enough."""
+        if self._compaction is not None:
+            if not self._compaction.done():
+                return
+            self._compaction = None
+        threshold = max(self._compact_min_bytes, self._compact_ratio * self._snapshot_size)
+        if not self._fold_pending:
+            if self._journal_size < threshold or self._fd is None:
+                return
+            try:
+                self._fd = await asyncio.to_thread(json_journal.rotate, self._files, self._fd)
+            except OSError as error:
+                log.warning("%s: cannot rotate the journal (%s); will retry", self._files.journal, error)
+                return
+            self._journal_size, self._fold_pending = 0, True
+        self._compaction = asyncio.ensure_future(self._fold())
+
+    async def _fold(self) -> None:
+        try:
+            size = await fold_in_child(self._files, self._parse, self._empty)  # json_fold.py: off our GIL
+            await asyncio.to_thread(json_journal.install_next, self._files)
+            self._snapshot_size, self._fold_pending = size, False
+        except Exception as error:  # noqa: BLE001 - the compacting journal stays; the next flush retries
+            log.warning("%s: compaction failed (%s); will retry", self.path, error)
 
 
 # --- files (blocking: run in worker threads) ----------------------------------------------------
@@ -150,48 +293,6 @@ def lock_directory(lock_path: Path) -> int:
         os.close(fd)
         raise
     return fd
-
-
-def write_durably(path: Path, dump: Callable[[], bytes]) -> tuple[bytes, OSError | None]:
-    """Write ``dump()`` over ``path`` atomically; return the bytes and a directory-sync error, if any.
-
-    An error before the rename propagates (the file unchanged); an error syncing the directory after it
-    is returned, because the file already holds the new bytes.
-    """
-    data = dump()
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as temp:
-            temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):  # the next open removes it anyway
-            os.unlink(temp_name)
-        raise
-    try:
-        _fsync_directory(path.parent)
-    except OSError as error:
-        return data, error
-    return data, None
-
-
-def _remove_leftover_temp_files(path: Path) -> None:
-    """Temp files of a write cut short by a crash: never acknowledged, so never needed."""
-    try:
-        for leftover in path.parent.glob(f"{path.name}.*.tmp"):
-            leftover.unlink()
-    except OSError as error:
-        raise StorageUnavailableError(f"cannot remove leftover temp files next to {path} ({error})") from error
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 async def _wait_through_cancellation(future: asyncio.Future[Any]) -> bool:

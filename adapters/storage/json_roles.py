@@ -22,10 +22,10 @@ class JsonPayments:
         self._file = file
 
     async def record_stars(self, payment: StarsPayment) -> tuple[StarsPayment, bool]:
-        return await self._file.change(lambda state: state.record_stars(payment))
+        return await self._file.change("record_stars", payment)
 
     async def refund_stars(self, charge_id: str, now: datetime) -> tuple[StarsPayment | None, bool]:
-        return await self._file.change(lambda state: state.refund_stars(charge_id, now))
+        return await self._file.change("refund_stars", charge_id, now)
 
     async def get(self, charge_id: str) -> StarsPayment | None:
         return await self._file.read(lambda state: state.payment(charge_id))
@@ -39,16 +39,16 @@ class JsonTopups:
         self._file = file
 
     async def create(self, topup: ManualTopup) -> None:
-        await self._file.change(lambda state: state.create_topup(topup))
+        await self._file.change("create_topup", topup)
 
     async def get(self, topup_id: str) -> ManualTopup | None:
         return await self._file.read(lambda state: state.topup(topup_id))
 
     async def approve(self, topup_id: str, admin_id: int, now: datetime) -> tuple[ManualTopup | None, bool]:
-        return await self._file.change(lambda state: state.decide_topup(topup_id, admin_id, now, approve=True))
+        return await self._file.change("decide_topup", topup_id, admin_id, now, approve=True)
 
     async def reject(self, topup_id: str, admin_id: int, now: datetime) -> tuple[ManualTopup | None, bool]:
-        return await self._file.change(lambda state: state.decide_topup(topup_id, admin_id, now, approve=False))
+        return await self._file.change("decide_topup", topup_id, admin_id, now, approve=False)
 
 
 class JsonFreeUsage:
@@ -56,10 +56,10 @@ class JsonFreeUsage:
         self._file = file
 
     async def consume(self, user_id: int, day: str, limit: int, job_id: str) -> bool:
-        return await self._file.change(lambda state: state.consume_free(user_id, day, limit, job_id))
+        return await self._file.change("consume_free", user_id, day, limit, job_id)
 
     async def release(self, job_id: str) -> bool:
-        return await self._file.change(lambda state: state.release_free(job_id))
+        return await self._file.change("release_free", job_id)
 
     async def used(self, user_id: int, day: str) -> int:
         return await self._file.read(lambda state: state.free_used(user_id, day))
@@ -70,12 +70,10 @@ class JsonReferrals:
         self._file = file
 
     async def link(self, invitee_id: int, inviter_id: int, now: datetime) -> bool:
-        return await self._file.change(lambda state: state.link_referral(invitee_id, inviter_id, now))
+        return await self._file.change("link_referral", invitee_id, inviter_id, now)
 
     async def reward(self, invitee_id: int, inviter_bonus: int, invitee_bonus: int, now: datetime) -> int | None:
-        return await self._file.change(
-            lambda state: state.reward_referral(invitee_id, inviter_bonus, invitee_bonus, now)
-        )
+        return await self._file.change("reward_referral", invitee_id, inviter_bonus, invitee_bonus, now)
 
     async def stats(self, inviter_id: int) -> ReferralStats:
         return await self._file.read(lambda state: state.referral_stats(inviter_id))
@@ -100,4 +98,4 @@ class JsonDirectory:
         return await self._file.read(lambda state: state.find_user(query))
 
     async def touch(self, user_id: int, now: datetime) -> None:
-        await self._file.change(lambda state: state.touch(user_id, now))
+        await self._file.change("touch", user_id, now)

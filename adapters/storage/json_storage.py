@@ -1,19 +1,21 @@
-"""Storage in two JSON files in one directory, for a single bot process.
+"""Storage in JSON documents in one directory, for a single bot process.
 
 ``state.json`` holds users, ledger, drafts and jobs (json_state.State); ``inbox.json`` holds the Telegram
-updates taken in and the ids already processed (json_inbox.InboxDocument). Each is a json_file.DurableFile:
-its own asyncio.Lock, and the one durable write path (temp file, fsync, rename, directory fsync, in a
-worker thread; rollback and StorageUnavailableError when it fails). Two files, so that taking in an update
-(on the webhook's critical path) rewrites the small inbox, never the whole state; inbox operations need
-not be atomic with ledger ones. A flock on ``<data_dir>/state.lock`` keeps a second process (or a second
-JsonStorage) from opening the same directory and overwriting its writes. When the process already holds
-that flock as its leader lock (file_leader_lock.FileLeaderLock), pass it to open(): the storage then relies
-on it instead of taking a second flock (which would be refused), and leaves releasing it to its owner.
+updates taken in and the ids already processed (json_inbox.InboxDocument); ``admin.json`` the operators'
+documents. Each is a json_file.DurableFile: a snapshot plus an append-only journal (``state.journal``, ...)
+with group commit and compaction, rollback and StorageUnavailableError when an append fails. Separate
+files, so that taking in an update (on the webhook's critical path) never waits on a state compaction;
+inbox operations need not be atomic with ledger ones. A flock on ``<data_dir>/state.lock`` keeps a second
+process (or a second JsonStorage) from opening the same directory and overwriting its writes. When the
+process already holds that flock as its leader lock (file_leader_lock.FileLeaderLock), pass it to open():
+the storage then relies on it instead of taking a second flock (which would be refused), and leaves
+releasing it to its owner.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Collection
 from datetime import datetime
@@ -81,22 +83,22 @@ class _Users:
         self._file = file
 
     async def ensure(self, ref: UserRef, welcome_amount: int, now: datetime) -> tuple[User, bool]:
-        return await self._file.change(lambda state: state.ensure_user(ref, welcome_amount, now))
+        return await self._file.change("ensure_user", ref, welcome_amount, now)
 
     async def get(self, user_id: int) -> User | None:
         return await self._file.read(lambda state: state.user(user_id))
 
     async def set_language(self, user_id: int, language: str) -> None:
-        await self._file.change(lambda state: state.set_user_field(user_id, "language", language))
+        await self._file.change("set_user_field", user_id, "language", language)
 
     async def set_active_draft(self, user_id: int, draft_id: str | None) -> None:
-        await self._file.change(lambda state: state.set_user_field(user_id, "active_draft_id", draft_id))
+        await self._file.change("set_user_field", user_id, "active_draft_id", draft_id)
 
     async def set_blocked(self, user_id: int, blocked: bool) -> None:
-        await self._file.change(lambda state: state.set_blocked(user_id, blocked))
+        await self._file.change("set_blocked", user_id, blocked)
 
     async def set_banned(self, user_id: int, banned: bool) -> bool:
-        return await self._file.change(lambda state: state.set_banned(user_id, banned))
+        return await self._file.change("set_banned", user_id, banned)
 
 
 class _Ledger:
@@ -107,10 +109,10 @@ class _Ledger:
         return await self._file.read(lambda state: state.balance(user_id))
 
     async def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
-        return await self._file.change(lambda state: state.credit(user_id, amount, key, reason, now))
+        return await self._file.change("credit", user_id, amount, key, reason, now)
 
     async def debit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
-        return await self._file.change(lambda state: state.debit(user_id, amount, key, reason, now))
+        return await self._file.change("debit", user_id, amount, key, reason, now)
 
     async def debt(self, user_id: int) -> int:
         return await self._file.read(lambda state: state.debt(user_id))
@@ -124,7 +126,7 @@ class _Drafts:
         self._file = file
 
     async def put(self, draft: Draft) -> None:
-        await self._file.change(lambda state: state.put_draft(draft))
+        await self._file.change("put_draft", draft)
 
     async def get(self, draft_id: str) -> Draft | None:
         return await self._file.read(lambda state: state.draft(draft_id))
@@ -135,7 +137,7 @@ class _Jobs:
         self._file = file
 
     async def launch(self, job: Job) -> tuple[Job, bool]:
-        return await self._file.change(lambda state: state.launch(job))
+        return await self._file.change("launch", job)
 
     async def get(self, job_id: str) -> Job | None:
         return await self._file.read(lambda state: state.job(job_id))
@@ -146,10 +148,10 @@ class _Jobs:
     async def transition(
         self, job_id: str, allowed_from: Collection[JobState], to: JobState, **changes: Any
     ) -> Job | None:
-        return await self._file.change(lambda state: state.transition(job_id, allowed_from, to, changes))
+        return await self._file.change("transition", job_id, allowed_from, to, changes)
 
     async def refund(self, job_id: str, now: datetime) -> Job | None:
-        return await self._file.change(lambda state: state.refund(job_id, now))
+        return await self._file.change("refund", job_id, now)
 
     async def in_states(self, states: Collection[JobState], limit: int = 1000) -> list[Job]:
         return await self._file.read(lambda state: state.jobs_in_states(states, limit))
@@ -163,13 +165,15 @@ class _Inbox:
         self._file = file
 
     async def put(self, update: InboxUpdate) -> bool:
-        return await self._file.change(lambda inbox: inbox.put(update))
+        if update.text is not None:  # the document keeps the text only: journal it without the parsed copy
+            update = dataclasses.replace(update, payload={})
+        return await self._file.change("put", update)
 
     async def pending(self, limit: int = 100) -> list[InboxUpdate]:
         return await self._file.read(lambda inbox: inbox.pending(limit))
 
     async def done(self, update_id: int, now: datetime) -> None:
-        await self._file.change(lambda inbox: inbox.done(update_id, now))
+        await self._file.change("done", update_id, now)
 
     async def depth(self) -> int:
         return await self._file.read(lambda inbox: inbox.depth())

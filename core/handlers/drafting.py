@@ -17,9 +17,10 @@ from core.drafts import (
     next_step,
     option_at,
     set_option,
+    text_length,
 )
 from core.handlers.navigation import main_menu_screen, stale
-from core.views.catalog import render_ask, render_model_card, render_unavailable
+from core.views.catalog import PAGE_SIZE, render_ask, render_model_card, render_unavailable
 from core.views.common import button
 from core.views.order import render_confirmation, render_option_values, render_options
 from ports.catalog import ModelSpec
@@ -42,7 +43,7 @@ async def confirmation_screen(services: Services, turn: Turn, model: ModelSpec, 
     options = current_options(model, draft)
     balance = await services.storage.ledger.balance(turn.user.id)
     free = await free_tier.quota(services, turn.user.id, model, turn.now)
-    price = 0 if free is not None and free.available else services.price(model, options)
+    price = 0 if free is not None and free.available else services.price(model, options, text_length(draft))
     offer = await free_tier.offer(services, turn.user.id, turn.now, turn.fmt.language) if price > balance else None
     return render_confirmation(turn.fmt, model, draft, options, price, balance, free, offer)
 
@@ -66,7 +67,10 @@ async def open_model(services: Services, turn: Turn, fields: tuple[str, ...]) ->
     await services.storage.users.set_active_draft(turn.user.id, draft.id)
     balance = await services.storage.ledger.balance(turn.user.id)
     free = await free_tier.quota(services, turn.user.id, model, turn.now)
-    card = render_model_card(turn.fmt, model, services.price_from(model), balance, next_step(model, draft), free)
+    step = next_step(model, draft)
+    via_family = len(services.catalog.in_category(model.category)) > PAGE_SIZE
+    price_to = services.price_to(model)
+    card = render_model_card(turn.fmt, model, services.price_from(model), balance, step, free, price_to, via_family)
     return Reply([turn.show(card)])
 
 
@@ -153,7 +157,8 @@ async def show_option_values(services: Services, turn: Turn, fields: tuple[str, 
     draft, model = found
     options = current_options(model, draft)
     priced = any(spec.name in rule.when for rule in model.prices) or spec.name == model.quantity_field
-    prices = [services.price(model, {**options, spec.name: value}) for value in choices(spec)] if priced else None
+    length = text_length(draft)
+    prices = [services.price(model, {**options, spec.name: value}, length) for value in choices(spec)] if priced else None
     screen = render_option_values(turn.fmt, draft, index, spec, options.get(spec.name), prices)
     return Reply([turn.show(screen)])
 

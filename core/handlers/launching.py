@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from core import free_tier
 from core.context import Reply, Services, Turn
-from core.drafts import Ready, build_input, current_options, draft_from_input, next_step
+from core.drafts import Ready, build_input, current_options, draft_from_input, next_step, text_length
 from core.handlers.drafting import next_screen
 from core.handlers.navigation import stale
 from core.i18n import localized
@@ -44,7 +44,7 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
         return Reply([turn.show(notice(turn, turn.fmt.t("launch.invalid", details=details)))], rejected="VALIDATION_FAIL")
     options = current_options(model, draft)
     free = await free_tier.take(services, turn.user.id, model, turn.now, draft.id)
-    price = 0 if free else services.price(model, options)
+    price = 0 if free else services.price(model, options, text_length(draft))
     message_id = turn.event.message_id if isinstance(turn.event, CallbackPress) else None
     job = Job(
         id=draft.id,

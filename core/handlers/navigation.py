@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Sequence
+
 from core import free_tier
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.i18n import LANGUAGES, Fmt
-from core.views.catalog import render_category
+from core.views.catalog import PAGE_SIZE, render_category, render_category_home
 from core.views.menu import render_help, render_language, render_main_menu
+from ports.catalog import Catalog, Family, ModelSpec
 from ports.screens import Screen
 
 
@@ -41,12 +45,44 @@ async def stale(services: Services, turn: Turn, fields: tuple[str, ...] = ()) ->
 
 
 async def category(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    """``cat:<id>``: popular models and families when the category is long and has families, else its models;
+    ``cat:<id>:<page>``: every model of the category, page by page."""
     found = services.catalog.category(fields[0])
     page = int_field(fields[1]) if len(fields) > 1 else 0
     if found is None or page is None:
         return await stale(services, turn)
-    entries = [(model, services.price_from(model)) for model in services.catalog.in_category(found.id)]
-    return Reply([turn.show(render_category(turn.fmt, found, entries, page))])
+    models = services.catalog.in_category(found.id)
+    entries = [(model, services.price_from(model)) for model in models]
+    grouped = group_by_family(services.catalog, models)
+    if len(fields) > 1 or not grouped[1] or len(models) <= PAGE_SIZE:  # a short category needs no families
+        return Reply([turn.show(render_category(turn.fmt, found, entries, page))])
+    popular = [(m, services.price_from(m)) for m in grouped[0]]
+    singles = [(m, services.price_from(m)) for m in grouped[2]]
+    return Reply([turn.show(render_category_home(turn.fmt, found, popular, grouped[1], singles))])
+
+
+async def family(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+    found = services.catalog.category(fields[0])
+    chosen = services.catalog.family(fields[1])
+    page = int_field(fields[2]) if len(fields) > 2 else 0
+    if found is None or chosen is None or page is None:
+        return await stale(services, turn)
+    models = [m for m in services.catalog.in_category(found.id) if m.family == chosen.id]
+    models.sort(key=lambda m: not m.popular)  # the family's popular model first, then catalog order
+    entries = [(model, services.price_from(model)) for model in models]
+    return Reply([turn.show(render_category(turn.fmt, found, entries, page, family=chosen))])
+
+
+def group_by_family(
+    catalog: Catalog, models: Sequence[ModelSpec]
+) -> tuple[list[ModelSpec], list[tuple[Family, int]], list[ModelSpec]]:
+    """The category home's parts: popular models, families of two or more models (catalog order), the rest."""
+    counts = Counter(m.family for m in models if m.family)
+    families = [(f, counts[f.id]) for f in catalog.families if counts.get(f.id, 0) >= 2]
+    listed = {f.id for f, _ in families}
+    popular = [m for m in models if m.popular]
+    singles = [m for m in models if m.family not in listed and not m.popular]
+    return popular, families, singles
 
 
 async def help_screen(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:

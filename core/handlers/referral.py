@@ -12,6 +12,7 @@ from ports.effects import Effect, SendScreen
 
 PREFIX = "ref_"
 DIGITS = string.digits + string.ascii_lowercase
+MAX_USER_ID = 2**53  # Telegram's ids fit in 52 bits; the update parser refuses anything past 2^53
 
 
 def code_for(user_id: int) -> str:
@@ -28,7 +29,8 @@ def user_for(code: str) -> int | None:
     code = code.lower()
     if not code or len(code) > 13 or any(c not in DIGITS for c in code):
         return None
-    return int(code, 36)
+    value = int(code, 36)
+    return value if 0 < value <= MAX_USER_ID else None
 
 
 def invite_link(services: Services, user_id: int) -> str:

@@ -42,6 +42,7 @@ def render_confirmation(
         "",
         fmt.t("confirm.model", name=localized(model.names, fmt.language)),
         fmt.t("confirm.prompt", prompt=truncate(draft.prompt, PROMPT_PREVIEW)) if draft.prompt else None,
+        fmt.t("confirm.characters", count=len(draft.prompt)) if draft.prompt and model.billing_unit == "characters" else None,
         fmt.t("confirm.media", count=files) if files else None,
         fmt.t("confirm.options") if option_lines else None,
         *option_lines,

@@ -61,6 +61,8 @@ class ModelRules:
     required: tuple[str, ...] = ()
     output: OutputKind = OutputKind.IMAGE
     credits: Decimal = DEFAULT_PRICE
+    count: int = 1  # files a successful task returns
+    count_field: str | None = None  # ... or the input whose value says how many
 
 
 @dataclass(frozen=True)

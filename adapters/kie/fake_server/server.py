@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, Mapping
 import aiohttp
 from aiohttp import web
 
-from adapters.kie.fake import FakeKieGateway
+from adapters.kie.fake import FakeKieGateway, ResultShape
 from adapters.kie.fake_server.callbacks import CALLBACK_TIMEOUT, CallbackDelivery
 from adapters.kie.fake_server.families import FamilyEndpoints
 from adapters.kie.fake_server.files import FileEndpoints
@@ -76,8 +76,8 @@ class FakeKieServer(TaskEndpoints, FamilyEndpoints, FollowUpEndpoints, FileEndpo
         temporary = Path(tempfile.gettempdir()) / f"fake-kie-{secrets.token_hex(6)}"
         self._files_dir = (Path(files_dir) if files_dir is not None else temporary).resolve()
         self._models = dict(models) if models is not None else None
-        outputs = {model: rules.output for model, rules in (self._models or {}).items()}
-        self._gateway = FakeKieGateway(self._clock, self._files_dir, outputs=outputs, durations=durations, speed=speed)
+        shapes = {m: ResultShape(r.output, r.count, r.count_field) for m, r in (self._models or {}).items()}
+        self._gateway = FakeKieGateway(self._clock, self._files_dir, shapes=shapes, durations=durations, speed=speed)
         self._credits = Decimal(credits)
         self.validation_code = validation_code
         self.rate_limit = rate_limit

@@ -42,17 +42,15 @@ async def test_1080p_is_polled_while_kie_says_processing_then_delivers_the_url(t
         assert done.result_urls[0].startswith(kie.api_base_url)
 
 
+MODEL_IDS = {"Veo 3.1 Fast": "veo/veo3_fast", "Suno V5.5": "suno/V5_5", "Midjourney": "mj/mj_txt2img"}
+
+
 async def open_model(client, category: str, name: str) -> None:
-    """The model's button, on whichever page of its category it is."""
+    """The model's card straight from the menu message (menus are walked in-process: tests/test_follow_ups.py)."""
     await client.say(USER, "/start")
-    await client.press(USER, category)
-    for _ in range(10):
-        labels = [label for row in client.last_with_buttons(USER).buttons for label, _ in row]
-        if any(label.split(" · ")[0] == name for label in labels):
-            await client.press(USER, f"{name} · ")
-            return
-        await client.press(USER, "▶️")
-    raise AssertionError(f"{name} not found in {category}")
+    menu = client.last_with_buttons(USER)
+    assert await client.post_update(callback_update(USER, f"model:{MODEL_IDS[name]}", menu.message_id)) == 200
+    await client.settle()
 
 
 async def launch(client, category: str, name: str, prompt: str) -> None:

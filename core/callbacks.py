@@ -42,6 +42,7 @@ TAGS: dict[str, tuple[int, int]] = {
     "bcno": (1, 1),  # bcno:<broadcast>: cancel the draft
     "orig": (1, 1),  # orig:<job>: the job's image files as documents (the originals)
     "prc": (1, 2),  # prc:list | prc:margin | prc:ask:<model> | prc:keep:<model>: runtime prices (admins)
+    "fu": (2, 2),  # fu:<job>:<position>: a follow-up of a delivered result (Veo 1080p, …)
 }
 
 

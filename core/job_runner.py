@@ -11,13 +11,14 @@ import asyncio
 import logging
 import random
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from core.context import Services
 from core.cost_watch import check_cost
 from core.drafts import prompt_of
 from core.failures import failure_reason, raw_reason
+from core.follow_ups import follow_up_rows
 from core.i18n import Fmt, localized
 from core.views.admin import render_alert
 from core.views.jobs import keeps_transparency, render_done, render_failed, render_progress, result_effects
@@ -33,6 +34,7 @@ from ports.effects import (
 )
 from ports.generation import MARKET_API, GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
 from ports.storage import ACTIVE_JOB_STATES, Job, JobState
+from ports.screens import Keyboard
 from ports.trace import correlation_id
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ class JobRunner:
         self._shown: dict[str, tuple[str, int | None]] = {}
         self._alerted: dict[str, datetime] = {}
         self._finishing: set[str] = set()  # jobs being delivered or refunded right now
+        # Set by a callback: the job's poller stops waiting out its interval (which may be long) and looks now.
+        self._wakers: dict[str, asyncio.Event] = {}
 
     # --- public -----------------------------------------------------------------------------
 
@@ -102,7 +106,26 @@ class JobRunner:
                 await self._settle(job, await self._services.gateway.status(task_id, self._api(job)))
         finally:
             correlation_id.reset(token)
+            self._wake(job.id)
         return True
+
+    def _wake(self, job_id: str) -> None:
+        waker = self._wakers.get(job_id)
+        if waker is not None:
+            waker.set()
+
+    async def _nap(self, job_id: str, seconds: float) -> None:
+        """The poll interval, cut short by a callback for the job (``_wake``)."""
+        waker = self._wakers.setdefault(job_id, asyncio.Event())
+        if not waker.is_set():
+            sleeper = asyncio.ensure_future(self._services.clock.sleep(seconds))
+            woken = asyncio.ensure_future(waker.wait())
+            try:
+                await asyncio.wait((sleeper, woken), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                woken.cancel()
+        waker.clear()
 
     async def wait_idle(self) -> None:
         while self._tasks:
@@ -129,6 +152,7 @@ class JobRunner:
         if self._tasks.get(job_id) is task:
             del self._tasks[job_id]
             self._shown.pop(job_id, None)
+            self._wakers.pop(job_id, None)
 
     async def _drive(self, job_id: str) -> None:
         try:
@@ -174,6 +198,7 @@ class JobRunner:
     async def _poll(self, job: Job) -> None:
         services, settings = self._services, self._settings
         interval, unknown = settings.poll_first, 0
+        self._wakers.setdefault(job.id, asyncio.Event())  # before the first look: no callback is missed
         while True:
             now = services.clock.now()
             if now >= job.deadline_at:
@@ -201,7 +226,7 @@ class JobRunner:
                 return
             job = current
             remaining = (job.deadline_at - services.clock.now()).total_seconds()
-            await services.clock.sleep(max(min(interval, remaining), 0.0))
+            await self._nap(job.id, max(min(interval, remaining), 0.0))
             interval = min(interval * settings.poll_factor, settings.poll_max)
 
     async def _settle(self, job: Job, status: TaskStatus) -> None:
@@ -275,6 +300,7 @@ class JobRunner:
         effects += result_effects(
             fmt, chat_id=job.chat_id, job_id=job.id, name=name, output=output, prompt=prompt,
             urls=job.result_urls, text=job.result_text, transparent=keeps_transparency(model),
+            extra=self._follow_ups(fmt, job),
         )
         error = await self._send(job, effects)
         if error == "unavailable":
@@ -291,6 +317,10 @@ class JobRunner:
             job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, error=error, updated_at=self._services.clock.now()
         )
         log.info("JOB_DELIVERED", extra={"job": job.id, "user": job.user_id, "error": error})
+
+    def _follow_ups(self, fmt: Fmt, job: Job) -> Keyboard:
+        """The follow-up buttons of the result (as if delivered: the job is marked so right after sending)."""
+        return follow_up_rows(fmt, self._services.catalog, replace(job, state=JobState.DELIVERED))
 
     async def _refund(self, job: Job) -> None:
         refunded = await self._services.storage.jobs.refund(job.id, self._services.clock.now())

@@ -130,6 +130,13 @@ class ModelSpec:
     # KIE's API family that serves the model (ports.generation.API_FAMILIES); ids of the dedicated families
     # read "<api>/<variant>", e.g. "veo/veo3_fast", "suno/V5".
     api: str = "market"
+    # Follow-ups (catalog/families.yaml): the ids of the models a delivered result of this one offers as
+    # buttons (Veo → 1080p); a follow-up model names the input that receives the source job's task id
+    # (``source_input``) and is reached only from a result, never from a menu; ``source_unless`` lists source
+    # options for which it does not apply (no 1080p button on a video already made in 1080p).
+    follow_ups: tuple[str, ...] = ()
+    source_input: str | None = None
+    source_unless: Mapping[str, OptionValue] = field(default_factory=dict)
 
     def input(self, name: str) -> InputSpec | None:
         return next((spec for spec in self.inputs if spec.name == name), None)
@@ -186,7 +193,9 @@ class Catalog:
         return next((c for c in self.categories if c.id == category_id), None)
 
     def in_category(self, category_id: str) -> tuple[ModelSpec, ...]:
-        return tuple(m for m in self.models if m.category == category_id and m.enabled)
+        return tuple(
+            m for m in self.models if m.category == category_id and m.enabled and m.source_input is None
+        )
 
     def family(self, family_id: str) -> Family | None:
         return next((f for f in self.families if f.id == family_id), None)

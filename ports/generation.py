@@ -27,7 +27,11 @@ class TaskState(str, Enum):
 # their own endpoints, fields and statuses. The catalog names each model's family (``api:``); the gateway
 # speaks it. The core only passes the name through.
 MARKET_API = "market"
-API_FAMILIES = ("market", "veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj")
+API_FAMILIES = ("market", "veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj", "veo_1080p", "veo_extend",
+                "suno_wav", "suno_extend", "mj_upscale", "mj_vary")
+# Follow-up families work on an earlier task of another family (the source job's task id is an input):
+# veo_1080p fetches the 1080p version of a finished Veo video, veo_extend continues one (a new Veo task);
+# suno_wav and suno_extend work on one track of a finished song; mj_upscale and mj_vary on one image of a grid.
 
 
 class Stage(str, Enum):

@@ -62,6 +62,7 @@ class Draft:
     prompt: str | None = None
     options: Mapping[str, OptionValue] = field(default_factory=dict)
     message_id: int | None = None  # the bot message showing this draft
+    source_job_id: str | None = None  # a follow-up's source: the delivered job it works on
 
 
 class JobState(str, Enum):
@@ -104,6 +105,7 @@ class Job:
     error_message: str | None = None
     cid: str = ""  # correlation id of the update that launched it; its logs carry it to delivery
     free: bool = False  # a free-tier run: price 0, one free try taken (given back if it fails)
+    source_job_id: str | None = None  # a follow-up (Veo 1080p, …): the delivered job it was made from
     cost_credits: Decimal | None = None  # what KIE charged for the task (creditsConsumed), once known
 
 

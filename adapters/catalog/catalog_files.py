@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from adapters.catalog import follow_ups
 from adapters.catalog.schema import Loader
 from adapters.catalog.yaml_catalog import _yaml_problem, parse_catalog
 from ports.catalog import Catalog, CatalogError
@@ -27,15 +28,19 @@ def load_catalog_files(path: Path, *, families: Path | None = None) -> Catalog:
         more, more_source = _read(extra)
         if not isinstance(more, dict) or set(more) != {"models"} or not isinstance(more["models"], list):
             raise CatalogError(f"{more_source}: the top level must be a mapping with only 'models'")
+        models, extra = follow_ups.split(more["models"])
         shared = {key: data.get(key) for key in ("categories", "families") if key in data}
-        parse_catalog({**shared, "models": more["models"]}, more_source)
-        data = {**data, "models": [*(data.get("models") or []), *more["models"]]}
+        parse_catalog({**shared, "models": models}, more_source)
+        data = {**data, "models": [*(data.get("models") or []), *models]}
+        return follow_ups.apply(parse_catalog(data, source), extra, more_source)
     return parse_catalog(data, source)
 
 
 def without_api(catalog: Catalog, api: str) -> Catalog:
-    """The catalog without one API family's models (Midjourney unless MJ_ENABLED)."""
-    return replace(catalog, models=tuple(model for model in catalog.models if model.api != api))
+    """The catalog without one API family's models and its follow-up families ("mj_upscale", …): Midjourney
+    unless MJ_ENABLED."""
+    kept = tuple(model for model in catalog.models if model.api != api and not model.api.startswith(f"{api}_"))
+    return replace(catalog, models=kept)
 
 
 def _read(path: Path) -> tuple[object, str]:

@@ -162,7 +162,8 @@ class Model(Schema):
     quantity_field: StrictStr | None = None
     free: StrictBool = False
     enabled: StrictBool = True
-    api: Literal["market", "veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj"] = "market"  # KIE API family
+    api: Literal["market", "veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj", "veo_1080p", "veo_extend",
+                 "suno_wav", "suno_extend", "mj_upscale", "mj_vary"] = "market"  # KIE API family
     disabled_reason: StrictStr | None = None
     family: Name | None = None
     popular: StrictBool = False

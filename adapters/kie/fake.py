@@ -208,6 +208,8 @@ class FakeKieGateway:
         if self._submit_errors:
             raise self._submit_errors.popleft()
         _validate(request)
+        if request.api in fake_families.SOURCES or request.model in fake_families.SOURCE_MODELS:
+            await self._check_source(request)
         task_id = f"fake_task_{self._run}_{len(self._tasks) + 1:06d}"
         shape = self._shapes.get(request.model)
         kind = (
@@ -238,6 +240,19 @@ class FakeKieGateway:
         if task is None or task.request.api != api:
             raise UnknownTaskError(f"recordInfo is null: unknown task id {task_id!r}")
         return fake_families.visible(api, await self._lifecycle(task))
+
+    async def _check_source(self, request: GenerationRequest) -> None:
+        """A follow-up works on a finished task of its source family, as KIE checks ("record is null",
+        "record status is not success")."""
+        source = self._tasks.get(fake_families.source_task_id(request.input))
+        if request.api in fake_families.SOURCES:
+            fits = source is not None and source.request.api == fake_families.SOURCES[request.api]
+        else:
+            fits = source is not None and source.request.model in fake_families.SOURCE_MODELS[request.model]
+        if not fits or source is None:
+            raise GatewayRejectedError("record is null")
+        if (await self._lifecycle(source)).state is not TaskState.SUCCESS:
+            raise GatewayRejectedError("record status is not success")
 
     async def _lifecycle(self, task: _Task) -> TaskStatus:
         task_id = task.task_id

@@ -30,7 +30,7 @@ import httpx
 from adapters.kie import envelope
 from adapters.kie.breaker import CircuitBreaker
 from adapters.kie.envelope import CallFailure
-from adapters.kie.families import UNREACHABLE_CALLBACK, family_of
+from adapters.kie.families import UNREACHABLE_CALLBACK, family_of, suno_follow_ups, veo_hd
 from adapters.kie.submit_limiter import DEFAULT_LIMIT, DEFAULT_WINDOW, SubmitLimiter
 from ports.clock import Clock
 from ports.generation import (
@@ -144,7 +144,11 @@ class KieHttpGateway:
     # --- GenerationGateway ---------------------------------------------------------------------------------
 
     async def submit(self, request: GenerationRequest) -> str:
+        if request.api == veo_hd.API:
+            return await self._submit_hd(request)
         family = family_of(request.api)
+        if request.api in suno_follow_ups.NEEDS_AUDIO_ID:
+            request = await self._with_audio_id(request)
         payload = family.build(request)
         callback = request.callback_url or (UNREACHABLE_CALLBACK if family.callback_required else None)
         if callback:
@@ -166,11 +170,31 @@ class KieHttpGateway:
     async def status(self, task_id: str, api: str = MARKET_API) -> TaskStatus:
         if not task_id:
             raise UnknownTaskError("an empty task id is never a KIE task")
+        if api == veo_hd.API:
+            return await self._status_hd(task_id)
         family = family_of(api)
         data = await self._call(
             _Call(family.status_endpoint, "GET", f"{self._api}{family.status_path}", params={"taskId": task_id})
         )
         return envelope.web_links_only(self._read(family.read, task_id, data))
+
+    async def _with_audio_id(self, request: GenerationRequest) -> GenerationRequest:
+        """Suno's WAV and extend name a track by its audioId, found in the source song's record."""
+        source, _ = suno_follow_ups.source_task(request)
+        suno = family_of("suno")
+        data = await self._call(_Call(suno.status_endpoint, "GET", f"{self._api}{suno.status_path}",
+                                      params={"taskId": source}))
+        return self._read(suno_follow_ups.with_audio_id, request, data)
+
+    async def _submit_hd(self, request: GenerationRequest) -> str:
+        await self._limiter.acquire()
+        return await veo_hd.submit(self._hd_get, request)
+
+    async def _status_hd(self, task_id: str) -> TaskStatus:
+        return await veo_hd.status(self._hd_get, task_id)
+
+    async def _hd_get(self, params: Mapping[str, str]) -> Any:
+        return await self._call(_Call(veo_hd.ENDPOINT, "GET", f"{self._api}{veo_hd.PATH}", params=params))
 
     async def upload(self, data: bytes, file_name: str, mime_type: str) -> str:
         if not data:

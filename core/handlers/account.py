@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.callbacks import int_field
+from core.follow_ups import follow_up_rows
 from core.context import Reply, Services, Turn
 from core.drafts import prompt_of
 from core.handlers.navigation import stale
@@ -48,6 +49,7 @@ async def show_result(services: Services, turn: Turn, fields: tuple[str, ...]) -
     effects = result_effects(
         turn.fmt, chat_id=turn.chat_id, job_id=job.id, name=localized(model.names, turn.fmt.language),
         output=model.output, prompt=prompt, urls=job.result_urls, text=job.result_text,
+        extra=follow_up_rows(turn.fmt, services.catalog, job),
         transparent=keeps_transparency(model),
     )
     return Reply(list(effects))

@@ -58,7 +58,8 @@ async def next_screen(services: Services, turn: Turn, model: ModelSpec, draft: D
 
 async def open_model(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
     model = services.catalog.model(fields[0])
-    if model is None or not model.enabled:
+    # A follow-up (Veo 1080p, …) starts only from a result's button: without its source it cannot run.
+    if model is None or not model.enabled or model.source_input is not None:
         return Reply([turn.show(render_unavailable(turn.fmt))], rejected="MODEL_UNAVAILABLE")
     message_id = turn.event.message_id if isinstance(turn.event, CallbackPress) else None
     draft = Draft(services.new_id(), turn.user.id, turn.chat_id, model.id, turn.now, message_id=message_id)

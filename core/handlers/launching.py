@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from datetime import timedelta
 
 from core import free_tier
@@ -61,6 +62,7 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
         progress_message_id=message_id,
         cid=correlation_id.get(),
         free=free,
+        source_job_id=draft.source_job_id,
     )
     try:
         job, created = await storage.jobs.launch(job)
@@ -98,6 +100,9 @@ async def again(services: Services, turn: Turn, fields: tuple[str, ...]) -> Repl
         return Reply([turn.send(render_unavailable(turn.fmt))], rejected="MODEL_UNAVAILABLE")
     empty = Draft(services.new_id(), turn.user.id, turn.chat_id, model.id, turn.now)
     draft = draft_from_input(model, empty, dict(job.input))
+    if model.source_input is not None:  # a follow-up again: the same source
+        source_task = job.input.get(model.source_input)
+        draft = replace(draft, options={**draft.options, model.source_input: source_task}, source_job_id=job.source_job_id)
     await services.storage.drafts.put(draft)
     await services.storage.users.set_active_draft(turn.user.id, draft.id)
     return Reply([turn.send(await next_screen(services, turn, model, draft))])

@@ -370,4 +370,6 @@ TEXTS: dict[str, str] = {
     "job.state.lyrics": "📝 Lyrics ready, recording the music…",
     "job.state.first_track": "🎵 First track ready, finishing the second…",
     "job.track_caption": "🎵 {title}",
+    # --- follow-ups on a result (issue 16) ---
+    "follow_up.unavailable": "This action is no longer available for this result",
 }

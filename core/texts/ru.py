@@ -370,4 +370,6 @@ TEXTS: dict[str, str] = {
     "job.state.lyrics": "📝 Текст песни готов, записываем музыку…",
     "job.state.first_track": "🎵 Первый трек готов, доделываем второй…",
     "job.track_caption": "🎵 {title}",
+    # --- follow-ups on a result (issue 16) ---
+    "follow_up.unavailable": "Это действие для этого результата больше недоступно",
 }

@@ -86,15 +86,17 @@ def result_effects(
     urls: tuple[str, ...],
     text: str | None,
     transparent: bool = False,
+    extra: Keyboard = (),
 ) -> list[Effect]:
     """The result: one file with its caption and buttons; several files as albums (one caption, on the first)
     followed by one message with the buttons (an album carries none). Images offer "📄 Original"; transparent
-    images go as files with a word on why."""
+    images go as files with a word on why. ``extra`` rows (the follow-ups that apply: core/follow_ups.py) go
+    above the result's own buttons."""
     if output is OutputKind.TEXT or not urls:
         body = fmt.t("job.result_text", name=name, text=text or "")
-        keyboard = result_keyboard(fmt, job_id)
+        keyboard = (*extra, *result_keyboard(fmt, job_id))
         return [SendScreen(chat_id, Screen(truncate(body, TEXT_LIMIT), keyboard, "job_result"))]
-    keyboard = result_keyboard(fmt, job_id, original=output is OutputKind.IMAGE and not transparent)
+    keyboard = (*extra, *result_keyboard(fmt, job_id, original=output is OutputKind.IMAGE and not transparent))
     if prompt:
         caption = fmt.t("job.result_caption", name=name, prompt=truncate(prompt, 200))
     else:

@@ -3,7 +3,9 @@
 Every ~50 ms of real time the ticker asks the gateway about every unfinished task, so tasks finish (and are
 debited, and call back) without anyone polling recordInfo. A finished task with a callBackUrl is POSTed
 ``{code: 200|501, msg, data: <recordInfo data>}`` according to the callback mode; each attempt is recorded in
-``callbacks``; failures are not retried.
+``callbacks``. A failed delivery (no answer, or not 2xx) is retried where KIE documents it: Flux Kontext 3 times,
+1, 5 and 15 minutes later [K-flux]; Suno's (staged) callbacks too (issue 16: "callbacks retried after
+failures"); ``callback_retry_delays`` shortens the waits for tests. Market callbacks are not retried.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from ports.generation import TaskState
 
 TICK_SECONDS = 0.05
 CALLBACK_TIMEOUT = 8.0
+RETRY_DELAYS = (60.0, 300.0, 900.0)  # seconds of the clock after a failed delivery [K-flux]
+RETRYING_APIS = frozenset({"kontext", "suno", "suno_extend", "suno_wav"})
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ class _Due:
     at: datetime
     copies: int
     stage: str | None = None  # Suno's "text" / "first"; None: the task ended
+    retry: int = 0  # how many failed deliveries came before this one
 
 
 class CallbackDelivery:
@@ -57,6 +62,7 @@ class CallbackDelivery:
     callbacks: list[CallbackAttempt]
     callback_timeout: float
     webhook_hmac_key: str | None
+    callback_retry_delays: tuple[float, ...] = RETRY_DELAYS
 
     def set_callback_mode(self, mode: str = "once", *, delay: float = 0.0) -> None:
         """How tasks finishing from now on call back: "once" (default), "twice" (a duplicate delivery),
@@ -113,7 +119,7 @@ class CallbackDelivery:
         ready = [due for due in self._due if due.at <= now]
         self._due = [due for due in self._due if due.at > now]
         for due in ready:
-            delivery = asyncio.create_task(self._deliver(due.record, due.copies, due.stage))
+            delivery = asyncio.create_task(self._deliver(due.record, due.copies, due.stage, due.retry))
             self._deliveries.add(delivery)
             delivery.add_done_callback(self._deliveries.discard)
 
@@ -127,10 +133,16 @@ class CallbackDelivery:
             except Exception:  # the ticker must survive anything one task does
                 log.exception("fake KIE ticker failed")
 
-    async def _deliver(self, record: TaskRecord, copies: int, stage: str | None = None) -> None:
+    async def _deliver(self, record: TaskRecord, copies: int, stage: str | None = None, retry: int = 0) -> None:
         body = callback_body(record) if record.api == "market" else family_records.callback_body(record, stage)
-        for _ in range(copies):
-            self.callbacks.append(await self._post(record, body))
+        for copy in range(copies):
+            attempt = await self._post(record, body)
+            self.callbacks.append(attempt)
+            delivered = attempt.status is not None and 200 <= attempt.status < 300
+            delays = self.callback_retry_delays
+            if copy == 0 and not delivered and record.api in RETRYING_APIS and retry < len(delays):
+                at = self._clock.now() + timedelta(seconds=delays[retry])
+                self._due.append(_Due(record, at, 1, stage, retry + 1))
 
     async def _post(self, record: TaskRecord, body: dict[str, Any]) -> CallbackAttempt:
         url = record.callback_url or ""

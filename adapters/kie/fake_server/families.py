@@ -28,11 +28,19 @@ PATHS: Mapping[str, tuple[str, str]] = {
     "kontext": ("/api/v1/flux/kontext/generate", "/api/v1/flux/kontext/record-info"),
     "gpt4o": ("/api/v1/gpt4o-image/generate", "/api/v1/gpt4o-image/record-info"),
     "mj": ("/api/v1/mj/generate", "/api/v1/mj/record-info"),
+    "veo_extend": ("/api/v1/veo/extend", "/api/v1/veo/record-info"),
+    "suno_extend": ("/api/v1/generate/extend", "/api/v1/generate/record-info"),
+    "suno_wav": ("/api/v1/wav/generate", "/api/v1/wav/record-info"),
+    "mj_upscale": ("/api/v1/mj/generateUpscale", "/api/v1/mj/record-info"),
+    "mj_vary": ("/api/v1/mj/generateVary", "/api/v1/mj/record-info"),
 }
+# Follow-ups that create a task of their own, read at their source family's status endpoint.
+STATUS_OF: Mapping[str, str] = {"veo_extend": "veo", "suno_extend": "suno", "mj_upscale": "mj", "mj_vary": "mj"}
 CALLBACK_MISSING = "Please enter callBackUrl."
 RECORD_IS_NULL = "record is null"
-_VARIANT_FIELD = {"veo": "model", "suno": "model", "kontext": "model", "mj": "taskType"}
-_DEFAULT_VARIANT = {"veo": "veo3_fast", "kontext": "flux-kontext-pro"}
+_VARIANT_FIELD = {"veo": "model", "suno": "model", "kontext": "model", "mj": "taskType", "veo_extend": "model",
+                  "suno_extend": "model"}
+_DEFAULT_VARIANT = {"veo": "veo3_fast", "kontext": "flux-kontext-pro", "veo_extend": "fast"}
 
 
 def problem(api: str, body: Mapping[str, Any]) -> str | None:
@@ -62,6 +70,14 @@ def problem(api: str, body: Mapping[str, Any]) -> str | None:
         return missing("size") or (missing("prompt") if not body.get("filesUrl") else None)
     if api == "mj":
         return missing("taskType", "prompt")
+    if api in ("suno_extend", "suno_wav"):
+        if not body.get("callBackUrl"):
+            return CALLBACK_MISSING
+        return missing("audioId", "model") if api == "suno_extend" else missing("taskId", "audioId")
+    if api in ("mj_upscale", "mj_vary"):
+        return missing("taskId", "imageIndex")
+    if api == "veo_extend":
+        return missing("taskId", "prompt")
     if api == "veo":
         said = missing("prompt")
         if said is None and len(body.get("imageUrls") or []) > (3 if body.get("model") != "veo3" else 2):
@@ -86,7 +102,8 @@ class FamilyEndpoints:
     def _add_family_routes(self, app: web.Application, endpoint: Callable[..., Any]) -> None:
         for api, (create, status) in PATHS.items():
             app.router.add_post(create, endpoint(f"{api}/generate", self._family_create(api)))
-            app.router.add_get(status, endpoint(f"{api}/record-info", self._family_status(api)))
+            if api not in STATUS_OF:
+                app.router.add_get(status, endpoint(f"{api}/record-info", self._family_status(api)))
 
     def _family_create(self, api: str) -> Callable[[web.Request, Any], Awaitable[web.Response]]:
         async def create(request: web.Request, body: Any) -> web.Response:
@@ -123,9 +140,9 @@ class FamilyEndpoints:
         async def status(request: web.Request, body: Any) -> web.Response:
             task_id = request.query.get("taskId", "")
             record = self._records.get(task_id)
-            if record is None or record.api != api:
+            if record is None or STATUS_OF.get(record.api, record.api) != api:
                 # Suno answers an unknown task with code 200 and data null; the others with "record is null".
-                return envelope(200, "success", None) if api == "suno" else envelope(422, RECORD_IS_NULL)
+                return envelope(200, "success", None) if api.startswith("suno") else envelope(422, RECORD_IS_NULL)
             await self._refresh(record)
             return envelope(200, "success", STATUS_DATA[api](record))
 

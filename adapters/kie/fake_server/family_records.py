@@ -129,8 +129,22 @@ def suno(record: TaskRecord) -> dict[str, Any]:
     }
 
 
+def suno_wav(record: TaskRecord) -> dict[str, Any]:
+    """GET /api/v1/wav/record-info (kie-openapi example)."""
+    code, message = _failure(record)
+    flag = {TaskState.SUCCESS: "SUCCESS", TaskState.FAIL: "GENERATE_WAV_FAILED"}.get(record.state, "PENDING")
+    audio = str(record.body.get("audioId") or "")
+    return {
+        "taskId": record.task_id, "musicId": audio, "musicIndex": int(audio.rsplit("-", 1)[-1] or 0)
+        if audio.rsplit("-", 1)[-1].isdigit() else 0, "createTime": _when(record.created),
+        "completeTime": _when(record.completed), "successFlag": flag, "errorCode": code, "errorMessage": message or None,
+        "response": {"audioWavUrl": record.result_urls[0]} if record.state is TaskState.SUCCESS else None,
+    }
+
+
 STATUS_DATA: dict[str, Callable[[TaskRecord], dict[str, Any]]] = {
     "veo": veo, "aleph": aleph, "kontext": kontext, "mj": mj, "gpt4o": gpt4o, "runway": runway, "suno": suno,
+    "suno_wav": suno_wav,
 }
 
 
@@ -139,7 +153,7 @@ def callback_body(record: TaskRecord, stage: str | None = None) -> dict[str, Any
     ok = record.state is not TaskState.FAIL
     code = 200 if ok else 501
     _, failure = _failure(record)
-    if record.api == "suno":
+    if record.api in ("suno", "suno_extend"):
         kind = stage or ("complete" if ok else "error")
         data = _suno_tracks(record, snake=True) if kind == "complete" else []
         message = SUNO_STAGE_MESSAGES.get(kind, failure)

@@ -33,6 +33,8 @@ FAMILY_APIS = ("veo", "suno", "runway", "aleph", "kontext", "gpt4o", "mj")
 ENDPOINTS = (
     "createTask", "recordInfo", "credit", "download-url", "upload",
     *(f"{api}/{verb}" for api in FAMILY_APIS for verb in ("generate", "record-info")),
+    "veo/get-1080p-video", "veo_extend/generate", "suno_extend/generate", "suno_wav/generate", "suno_wav/record-info",
+    "mj_upscale/generate", "mj_vary/generate",
 )
 UPLOAD_ENDPOINTS = ("file-stream-upload", "file-base64-upload", "file-url-upload")
 CALLBACK_MODES = ("once", "twice", "never", "late")

@@ -21,6 +21,7 @@ from adapters.kie.fake import FakeKieGateway, ResultShape
 from adapters.kie.fake_server.callbacks import CALLBACK_TIMEOUT, CallbackDelivery
 from adapters.kie.fake_server.families import FamilyEndpoints
 from adapters.kie.fake_server.files import FileEndpoints
+from adapters.kie.fake_server.follow_ups import FollowUpEndpoints
 from adapters.kie.fake_server.models import (
     BLOCKED_USER_AGENTS,
     CLOUDFLARE_BODY,
@@ -45,7 +46,7 @@ from ports.generation import TaskState
 Handler = Callable[[web.Request, Any], Awaitable[web.Response]]
 
 
-class FakeKieServer(TaskEndpoints, FamilyEndpoints, FileEndpoints, CallbackDelivery):
+class FakeKieServer(TaskEndpoints, FamilyEndpoints, FollowUpEndpoints, FileEndpoints, CallbackDelivery):
     def __init__(
         self,
         *,
@@ -149,6 +150,7 @@ class FakeKieServer(TaskEndpoints, FamilyEndpoints, FileEndpoints, CallbackDeliv
         app.router.add_get("/api/v1/chat/credit", self._endpoint("credit", self._credit))
         app.router.add_post("/api/v1/common/download-url", self._endpoint("download-url", self._download_url))
         self._add_family_routes(app, self._endpoint)
+        self._add_follow_up_routes(app, self._endpoint)
         app.router.add_get("/files/{path:.+}", self._file_handler("api"))
         app.router.add_get("/tmp/{token}/{name}", self._serve_temporary)
         app.router.add_route("*", "/api/{tail:.*}", self._endpoint("unknown", _not_found))

@@ -4,13 +4,14 @@ module per family; ``http_gateway`` only dispatches on ``GenerationRequest.api``
 
 from __future__ import annotations
 
-from adapters.kie.families import aleph, gpt4o, kontext, market, mj, runway, suno, veo
+from adapters.kie.families import aleph, gpt4o, kontext, market, mj, runway, suno, suno_follow_ups, veo
 from adapters.kie.families.common import UNREACHABLE_CALLBACK, Family
 
 FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (market.FAMILY, veo.FAMILY, suno.FAMILY, runway.FAMILY, aleph.FAMILY, kontext.FAMILY,
-                   gpt4o.FAMILY, mj.FAMILY)
+                   gpt4o.FAMILY, mj.FAMILY, veo.EXTEND,
+                   suno_follow_ups.WAV, suno_follow_ups.EXTEND, mj.UPSCALE, mj.VARY)
 }
 STATUS_ENDPOINTS = frozenset(family.status_endpoint for family in FAMILIES.values())
 

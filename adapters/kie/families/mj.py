@@ -32,4 +32,13 @@ def read(task_id: str, data: Any) -> TaskStatus:
     return flag_status(ENDPOINT, task_id, record, urls_of(dig(info, "resultUrls")))
 
 
+def build_follow_up(request: GenerationRequest) -> dict[str, Any]:
+    """U1–U4 / V1–V4 on a grid: ``taskId`` of the grid and ``imageIndex``. Upscale counts 0–3
+    (docs.kie.ai/mj-api/upscale); vary is sent 1–4 as the catalog says (the 2026-08 reference has no MJ page
+    left to confirm it)."""
+    return top_level(request.input)
+
+
 FAMILY = Family("mj", "/api/v1/mj/generate", "/api/v1/mj/record-info", build, read)
+UPSCALE = Family("mj_upscale", "/api/v1/mj/generateUpscale", "/api/v1/mj/record-info", build_follow_up, read)
+VARY = Family("mj_vary", "/api/v1/mj/generateVary", "/api/v1/mj/record-info", build_follow_up, read)

@@ -45,4 +45,13 @@ def read(task_id: str, data: Any) -> TaskStatus:
     return flag_status(ENDPOINT, task_id, record, urls_of(dig(record, "response", "resultUrls")))
 
 
+def build_extend(request: GenerationRequest) -> dict[str, Any]:
+    """POST /api/v1/veo/extend: ``taskId`` of the source video, ``prompt``, ``model`` fast | quality (the
+    catalog id's variant: veo_extend/fast). The new task is read at veo/record-info like any Veo task."""
+    body = top_level(request.input)
+    body["model"] = variant(request)
+    return body
+
+
 FAMILY = Family("veo", "/api/v1/veo/generate", "/api/v1/veo/record-info", build, read)
+EXTEND = Family("veo_extend", "/api/v1/veo/extend", "/api/v1/veo/record-info", build_extend, read)

@@ -20,10 +20,11 @@ USER_COLUMNS = (
     "id, created_at, language, language_code, username, first_name, active_draft_id, blocked, last_seen_at, banned"
 )
 ENTRY_COLUMNS = "key, user_id, amount, balance_after, reason, created_at"
-DRAFT_COLUMNS = "id, user_id, chat_id, model_id, created_at, media, prompt, options, message_id"
+DRAFT_COLUMNS = "id, user_id, chat_id, model_id, created_at, media, prompt, options, message_id, source_job_id"
 JOB_COLUMNS = (
     "id, user_id, chat_id, model_id, input, price, state, created_at, updated_at, deadline_at, language, options, "
-    "progress_message_id, task_id, result_urls, result_text, error, error_message, cid, free, cost_credits"
+    "progress_message_id, task_id, result_urls, result_text, error, error_message, cid, free, cost_credits, "
+    "source_job_id"
 )
 UPDATE_COLUMNS = "update_id, payload, received_at, chat_id, cid"
 
@@ -117,6 +118,7 @@ def draft(row: Row) -> Draft:
         prompt=row["prompt"],
         options=json.loads(row["options"]),
         message_id=row["message_id"],
+        source_job_id=row["source_job_id"],
     )
 
 
@@ -143,6 +145,7 @@ def job(row: Row) -> Job:
         cid=row["cid"],
         free=row["free"],
         cost_credits=row["cost_credits"],
+        source_job_id=row["source_job_id"],
     )
 
 

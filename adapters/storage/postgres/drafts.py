@@ -7,11 +7,12 @@ from adapters.storage.postgres.db import Database
 from ports.storage import Draft
 
 UPSERT = (
-    "INSERT INTO drafts (id, user_id, chat_id, model_id, created_at, media, prompt, options, message_id) "
-    "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9) ON CONFLICT (id) DO UPDATE SET "
+    "INSERT INTO drafts (id, user_id, chat_id, model_id, created_at, media, prompt, options, message_id, "
+    "source_job_id) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10) ON CONFLICT (id) DO UPDATE SET "
     "user_id = EXCLUDED.user_id, chat_id = EXCLUDED.chat_id, model_id = EXCLUDED.model_id, "
     "created_at = EXCLUDED.created_at, media = EXCLUDED.media, prompt = EXCLUDED.prompt, "
-    "options = EXCLUDED.options, message_id = EXCLUDED.message_id"
+    "options = EXCLUDED.options, message_id = EXCLUDED.message_id, "
+    "source_job_id = EXCLUDED.source_job_id"
 )
 SELECT = f"SELECT {codec.DRAFT_COLUMNS} FROM drafts WHERE id = $1"
 
@@ -34,6 +35,7 @@ class PostgresDrafts:
                 draft.prompt,
                 codec.dump(record["options"]),
                 draft.message_id,
+                draft.source_job_id,
             )
 
     async def get(self, draft_id: str) -> Draft | None:

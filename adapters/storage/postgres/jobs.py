@@ -24,9 +24,9 @@ from ports.storage import JOB_MUTABLE_FIELDS, Job, JobState, UnknownUserError
 
 INSERT = (
     "INSERT INTO jobs (id, user_id, chat_id, model_id, input, price, state, created_at, updated_at, deadline_at, "
-    "language, options, progress_message_id, task_id, result_urls, result_text, error, error_message, cid, free) "
-    "VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, $16, $17, $18, $19, "
-    "$20) "
+    "language, options, progress_message_id, task_id, result_urls, result_text, error, error_message, cid, free, "
+    "source_job_id) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, $16, "
+    "$17, $18, $19, $20, $21) "
     f"ON CONFLICT (id) DO NOTHING RETURNING {codec.JOB_COLUMNS}"
 )
 SELECT = f"SELECT {codec.JOB_COLUMNS} FROM jobs WHERE id = $1"
@@ -131,6 +131,7 @@ def _insert_arguments(job: Job, record: dict[str, Any]) -> tuple[Any, ...]:
         job.error_message,
         job.cid,
         job.free,
+        job.source_job_id,
     )
 
 

@@ -13,10 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from adapters.catalog.catalog_files import load_catalog_files
+from adapters.catalog.catalog_files import load_catalog_files, market_only
 from adapters.catalog.docs_diff import check, diff, load_docs
 from adapters.catalog.scaffold import scaffold
-from adapters.catalog.yaml_catalog import load_catalog
 from ports.catalog import CatalogError
 
 DEFAULT_CATALOG = Path("catalog/models.yaml")
@@ -39,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":  # the whole shipped catalog: models.yaml and families.yaml beside it
             catalog = load_catalog_files(args.catalog)
             findings = check(catalog)
-        else:  # the market models only: the dedicated families are not in the market docs
-            catalog = load_catalog(args.catalog)
+        else:  # the market models of both files (follow-ups included); the dedicated families are not in the docs
+            catalog = market_only(load_catalog_files(args.catalog))
             findings = diff(catalog, load_docs(args.docs))
     except (CatalogError, ValueError) as exc:
         print(exc, file=sys.stderr)

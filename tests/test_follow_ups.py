@@ -137,9 +137,9 @@ async def test_grok_imagine_upscale_and_extend_are_market_follow_ups_taking_the_
         assert [job.source_job_id for job in jobs] == [source_id, source_id]
         upscaled, extended = bot.app.gateway.submitted[-2:]
         assert (upscaled.api, upscaled.model) == ("market", "grok-imagine/upscale")
-        assert upscaled.input == {"task_id": source.task_id, "resolution": "1080p"}
+        assert upscaled.input == {"task_id": source.task_id, "resolution": "720p"}  # KIE's documented default
         assert extended.input == {"task_id": source.task_id, "prompt": "the fox runs", "extend_times": "6",
-                                  "extend_at": 6}
+                                  "extend_at": 2}
         assert (await charges(bot)).count("launch") == 3
 
 

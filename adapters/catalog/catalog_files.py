@@ -43,6 +43,12 @@ def without_api(catalog: Catalog, api: str) -> Catalog:
     return replace(catalog, models=kept)
 
 
+def market_only(catalog: Catalog) -> Catalog:
+    """The models sold through the market API (createTask), follow-ups such as grok-imagine/upscale included:
+    what KIE's market docs describe."""
+    return replace(catalog, models=tuple(model for model in catalog.models if model.api == "market"))
+
+
 def _read(path: Path) -> tuple[object, str]:
     source = str(path)
     with contextlib.suppress(ValueError):  # relative to the working directory when inside it

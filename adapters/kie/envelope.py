@@ -340,6 +340,12 @@ def _text_or_none(value: Any) -> str | None:
 
 
 def _progress(value: Any) -> int | None:
+    return percent(value)
+
+
+def percent(value: Any, *, fraction: bool = False) -> int | None:
+    """A progress field as a percentage 0–100, or None when it is no number. With ``fraction``, values up to 1.0
+    are a fraction of one (4o's and Runway's "0.00"–"1.00")."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -348,4 +354,6 @@ def _progress(value: Any) -> int | None:
         return None
     if math.isnan(number):
         return None
+    if fraction and number <= 1.0:
+        number *= 100
     return max(0, min(100, int(number)))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.kie.envelope import unexpected
+from adapters.kie.envelope import percent, unexpected
 from ports.generation import GenerationRequest, TaskState, TaskStatus, UnknownTaskError
 
 # A Suno request without callBackUrl is refused ("Please enter callBackUrl."). When the bot has no public
@@ -141,14 +140,4 @@ def flag_status(
 
 def fraction_progress(value: Any) -> int | None:
     """4o's "0.00"–"1.00" (or a 0–100 number) as a percentage."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if math.isnan(number):
-        return None
-    if number <= 1.0:
-        number *= 100
-    return max(0, min(100, int(number)))
+    return percent(value, fraction=True)

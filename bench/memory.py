@@ -13,8 +13,8 @@ still go through the JobRunner: submitted, polled, delivered. So the RSS growth 
 storage adapter, core, runner, asyncpg, Python's allocator.
 
 RSS is VmRSS of this process (/proc/self/status) after gc.collect(): once with the app wired and idle, then every
---every users, then at the end. With --storage json the time per journey is printed as the state file grows
-(every change rewrites state.json whole): expect it to slow down with the user count.
+--every users, then at the end. With --storage json the time per journey is printed as the state grows (each
+change is a journal line; the snapshot is rewritten only at compaction, in a child process).
 """
 
 from __future__ import annotations

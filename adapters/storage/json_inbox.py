@@ -1,7 +1,7 @@
 """The inbox as one JSON document held in memory: pending updates and the ids already processed.
 
 Pure and synchronous, like json_state (json_storage.py adds the file and the lock). Kept apart from the
-state document so that taking in an update rewrites this small file, never the whole state. Mutating
+state document so that taking in an update touches this small document, never the whole state. Mutating
 operations validate first and return ``(result, changed)``; a repeat reports no change and costs no write.
 
 Document layout (format version 1)::
@@ -10,8 +10,9 @@ Document layout (format version 1)::
      "pending": {"<update id>": InboxUpdate, ...},
      "done":    {"<update id>": <done at, whole Unix seconds>, ...}}
 
-The file is rewritten on every put, on the webhook's critical path, so it is kept cheap to produce: every
-entry is held pre-serialised as UTF-8 bytes and ``dump`` only joins them, and done times are plain integers
+A put is one journal line on the webhook's critical path (json_file.py); ``dump`` runs when the journal is
+folded into a snapshot and is kept cheap to produce: every entry is held pre-serialised as UTF-8 bytes and
+``dump`` only joins them, and done times are plain integers
 (a processed id costs ~20 bytes). An update that comes with its JSON text (``InboxUpdate.text``, the webhook's
 body) is spliced in as received, never serialised again; in memory a pending update is its other fields and
 that text, parsed only when ``pending`` hands out a copy. Processed ids are remembered for more than

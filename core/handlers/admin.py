@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from core import pending
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
@@ -20,7 +22,7 @@ from ports.screens import Screen
 from ports.storage import BalanceLimitError, InsufficientBalanceError
 
 
-async def _kie(services: Services):
+async def _kie(services: Services) -> tuple[Decimal | None, str | None]:
     try:
         return await services.gateway.credits(), None
     except GatewayError as error:

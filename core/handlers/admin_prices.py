@@ -27,6 +27,7 @@ from core.views.costs import credits_text, render_margins, render_price_ask, ren
 from core.views.payments import render_notice
 from ports.admin import Overrides
 from ports.catalog import ModelSpec
+from ports.screens import Screen
 
 MARGIN_DAYS = 30
 MAX_CREDITS = Decimal(100_000)
@@ -122,7 +123,7 @@ async def margin(services: Services, turn: Turn) -> Reply:
     return Reply([turn.show(screen)])
 
 
-async def _list_screen(services: Services, turn: Turn):
+async def _list_screen(services: Services, turn: Turn) -> Screen:
     overrides = services.overrides or await services.storage.runtime.overrides()
     base = services.base_catalog or services.catalog
     listed = [model for model in base.models if _listed(model, overrides)]

@@ -102,6 +102,8 @@ async def again(services: Services, turn: Turn, fields: tuple[str, ...]) -> Repl
     draft = draft_from_input(model, empty, dict(job.input))
     if model.source_input is not None:  # a follow-up again: the same source
         source_task = job.input.get(model.source_input)
+        if not isinstance(source_task, str):  # no source task id in the job: nothing to run the follow-up on
+            return await stale(services, turn)
         draft = replace(draft, options={**draft.options, model.source_input: source_task}, source_job_id=job.source_job_id)
     await services.storage.drafts.put(draft)
     await services.storage.users.set_active_draft(turn.user.id, draft.id)

@@ -95,18 +95,18 @@ async def payment_received(services: Services, turn: Turn, fields: tuple[str, ..
         return Reply(rejected="UNSUPPORTED_CURRENCY")
     amount = stars_to_minor(services, event.total_amount)
     payment = StarsPayment(event.charge_id, turn.user.id, event.total_amount, amount, event.payload, turn.now)
-    fields = {"charge": event.charge_id, "stars": event.total_amount, "amount": amount,
-              "currency": services.settings.prices.currency.code, "user": turn.user.id}
+    log_fields = {"charge": event.charge_id, "stars": event.total_amount, "amount": amount,
+                  "currency": services.settings.prices.currency.code, "user": turn.user.id}
     try:
         _, created = await services.storage.payments.record_stars(payment)
     except BalanceLimitError:
         # Only a forged update can get here (no real payment takes a balance past 64 bits): nothing was stored.
-        log.error("PAYMENT_UNCREDITABLE", extra=fields)
+        log.error("PAYMENT_UNCREDITABLE", extra=log_fields)
         return Reply(rejected="BALANCE_LIMIT")
     if not created:
-        log.info("PAYMENT_DUPLICATE", extra=fields)
+        log.info("PAYMENT_DUPLICATE", extra=log_fields)
         return Reply(rejected="DUPLICATE_PAYMENT")
-    log.info("PAYMENT_CREDITED", extra=fields)
+    log.info("PAYMENT_CREDITED", extra=log_fields)
     balance = await services.storage.ledger.balance(turn.user.id)
     receipt = turn.fmt.t(
         "pay.receipt", stars=event.total_amount, amount=turn.fmt.money(amount), balance=turn.fmt.money(balance)

@@ -19,11 +19,13 @@ SECRET_PATTERNS = {
     "TELEGRAM_BOT_TOKEN": r"\d+:[A-Za-z0-9_-]{5,}",
     "WEBHOOK_SECRET_TOKEN": r"[A-Za-z0-9_-]{1,256}",
     "KIE_CALLBACK_TOKEN": r"[A-Za-z0-9_-]{8,256}",
+    "METRICS_TOKEN": r"[A-Za-z0-9_-]{16,256}",
 }
 SECRET_SHAPES = {
     "TELEGRAM_BOT_TOKEN": "must look like 123456789:ABC... (from @BotFather)",
     "WEBHOOK_SECRET_TOKEN": "must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)",
     "KIE_CALLBACK_TOKEN": "must be 8-256 characters of A-Z, a-z, 0-9, _ and -",
+    "METRICS_TOKEN": "must be 16-256 characters of A-Z, a-z, 0-9, _ and - (e.g. openssl rand -hex 24)",
 }
 
 
@@ -65,6 +67,8 @@ class Settings(BaseModel):
     KIE_CALLBACK_PATH: str = Field(default="callbacks/kie", pattern=r"^/?[A-Za-z0-9_/-]{1,128}$")
     KIE_CALLBACK_TOKEN: SecretStr | None = None
     DATABASE_URL: SecretStr | None = None
+    # /metrics asks for "Authorization: Bearer <METRICS_TOKEN>" when set; unset, it is open like /health.
+    METRICS_TOKEN: SecretStr | None = None
     ADMIN_ID: tuple[int, ...] = ()
     STARS_PACKAGES: tuple[int, ...] = (100, 250, 500, 1000)  # Stars per top-up package, comma-separated
     STARS_RATE: Decimal = Field(default=Decimal("1.5"), gt=0)  # CURRENCY major units credited per Star
@@ -104,7 +108,7 @@ class Settings(BaseModel):
     # Where users reach a person about payments (/paysupport, receipts): @username or an https:// link.
     SUPPORT_CONTACT: str | None = None
 
-    @field_validator("TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET_TOKEN", "KIE_CALLBACK_TOKEN")
+    @field_validator("TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET_TOKEN", "KIE_CALLBACK_TOKEN", "METRICS_TOKEN")
     @classmethod
     def _secret_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         # The message describes the expected shape and never echoes the value.
@@ -205,7 +209,8 @@ class Settings(BaseModel):
 
     def secrets(self) -> list[str]:
         """Values never to be printed (masked in every log line)."""
-        values = [self.TELEGRAM_BOT_TOKEN, self.WEBHOOK_SECRET_TOKEN, self.KIE_API_KEY, self.KIE_CALLBACK_TOKEN, self.DATABASE_URL]
+        values = [self.TELEGRAM_BOT_TOKEN, self.WEBHOOK_SECRET_TOKEN, self.KIE_API_KEY, self.KIE_CALLBACK_TOKEN, self.DATABASE_URL,
+                  self.METRICS_TOKEN]
         found = [value.get_secret_value() for value in values if value is not None]
         if self.WEBHOOK_SECRET_PATH:
             found.append(self.WEBHOOK_SECRET_PATH)

@@ -1,0 +1,233 @@
+"""/metrics over real HTTP from the running app: scraped, parsed with prometheus-client's own parser, and
+moved by what the bot does (an update, a job, a KIE error, a Telegram 429)."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from adapters.catalog.catalog_files import load_catalog_files
+from adapters.kie.fake_server import FakeKieServer
+from adapters.storage.json_storage import JsonStorage
+from entrypoints.fake_stack import running_server
+from entrypoints.job_gauge import JobGauge
+from entrypoints.metrics import PrometheusMetrics
+from entrypoints.settings import Settings, SettingsError, load_settings
+from entrypoints.smoke_checks import message_update
+from ports.events import UserRef
+from ports.storage import Job, JobState
+
+USER = 7171
+TOKEN = "metrics_token_0123456789"
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def samples(text: str) -> Samples:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text) for sample in family.samples
+    }
+
+
+def value(found: Samples, name: str, **labels: str) -> float:
+    """One series' value, whatever its instance_id; 0 when the series is absent."""
+    matching = [v for (n, ls), v in found.items() if n == name and set(labels.items()) <= ls]
+    assert len(matching) <= 1, f"{name}{labels} matches {len(matching)} series"
+    return matching[0] if matching else 0.0
+
+
+async def scrape(client, token: str | None = None) -> Samples:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with client.http.get(f"{client.base}/metrics", headers=headers) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return samples(await response.text())
+
+
+async def test_an_update_moves_received_processed_and_the_latency_histograms(tmp_path):
+    async with running_server(tmp_path) as client:
+        before = await scrape(client)
+        await client.say(USER, "/start")
+        after = await scrape(client)
+        for name, labels in [("trt_updates_received_total", {"result": "accepted"}),
+                             ("trt_updates_processed_total", {"outcome": "ok"}),
+                             ("trt_update_processing_seconds_count", {}),
+                             ("trt_update_latency_seconds_count", {})]:
+            assert value(after, name, **labels) - value(before, name, **labels) == 1, name
+        assert value(after, "trt_updates_processed_total", outcome="error") == 0
+        assert value(after, "trt_telegram_requests_total", method="sendMessage", code="200") >= 1
+
+
+async def test_a_repeated_update_counts_as_a_duplicate_and_is_processed_once(tmp_path):
+    async with running_server(tmp_path) as client:
+        update = message_update(USER, "/start")
+        for _ in range(2):
+            assert await client.post_update(update) == 200
+        await client.settle()
+        found = await scrape(client)
+        assert value(found, "trt_updates_received_total", result="duplicate") == 1
+        assert value(found, "trt_updates_processed_total", outcome="ok") == 1
+
+
+async def test_every_series_names_its_instance_and_the_gauges_read_the_instance(tmp_path):
+    async with running_server(tmp_path, INSTANCE_ID="web-a") as client:
+        found = await scrape(client)
+        assert {dict(labels).get("instance_id") for _, labels in found} == {"web-a"}
+        assert value(found, "trt_leader") == 1 and value(found, "trt_processing") == 1
+        assert value(found, "trt_instance_info", bot_mode="webhook", storage="json") == 1
+        assert ("trt_inbox_depth", frozenset({("instance_id", "web-a")})) in found
+        # Not wired yet (no outbox, no submission queue in this storage): absent, not a made-up zero.
+        assert not any(name in ("trt_outbox_depth", "trt_submission_queue_length") for name, _ in found)
+
+
+async def test_a_telegram_429_is_counted_by_method(tmp_path):
+    async with running_server(tmp_path) as client:
+        client.api.fail_next("sendMessage", 429, retry_after=0)
+        await client.say(USER, "/start")
+        found = await scrape(client)
+        assert value(found, "trt_telegram_requests_total", method="sendMessage", code="429") == 1
+        assert client.api.messages(USER)[-1].text.startswith("👋 Привет")  # sent after the wait
+
+
+async def test_with_a_token_metrics_answers_only_its_bearer(tmp_path):
+    async with running_server(tmp_path, METRICS_TOKEN=TOKEN) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong_token_0123456789"}, {"Authorization": TOKEN}):
+            async with client.http.get(f"{client.base}/metrics", headers=headers) as response:
+                assert response.status == 401 and response.headers["WWW-Authenticate"] == "Bearer"
+                assert "trt_" not in await response.text()
+        assert value(await scrape(client, TOKEN), "trt_leader") == 1
+        async with client.http.get(f"{client.base}/health") as response:
+            assert response.status == 200  # the health check stays open for Render
+
+
+@pytest.mark.parametrize("token", ["short", "has spaces in it 0123", "x" * 257])
+def test_a_bad_metrics_token_is_one_line_naming_the_variable_without_its_value(token):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"METRICS_TOKEN": token})
+    message = str(caught.value)
+    assert message.startswith("invalid setting METRICS_TOKEN: ") and token not in message and "\n" not in message
+
+
+def test_the_metrics_token_is_masked_in_logs():
+    assert TOKEN in load_settings({"METRICS_TOKEN": TOKEN}).secrets()
+
+
+# --- jobs and KIE, against the fake KIE HTTP server -----------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@asynccontextmanager
+async def bot_on_kie(tmp_path):
+    async with FakeKieServer(speed=40) as kie:
+        port = free_port()
+        async with running_server(
+            tmp_path, BOT_MODE="polling", PORT=str(port), WEBHOOK_BASE_URL=f"http://127.0.0.1:{port}",
+            KIE_API_KEY="test-kie-key", KIE_API_BASE_URL=kie.api_base_url, KIE_UPLOAD_BASE_URL=kie.upload_base_url,
+            KIE_CALLBACK_TOKEN="kie_callback_token_1",
+        ) as client:
+            yield client, kie
+
+
+async def launch_z_image(client) -> None:
+    await client.say(USER, "/start")
+    await client.press(USER, "Картинки и дизайн")
+    await client.press(USER, "Z-Image")
+    await client.say(USER, "test")
+    await client.press(USER, "Запустить")
+
+
+@pytest.mark.slow  # a generation over the fake KIE HTTP server, as tests/test_kie_e2e.py
+async def test_a_delivered_job_moves_the_job_and_kie_call_counters(tmp_path):
+    async with bot_on_kie(tmp_path) as (client, kie):
+        await launch_z_image(client)
+        found = await scrape(client)
+        assert value(found, "trt_job_transitions_total", family="market", state="submitted") == 1
+        assert value(found, "trt_job_transitions_total", family="market", state="delivered") == 1
+        assert value(found, "trt_job_transitions_total", family="market", state="refunded") == 0
+        assert value(found, "trt_kie_calls_total", endpoint="createTask", code="200") == 1
+        assert value(found, "trt_kie_calls_total", endpoint="recordInfo", code="200") >= 1
+        assert value(found, "trt_submission_wait_seconds_count", family="market") == 1
+
+
+@pytest.mark.slow
+async def test_kie_errors_are_counted_by_code_and_the_refund_by_family(tmp_path):
+    async with bot_on_kie(tmp_path) as (client, kie):
+        kie.fail_next("createTask", code=429, msg="Rate limited")  # KIE did not take it: sent again
+        await launch_z_image(client)
+        kie.set_credits(0)
+        await client.say(USER, "/start")
+        await client.press(USER, "Картинки и дизайн")
+        await client.press(USER, "Z-Image")
+        await client.say(USER, "again")
+        await client.press(USER, "Запустить")
+        found = await scrape(client)
+        assert value(found, "trt_kie_calls_total", endpoint="createTask", code="429") == 1
+        assert value(found, "trt_kie_calls_total", endpoint="createTask", code="200") == 1
+        assert value(found, "trt_kie_calls_total", endpoint="createTask", code="402") == 1
+        assert value(found, "trt_job_transitions_total", family="market", state="delivered") == 1
+        assert value(found, "trt_job_transitions_total", family="market", state="refunded") == 1
+
+
+# --- the pieces, without a server ------------------------------------------------------------------------------
+
+
+def test_two_instances_in_one_process_keep_their_own_counts():
+    first, second = PrometheusMetrics("a", process=False), PrometheusMetrics("b", process=False)
+    first.update_processed("ok", 0.01, 0.02)
+    first.kie_call("createTask", "500")
+    found_a, found_b = samples(first.exposition().decode()), samples(second.exposition().decode())
+    assert value(found_a, "trt_updates_processed_total", instance_id="a", outcome="ok") == 1
+    assert value(found_b, "trt_updates_processed_total", instance_id="b", outcome="ok") == 0
+    assert value(found_a, "trt_kie_calls_total", code="500") == 1 and value(found_b, "trt_kie_calls_total") == 0
+
+
+def test_a_shed_update_is_counted_without_a_latency():
+    metrics = PrometheusMetrics("a", process=False)
+    metrics.update_processed("shed", 0.0, 0.0)
+    found = samples(metrics.exposition().decode())
+    assert value(found, "trt_updates_processed_total", outcome="shed") == 1
+    assert value(found, "trt_update_latency_seconds_count") == 0
+
+
+def test_a_gauge_appears_once_its_reading_is_wired():
+    metrics = PrometheusMetrics("a", process=False)
+    assert value(samples(metrics.exposition().decode()), "trt_outbox_depth") == 0
+    metrics.readings.outbox_depth = lambda: 7
+    metrics.readings.queue_length = lambda: 3
+    found = samples(metrics.exposition().decode())
+    assert value(found, "trt_outbox_depth") == 7 and value(found, "trt_submission_queue_length") == 3
+
+
+async def test_unfinished_jobs_are_counted_by_state_and_family(tmp_path):
+    catalog = load_catalog_files(Settings().CATALOG_PATH)
+    storage = await JsonStorage.open(tmp_path)
+    try:
+        now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        await storage.users.ensure(UserRef(1), 0, now)
+        for index, (model, state) in enumerate([("z-image", JobState.RUNNING), ("z-image", JobState.RUNNING),
+                                                ("veo/veo3_fast", JobState.CREATED), ("z-image", JobState.DELIVERED),
+                                                ("gone-model", JobState.FAILED)]):
+            job = Job(id=f"j{index}", user_id=1, chat_id=1, model_id=model, input={}, price=0, state=JobState.CREATED,
+                      created_at=now, updated_at=now, deadline_at=now + timedelta(hours=1))
+            await storage.jobs.launch(job)
+            if state is not JobState.CREATED:
+                await storage.jobs.transition(job.id, {JobState.CREATED}, state, updated_at=now)
+        gauge = JobGauge(storage.jobs, lambda: catalog)
+        assert await gauge.refresh() == {("running", "market"): 2, ("created", "veo"): 1, ("failed", "market"): 1}
+        metrics = PrometheusMetrics("a", process=False)
+        metrics.readings.jobs = lambda: gauge.value
+        found = samples(metrics.exposition().decode())
+        assert value(found, "trt_jobs", state="running", family="market") == 2
+        assert value(found, "trt_jobs", state="created", family="veo") == 1
+    finally:
+        await storage.close()

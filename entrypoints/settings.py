@@ -86,7 +86,7 @@ class Settings(BaseModel):
     LOCK_RETRY_SECONDS: float = Field(default=3.0, gt=0)  # a passive instance tries the leader lock this often
     LOCK_STALE_SECONDS: float = Field(default=60.0, gt=0)  # a leader silent this long is evicted
     SHUTDOWN_GRACE_S: float = Field(default=20.0, ge=0)  # SIGTERM: time for running handlers to finish
-    INSTANCE_ID: str = Field(default="", max_length=64)  # shown in logs and the lock table; default host-pid
+    INSTANCE_ID: str = Field(default="", max_length=64)  # logs, the lock table, /metrics; default RENDER_INSTANCE_ID or host-pid
     WORKERS: int = Field(default=8, ge=1, le=256)  # chats processed concurrently
     RATE_LIMIT_BURST: int = Field(default=10, ge=1)  # updates a user may send at once
     RATE_LIMIT_PER_SECOND: float = Field(default=2.0, gt=0)  # sustained updates per user per second
@@ -245,6 +245,8 @@ def load_settings(env: Mapping[str, str], **overrides: object) -> Settings:
     values: dict[str, object] = {key: value for key, value in env.items() if key in Settings.model_fields and value != ""}
     if "WEBHOOK_BASE_URL" not in values and env.get("RENDER_EXTERNAL_URL"):
         values["WEBHOOK_BASE_URL"] = env["RENDER_EXTERNAL_URL"]  # Render sets it to https://<service>.onrender.com
+    if "INSTANCE_ID" not in values and env.get("RENDER_INSTANCE_ID"):
+        values["INSTANCE_ID"] = env["RENDER_INSTANCE_ID"][:64]  # Render names each instance of a scaled service
     values.update({key: value for key, value in overrides.items() if value is not None})
     if "KIE_MODE" not in values and values.get("KIE_API_KEY"):
         values["KIE_MODE"] = "real"

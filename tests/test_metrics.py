@@ -113,6 +113,11 @@ def test_a_bad_metrics_token_is_one_line_naming_the_variable_without_its_value(t
     assert message.startswith("invalid setting METRICS_TOKEN: ") and token not in message and "\n" not in message
 
 
+def test_on_render_each_instance_is_named_by_render():
+    assert load_settings({"RENDER_INSTANCE_ID": "srv-abc-5d8f7"}).INSTANCE_ID == "srv-abc-5d8f7"
+    assert load_settings({"RENDER_INSTANCE_ID": "srv-abc-5d8f7", "INSTANCE_ID": "mine"}).INSTANCE_ID == "mine"
+
+
 def test_the_metrics_token_is_masked_in_logs():
     assert TOKEN in load_settings({"METRICS_TOKEN": TOKEN}).secrets()
 

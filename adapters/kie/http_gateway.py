@@ -4,7 +4,9 @@ Retries: bounded exponential backoff with jitter (through the injected ``sleep``
 recordInfo, credit, download-url and uploads. createTask is resent only when KIE certainly did not accept it
 (the connection never opened, or KIE said 429/455): after a read timeout or a 5xx a task may exist, so the
 caller decides. A circuit breaker (``breaker.py``) counts calls that still failed transiently after retries.
-Logs carry endpoint, HTTP status, envelope code and duration; never the API key, never prompt text.
+Logs carry endpoint, HTTP status, envelope code and duration; never the API key, never prompt text. Each
+HTTP attempt is also reported to the injected ``metrics`` (endpoint and answer code), and each submission's
+wait for the request budget.
 """
 
 from __future__ import annotations

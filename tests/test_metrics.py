@@ -17,7 +17,8 @@ from entrypoints.fake_stack import running_server
 from entrypoints.job_gauge import JobGauge
 from entrypoints.metrics import PrometheusMetrics
 from entrypoints.settings import Settings, SettingsError, load_settings
-from entrypoints.smoke_checks import message_update
+from entrypoints.smoke_checks import message_update, probe_update
+from tests import pg
 from ports.events import UserRef
 from ports.storage import Job, JobState
 
@@ -72,6 +73,30 @@ async def test_a_repeated_update_counts_as_a_duplicate_and_is_processed_once(tmp
         found = await scrape(client)
         assert value(found, "trt_updates_received_total", result="duplicate") == 1
         assert value(found, "trt_updates_processed_total", outcome="ok") == 1
+
+
+async def test_a_crashed_a_shed_an_ignored_and_a_malformed_update_each_count_under_their_outcome(tmp_path):
+    async with running_server(tmp_path, RATE_LIMIT_BURST="1", RATE_LIMIT_PER_SECOND="0.01") as client:
+        core, decide = client.server.app.core, client.server.app.core.decide
+
+        async def crash(event, **kwargs):
+            core.decide = decide
+            raise RuntimeError("a bug in a handler")
+
+        core.decide = crash
+        await client.say(USER, "/start")  # crashes: the user gets the apology
+        assert await client.post_update(message_update(USER, "/help")) == 200  # over the limit: shed
+        assert await client.post_update(probe_update()) == 200  # an edit of an old message: stored, ignored
+        no_chat = {"update_id": 990001, "message": {"message_id": 1, "date": 0, "text": "/start"}}  # the runbook's curl
+        assert await client.post_update(no_chat) == 200
+        await client.settle()
+        found = await scrape(client)
+        assert value(found, "trt_updates_processed_total", outcome="error") == 1
+        assert value(found, "trt_updates_processed_total", outcome="shed") == 1
+        assert value(found, "trt_updates_processed_total", outcome="malformed") == 1
+        assert value(found, "trt_updates_processed_total", outcome="ignored") == 1
+        assert value(found, "trt_updates_processed_total", outcome="ok") == 0
+        assert value(found, "trt_update_latency_seconds_count") == 3  # shed updates have none
 
 
 async def test_every_series_names_its_instance_and_the_gauges_read_the_instance(tmp_path):
@@ -213,10 +238,19 @@ def test_a_gauge_appears_once_its_reading_is_wired():
     assert value(found, "trt_outbox_depth") == 7 and value(found, "trt_submission_queue_length") == 3
 
 
-async def test_unfinished_jobs_are_counted_by_state_and_family(tmp_path):
-    catalog = load_catalog_files(Settings().CATALOG_PATH)
+@asynccontextmanager
+async def json_storage(tmp_path):
     storage = await JsonStorage.open(tmp_path)
     try:
+        yield storage
+    finally:
+        await storage.close()
+
+
+@pytest.mark.parametrize("opened", [json_storage, pg.open_pg], ids=["json", "postgres"])
+async def test_unfinished_jobs_are_counted_by_state_and_family(tmp_path, opened):
+    catalog = load_catalog_files(Settings().CATALOG_PATH)
+    async with opened(tmp_path) as storage:
         now = datetime(2026, 1, 1, tzinfo=timezone.utc)
         await storage.users.ensure(UserRef(1), 0, now)
         for index, (model, state) in enumerate([("z-image", JobState.RUNNING), ("z-image", JobState.RUNNING),
@@ -234,5 +268,3 @@ async def test_unfinished_jobs_are_counted_by_state_and_family(tmp_path):
         found = samples(metrics.exposition().decode())
         assert value(found, "trt_jobs", state="running", family="market") == 2
         assert value(found, "trt_jobs", state="created", family="veo") == 1
-    finally:
-        await storage.close()

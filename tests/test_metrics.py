@@ -7,18 +7,21 @@ import socket
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
+import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.catalog.catalog_files import load_catalog_files
 from adapters.kie.fake_server import FakeKieServer
 from adapters.storage.json_storage import JsonStorage
+from adapters.telegram.fake_bot_api import FakeBotApi
 from entrypoints.fake_stack import running_server
 from entrypoints.job_gauge import JobGauge
 from entrypoints.metrics import PrometheusMetrics
 from entrypoints.settings import Settings, SettingsError, load_settings
 from entrypoints.smoke_checks import message_update, probe_update
 from tests import pg
+from tests.test_instances import eventually, instances, post, replies
 from ports.events import UserRef
 from ports.storage import Job, JobState
 
@@ -268,3 +271,29 @@ async def test_unfinished_jobs_are_counted_by_state_and_family(tmp_path, opened)
         found = samples(metrics.exposition().decode())
         assert value(found, "trt_jobs", state="running", family="market") == 2
         assert value(found, "trt_jobs", state="created", family="veo") == 1
+
+
+# --- two instances on one PostgreSQL ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow  # two servers on a scratch database, as tests/test_instances.py
+async def test_two_instances_on_one_database_each_report_their_own_work(tmp_path):
+    async with pg.scratch_database(migrated=True) as dsn, FakeBotApi() as api:
+        async with instances(tmp_path, api, 2, DATABASE_URL=dsn) as (active, passive):
+            assert await post(passive, message_update(USER, "/start")) == 200  # stored by one, processed by the other
+            await eventually(lambda: replies(api, USER))
+
+            async def scraped(instance) -> Samples:
+                async with aiohttp.ClientSession() as http:
+                    async with http.get(f"http://127.0.0.1:{instance.port}/metrics") as response:
+                        return samples(await response.text())
+
+            on_active, on_passive = await scraped(active), await scraped(passive)
+            assert {dict(labels)["instance_id"] for _, labels in on_active} == {"i0"}
+            assert {dict(labels)["instance_id"] for _, labels in on_passive} == {"i1"}
+            assert (value(on_active, "trt_leader"), value(on_passive, "trt_leader")) == (1, 0)
+            assert value(on_passive, "trt_updates_received_total", result="accepted") == 1
+            assert value(on_active, "trt_updates_received_total", result="accepted") == 0
+            assert value(on_active, "trt_updates_processed_total", outcome="ok") == 1
+            assert value(on_passive, "trt_updates_processed_total", outcome="ok") == 0
+            assert value(on_active, "trt_instance_info", storage="postgres") == 1

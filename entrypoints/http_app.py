@@ -69,7 +69,10 @@ class HealthState:
 
 
 def _same(given: str | None, expected: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    """Constant-time equality. ``surrogateescape``: a header of bytes that are not UTF-8 (aiohttp keeps them as
+    lone surrogates) compares unequal instead of failing to encode (a 500)."""
+    return given is not None and hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
 
 
 def _bearer(request: web.Request) -> str | None:

@@ -3,6 +3,7 @@ moved by what the bot does (an update, a job, a KIE error, a Telegram 429)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
@@ -131,6 +132,22 @@ async def test_with_a_token_metrics_answers_only_its_bearer(tmp_path):
         assert value(await scrape(client, TOKEN), "trt_leader") == 1
         async with client.http.get(f"{client.base}/health") as response:
             assert response.status == 200  # the health check stays open for Render
+
+
+@pytest.mark.parametrize("request_head, status", [
+    (b"GET /metrics HTTP/1.1\r\nAuthorization: Bearer \xff\xfe", b"401"),
+    (b"GET /metrics HTTP/1.1\r\nAuthorization: Bearer m\xc3\xa9trique", b"401"),
+    # The same constant-time compare guards the webhook's secret header.
+    (b"POST /webhook/test-secret-path HTTP/1.1\r\nX-Telegram-Bot-Api-Secret-Token: \xff", b"403"),
+])
+async def test_a_secret_header_of_bytes_that_are_not_utf8_is_refused_not_a_server_error(tmp_path, request_head, status):
+    async with running_server(tmp_path, METRICS_TOKEN=TOKEN) as client:
+        reader, writer = await asyncio.open_connection("127.0.0.1", client.server.port)
+        writer.write(request_head + b"\r\nHost: bot\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+        assert answer.split(b" ", 2)[1] == status, answer[:200]
 
 
 @pytest.mark.parametrize("token", ["short", "has spaces in it 0123", "x" * 257])

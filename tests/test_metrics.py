@@ -4,7 +4,8 @@ moved by what the bot does (an update, a job, a KIE error, a Telegram 429)."""
 from __future__ import annotations
 
 import asyncio
-import socket
+import os
+import signal
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
@@ -23,6 +24,7 @@ from entrypoints.settings import Settings, SettingsError, load_settings
 from entrypoints.smoke_checks import message_update, probe_update
 from tests import pg
 from tests.test_instances import eventually, instances, post, replies
+from tests.test_main_render import free_port, start_bot, wait_healthy
 from ports.events import UserRef
 from ports.storage import Job, JobState
 
@@ -170,12 +172,6 @@ def test_the_metrics_token_is_masked_in_logs():
 # --- jobs and KIE, against the fake KIE HTTP server -----------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @asynccontextmanager
 async def bot_on_kie(tmp_path):
     async with FakeKieServer(speed=40) as kie:
@@ -314,3 +310,40 @@ async def test_two_instances_on_one_database_each_report_their_own_work(tmp_path
             assert value(on_active, "trt_updates_processed_total", outcome="ok") == 1
             assert value(on_passive, "trt_updates_processed_total", outcome="ok") == 0
             assert value(on_active, "trt_instance_info", storage="postgres") == 1
+
+
+# --- the real process ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow  # a real `python main_render.py`, as tests/test_main_render.py
+async def test_main_render_serves_metrics_behind_its_token(tmp_path):
+    async with FakeBotApi() as api:
+        port = free_port()
+        env = {
+            "PATH": os.environ["PATH"], "HOME": str(tmp_path), "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_API_BASE_URL": api.base_url, "BOT_MODE": "polling", "PORT": str(port),
+            "DATA_DIR": str(tmp_path / "data"), "KIE_MODE": "fake", "METRICS_TOKEN": TOKEN, "INSTANCE_ID": "proc-1",
+        }
+        process = await start_bot(env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_healthy(base, process)
+            api.push_update(message_update(USER, "/start"))
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{base}/metrics") as response:
+                    assert response.status == 401
+                found: Samples = {}
+                async with asyncio.timeout(10):
+                    while value(found, "trt_updates_processed_total", outcome="ok") < 1:
+                        await asyncio.sleep(0.05)
+                        async with http.get(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+                            found = samples(await response.text())
+            assert value(found, "trt_updates_received_total", instance_id="proc-1", result="accepted") == 1
+            assert value(found, "trt_telegram_requests_total", method="getUpdates", code="200") >= 1
+            assert value(found, "process_cpu_seconds_total") > 0
+        finally:
+            process.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                _, stderr = await process.communicate()
+        assert process.returncode == 0, stderr.decode()[-2000:]
+        assert TOKEN not in stderr.decode()

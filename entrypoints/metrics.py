@@ -8,9 +8,9 @@ outbox and the submission queue are wired once storage provides them).
 Per instance, in two ways:
 - each instance has its own ``CollectorRegistry`` (not prometheus-client's process-wide default), so two
   instances in one process (the tests) never share a counter;
-- every series carries ``instance_id`` (INSTANCE_ID, default host-pid). On Render several instances answer
-  one public URL: a scrape through it reaches any one of them, and without this label their counters would
-  interleave in one series and ``rate()`` would read every switch as a reset. It is not called ``instance``
+- every series carries ``instance_id`` (INSTANCE_ID: Render's RENDER_INSTANCE_ID, else host-pid). On Render
+  several instances answer one public URL: a scrape through it reaches any one of them, and without this label
+  their counters would interleave in one series and ``rate()`` would read every switch as a reset. It is not called ``instance``
   because Prometheus sets that label itself from the scrape target (and would rename ours).
 
 Names follow Prometheus' conventions: ``trt_`` prefix, ``_total`` counters, ``_seconds`` histograms.

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from core import pending
+from core.callback_data import AdminAction
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.handlers import admin_catalog, broadcast
-from core.handlers.admin_tools import audit, command_key, find_user, is_admin, parse_amount, parse_user_id
-from core.handlers.navigation import stale, unknown_command
+from core.handlers.admin_tools import audit, command_key, find_user, parse_amount, parse_user_id
+from core.handlers.navigation import stale
 from core.handlers.payments import refund_notice
 from core.handlers.referral import fmt_for_user
 from core.views.admin import back_to_panel, render_audit, render_panel, render_stats, render_status, render_user_card
@@ -29,26 +30,20 @@ async def _kie(services: Services):
 
 async def status(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
     """/status: the generation service as the bot sees it, and the operator's KIE credits."""
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     credits, error = await _kie(services)
     return Reply([turn.send(render_status(turn.fmt, services.gateway.health(), credits, error))])
 
 
 async def panel(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
     """/admin"""
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     await services.storage.users.set_active_draft(turn.user.id, None)
     credits, error = await _kie(services)
     return Reply([turn.show(render_panel(turn.fmt, services.gateway.health(), credits, error))])
 
 
-async def action(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+async def action(services: Services, turn: Turn, data: AdminAction) -> Reply:
     """adm:<action>[:<argument>] buttons of the panel."""
-    if not is_admin(services, turn):
-        return await stale(services, turn)
-    name, argument = fields[0], fields[1] if len(fields) > 1 else ""
+    name, argument = data.action, data.argument or ""
     if name == "panel":
         return await panel(services, turn)
     if name == "stats":
@@ -94,8 +89,6 @@ async def set_banned(services: Services, turn: Turn, user_id: int, banned: bool)
 
 async def money_command(services: Services, turn: Turn, credit: bool) -> Reply:
     """/credit <user> <amount> and /debit <user> <amount> (major units); the reply has the new balance."""
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     parts = turn.args.split()
     user = await find_user(services, parts[0]) if len(parts) == 2 else None
     amount = parse_amount(services, parts[1]) if len(parts) == 2 else None
@@ -134,8 +127,6 @@ async def debit_command(services: Services, turn: Turn, fields: tuple[str, ...] 
 
 
 async def ban_command(services: Services, turn: Turn, banned: bool) -> Reply:
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     user = await find_user(services, turn.args)
     if user is None:
         return Reply([turn.send(render_notice(turn.fmt.t("admin.user.usage")))], rejected="VALIDATION_FAIL")
@@ -152,8 +143,6 @@ async def unblock_command(services: Services, turn: Turn, fields: tuple[str, ...
 
 async def refund_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
     """/refund <telegram charge id>: the Stars go back to the user (refundStarPayment), the credit too."""
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     charge_id = turn.args.strip()
     payment = await services.storage.payments.get(charge_id) if charge_id else None
     if payment is None or services.stars is None:
@@ -182,6 +171,4 @@ async def on_pending_text(services: Services, turn: Turn, kind: str, text: str) 
 
 
 async def markup_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     return await admin_catalog.set_markup(services, turn, turn.args)

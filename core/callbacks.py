@@ -8,7 +8,8 @@ Digits(n)]`` for more than six digits), ``Annotated[str, Bytes(n)]`` (an id: non
 n UTF-8 bytes), ``Literal["a", "b"]``; each may be ``| None`` when it is trailing (omitted on the wire).
 Every field has a most width, so the widest payload of each family is known and checked against Telegram's
 64 bytes once, by ``CallbackParser`` (when the routes are built) and by a unit test; ``pack()`` checks the
-field widths and the 64 bytes again when a button is built.
+field widths and the 64 bytes again when a button is built, and ``unpack()`` reads by the same rules, so a
+payload that was read can always be packed again (into the buttons of the screen it leads to).
 
 Old buttons stay in chat history for months: add new families, never change the meaning of an old prefix or
 the order of its fields; ``CallbackParser.parse`` gives None for an unknown or malformed payload, and the bot
@@ -77,14 +78,15 @@ class Field:
         return value
 
     def unpack(self, text: str) -> int | str:
-        """The value written as ``text``; ids are read whatever their length (the payload fits 64 bytes)."""
+        """The value written as ``text``, under the rules ``pack`` writes by: whatever is read can be packed
+        again (a handler puts a payload's id into the buttons it shows)."""
         if self.kind is int:
             value = int_field(text, self.most)
             if value is None:
                 raise CallbackDataError(f"{self.name}: {text!r} is not an integer as pack writes one")
             return value
-        if not text or (self.choices and text not in self.choices):
-            raise CallbackDataError(f"{self.name}: {text!r} is empty or not one of {self.choices}")
+        if not text or len(text.encode("utf-8")) > self.most or (self.choices and text not in self.choices):
+            raise CallbackDataError(f"{self.name}: {text!r} is empty, too long or not one of {self.choices}")
         return text
 
     def widest(self) -> str:

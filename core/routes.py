@@ -148,14 +148,14 @@ PARSER = CallbackParser(CALLBACK_ROUTES)  # a payload is understood exactly when
 STALE = plain("stale", navigation.stale)  # unknown or outdated callback data
 
 
-async def start(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def start(services: Services, turn: Turn) -> Reply:
     """/start [ref_<code>]: the menu; a new user who came by an invite link is linked to the inviter."""
     if turn.args:
         await referral.link_from_start(services, turn, turn.args)
     return await navigation.menu(services, turn)
 
 
-async def cancel(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def cancel(services: Services, turn: Turn) -> Reply:
     await services.storage.users.set_active_draft(turn.user.id, None)
     screen = await navigation.main_menu_screen(services, turn, notice=turn.fmt.t("menu.cancelled"))
     return Reply([turn.send(screen)])
@@ -191,7 +191,7 @@ COMMAND_ROUTES: dict[str, Route] = {
 UNKNOWN_COMMAND = plain("/unknown", navigation.unknown_command)
 
 
-async def on_text(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def on_text(services: Services, turn: Turn) -> Reply:
     assert isinstance(turn.event, TextMessage)
     waiting = pending.parse(turn.user.active_draft_id)
     if waiting is not None and waiting.kind == pending.RECEIPT:
@@ -203,7 +203,7 @@ async def on_text(services: Services, turn: Turn, fields: tuple[str, ...] = ()) 
     return await drafting.on_text(services, turn, turn.event.text)
 
 
-async def on_media(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def on_media(services: Services, turn: Turn) -> Reply:
     assert isinstance(turn.event, MediaMessage)
     event = turn.event
     waiting = pending.parse(turn.user.active_draft_id)
@@ -215,7 +215,7 @@ async def on_media(services: Services, turn: Turn, fields: tuple[str, ...] = ())
     return await uploads.on_media(services, turn, event.media, event.caption)
 
 
-async def on_membership(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def on_membership(services: Services, turn: Turn) -> Reply:
     assert isinstance(turn.event, MembershipChange)
     await services.storage.users.set_blocked(turn.user.id, not turn.event.active)
     return Reply()

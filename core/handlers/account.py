@@ -14,7 +14,7 @@ from core.views.jobs import keeps_transparency, result_effects
 RECENT_ENTRIES = 5
 
 
-async def balance(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def balance(services: Services, turn: Turn) -> Reply:
     user_id = turn.user.id
     amount = await services.storage.ledger.balance(user_id)
     entries = await services.storage.ledger.entries(user_id, RECENT_ENTRIES)

@@ -1,5 +1,5 @@
-"""The admin panel and commands (ADMIN_ID). Non-admins get the ordinary unknown-command answer or the
-"menu updated" screen: no hint these exist. Every action is audited."""
+"""The admin panel and commands (ADMIN_ID). Their routes are admin-only (core/routes.py): non-admins get the
+ordinary unknown-command answer or the "menu updated" screen, no hint these exist. Every action is audited."""
 
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ async def _kie(services: Services):
         return None, error.code
 
 
-async def status(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def status(services: Services, turn: Turn) -> Reply:
     """/status: the generation service as the bot sees it, and the operator's KIE credits."""
     credits, error = await _kie(services)
     return Reply([turn.send(render_status(turn.fmt, services.gateway.health(), credits, error))])
 
 
-async def panel(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def panel(services: Services, turn: Turn) -> Reply:
     """/admin"""
     await services.storage.users.set_active_draft(turn.user.id, None)
     credits, error = await _kie(services)
@@ -118,11 +118,11 @@ async def money_command(services: Services, turn: Turn, credit: bool) -> Reply:
     return Reply([turn.send(render_notice(text))])
 
 
-async def credit_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def credit_command(services: Services, turn: Turn) -> Reply:
     return await money_command(services, turn, credit=True)
 
 
-async def debit_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def debit_command(services: Services, turn: Turn) -> Reply:
     return await money_command(services, turn, credit=False)
 
 
@@ -133,15 +133,15 @@ async def ban_command(services: Services, turn: Turn, banned: bool) -> Reply:
     return await set_banned(services, turn, user.id, banned)
 
 
-async def block_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def block_command(services: Services, turn: Turn) -> Reply:
     return await ban_command(services, turn, banned=True)
 
 
-async def unblock_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def unblock_command(services: Services, turn: Turn) -> Reply:
     return await ban_command(services, turn, banned=False)
 
 
-async def refund_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def refund_command(services: Services, turn: Turn) -> Reply:
     """/refund <telegram charge id>: the Stars go back to the user (refundStarPayment), the credit too."""
     charge_id = turn.args.strip()
     payment = await services.storage.payments.get(charge_id) if charge_id else None
@@ -170,5 +170,5 @@ async def on_pending_text(services: Services, turn: Turn, kind: str, text: str) 
     return await broadcast.draft_from_text(services, turn, text)
 
 
-async def markup_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def markup_command(services: Services, turn: Turn) -> Reply:
     return await admin_catalog.set_markup(services, turn, turn.args)

@@ -62,7 +62,7 @@ async def action(services: Services, turn: Turn, data: PriceAction) -> Reply:
     return await stale(services, turn)
 
 
-async def command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def command(services: Services, turn: Turn) -> Reply:
     """/price <model id> <credits | ->"""
     parts = turn.args.split()
     model = _base_model(services, parts[0]) if len(parts) == 2 else None

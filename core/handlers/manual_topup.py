@@ -22,7 +22,7 @@ def _enabled(services: Services) -> bool:
     return bool(services.settings.manual_amounts) and bool(services.settings.admin_ids)
 
 
-async def amounts(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def amounts(services: Services, turn: Turn) -> Reply:
     if not _enabled(services):
         return await stale(services, turn)
     return Reply([turn.show(render_manual_amounts(turn.fmt, services.settings.manual_amounts))])

@@ -38,7 +38,7 @@ async def menu(services: Services, turn: Turn, data: Menu | None = None) -> Repl
     return Reply([turn.send(screen) if data is not None and data.new else turn.show(screen)])
 
 
-async def stale(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def stale(services: Services, turn: Turn) -> Reply:
     """Unknown or outdated callback data: a friendly "menu updated" screen, never silence."""
     screen = await main_menu_screen(services, turn, notice=turn.fmt.t("menu.updated"))
     return Reply([turn.show(screen)], toast=turn.fmt.t("menu.toast_updated"), rejected="UNKNOWN_CALLBACK")
@@ -85,7 +85,7 @@ def group_by_family(
     return popular, families, singles
 
 
-async def help_screen(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def help_screen(services: Services, turn: Turn) -> Reply:
     return Reply([turn.show(render_help(turn.fmt))])
 
 
@@ -101,11 +101,11 @@ async def language(services: Services, turn: Turn, data: Language | None = None)
     return Reply([turn.show(screen)], toast=fmt.t("language.changed"))
 
 
-async def noop(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def noop(services: Services, turn: Turn) -> Reply:
     """The page indicator of a list: a toast says what it is (a silent answer looks broken)."""
     return Reply(toast=turn.fmt.t("pager.toast"))
 
 
-async def unknown_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def unknown_command(services: Services, turn: Turn) -> Reply:
     screen = await main_menu_screen(services, turn, notice=turn.fmt.t("menu.unknown_command"))
     return Reply([turn.send(screen)], rejected="UNKNOWN_COMMAND")

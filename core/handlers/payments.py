@@ -69,7 +69,7 @@ def _order(payload: str) -> str | None:
     return parts[2] if payload.startswith(PAYLOAD_PREFIX) and len(parts) > 2 and parts[2] else None
 
 
-async def pre_checkout(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def pre_checkout(services: Services, turn: Turn) -> Reply:
     """Answered at once (Telegram waits at most 10 s): the package exists and matches, the user may pay."""
     event = turn.event
     assert isinstance(event, PreCheckout)
@@ -87,7 +87,7 @@ async def pre_checkout(services: Services, turn: Turn, fields: tuple[str, ...] =
     return Reply([AnswerPreCheckout(event.query_id, True)])
 
 
-async def payment_received(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def payment_received(services: Services, turn: Turn) -> Reply:
     """Credit exactly once per charge id, in one storage operation with the ledger, then the receipt.
     Money Telegram took is always credited (at the configured rate), whatever the payload says."""
     event = turn.event
@@ -119,7 +119,7 @@ async def payment_received(services: Services, turn: Turn, fields: tuple[str, ..
     return Reply(effects)
 
 
-async def payment_refunded(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def payment_refunded(services: Services, turn: Turn) -> Reply:
     event = turn.event
     assert isinstance(event, PaymentRefunded)
     charged = await services.storage.payments.get(event.charge_id)
@@ -143,5 +143,5 @@ async def refund_notice(services: Services, turn: Turn, payment: StarsPayment) -
     return text + ("\n" + turn.fmt.t("pay.debt", debt=turn.fmt.money(debt)) if debt else "")
 
 
-async def paysupport(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def paysupport(services: Services, turn: Turn) -> Reply:
     return Reply([turn.send(render_support(turn.fmt, turn.user.id, services.settings.support_contact))])

@@ -5,7 +5,7 @@ and membership changes. A route marked ADMIN gets the admin guard; payments skip
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Awaitable, Callable, Sequence, TypeVar, cast
+from typing import Awaitable, Callable, Sequence, TypeVar
 
 from core import pending
 from core.callback_data import (
@@ -92,7 +92,10 @@ class Route:
 
 def on_press(family: type[D], handler: PressHandler[D], middlewares: Sequence[Middleware] = USER) -> Route:
     async def endpoint(request: Request) -> Reply:
-        return await handler(request.services, request.loaded, cast(D, request.data))
+        data = request.data
+        if not isinstance(data, family):
+            raise TypeError(f"{family.__name__} route given {data!r}")
+        return await handler(request.services, request.loaded, data)
 
     return Route(family.prefix, chain(middlewares, endpoint), tuple(middlewares), family)
 
@@ -109,41 +112,46 @@ def plain(name: str, handler: Handler, middlewares: Sequence[Middleware] = USER)
     return Route(name, chain(middlewares, endpoint), tuple(middlewares))
 
 
-CALLBACK_ROUTES: dict[type[CallbackData], Route] = {
-    route.family: route
-    for route in (
-        on_press(Menu, navigation.menu),
-        on_press(OpenCategory, navigation.category),
-        on_press(OpenFamily, navigation.family),
-        on_plain_press(Help, navigation.help_screen),
-        on_press(Language, navigation.language),
-        on_plain_press(Noop, navigation.noop),
-        on_plain_press(Balance, account.balance),
-        on_press(TopUp, payments.topup),
-        on_press(BuyStars, payments.invoice),
-        on_plain_press(ManualTopUp, manual_topup.amounts),
-        on_press(ManualAmount, manual_topup.choose_amount),
-        on_press(ApproveTopUp, manual_topup.approve, ADMIN),
-        on_press(RejectTopUp, manual_topup.reject, ADMIN),
-        on_plain_press(Invite, referral.screen),
-        on_press(History, account.history),
-        on_press(ResendResult, account.show_result),
-        on_press(OpenModel, drafting.open_model),
-        on_press(ShowOptions, drafting.show_options),
-        on_press(ShowOptionValues, drafting.show_option_values),
-        on_press(SetOption, drafting.change_option),
-        on_press(Confirm, drafting.confirm),
-        on_press(Launch, launching.launch),
-        on_press(Again, launching.again),
-        on_press(FollowUp, follow_ups.start),
-        on_press(AdminAction, admin.action, ADMIN),
-        on_press(SendBroadcast, broadcast.confirm, ADMIN),
-        on_press(CancelBroadcast, broadcast.cancel, ADMIN),
-        on_press(PriceAction, admin_prices.action, ADMIN),
-        on_press(Original, results.original),
-    )
-    if route.family is not None
-}
+def by_family(*routes: Route) -> dict[type[CallbackData], Route]:
+    table: dict[type[CallbackData], Route] = {}
+    for route in routes:
+        if route.family is None or route.family in table:
+            raise TypeError(f"route {route.name!r}: no family, or its family routed twice")
+        table[route.family] = route
+    return table
+
+
+CALLBACK_ROUTES: dict[type[CallbackData], Route] = by_family(
+    on_press(Menu, navigation.menu),
+    on_press(OpenCategory, navigation.category),
+    on_press(OpenFamily, navigation.family),
+    on_plain_press(Help, navigation.help_screen),
+    on_press(Language, navigation.language),
+    on_plain_press(Noop, navigation.noop),
+    on_plain_press(Balance, account.balance),
+    on_press(TopUp, payments.topup),
+    on_press(BuyStars, payments.invoice),
+    on_plain_press(ManualTopUp, manual_topup.amounts),
+    on_press(ManualAmount, manual_topup.choose_amount),
+    on_press(ApproveTopUp, manual_topup.approve, ADMIN),
+    on_press(RejectTopUp, manual_topup.reject, ADMIN),
+    on_plain_press(Invite, referral.screen),
+    on_press(History, account.history),
+    on_press(ResendResult, account.show_result),
+    on_press(OpenModel, drafting.open_model),
+    on_press(ShowOptions, drafting.show_options),
+    on_press(ShowOptionValues, drafting.show_option_values),
+    on_press(SetOption, drafting.change_option),
+    on_press(Confirm, drafting.confirm),
+    on_press(Launch, launching.launch),
+    on_press(Again, launching.again),
+    on_press(FollowUp, follow_ups.start),
+    on_press(AdminAction, admin.action, ADMIN),
+    on_press(SendBroadcast, broadcast.confirm, ADMIN),
+    on_press(CancelBroadcast, broadcast.cancel, ADMIN),
+    on_press(PriceAction, admin_prices.action, ADMIN),
+    on_press(Original, results.original),
+)
 PARSER = CallbackParser(CALLBACK_ROUTES)  # a payload is understood exactly when its family has a route
 STALE = plain("stale", navigation.stale)  # unknown or outdated callback data
 

@@ -300,3 +300,11 @@ def test_whatever_is_read_packs_back_to_the_same_text():
             read += 1
             assert typed.pack() == data
     assert read > 1_000  # the property was exercised, not vacuous
+
+
+def test_a_family_routed_twice_is_refused():
+    from core.handlers import launching
+    from core.routes import by_family, on_press
+
+    with pytest.raises(TypeError, match="twice"):
+        by_family(on_press(Launch, launching.launch), on_press(Launch, launching.launch))

@@ -1,11 +1,17 @@
-"""The core's front door: an inbound event in, effects out. Transports call ``process`` (handle, apply
-the effects through the messenger, start the launched job); tests call ``handle`` and compare effects."""
+"""The core's front door: an inbound event in, effects out. Transports call ``process`` (handle, commit the
+messages to the outbox, start the launched job, send); tests call ``handle`` and compare effects.
+
+Messages go through the transactional outbox (ports/outbox.py): committed first (for an update from the inbox,
+in the same durable change that marks it done), then sent by the outbox's drainer. A launched job starts once
+that commit is made, never waiting for a message to be delivered. Answers to a pressed button or a pre-checkout
+query are sent at once and never stored: after a restart they would be worth nothing (Telegram's spinner and
+its 10 s pre-checkout deadline are long gone)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Sequence
 
 from core import group_chats, routes
@@ -18,7 +24,9 @@ from core.runtime import refresh_overrides
 from core.views.common import button
 from ports.effects import AnswerCallback, AnswerPreCheckout, Effect, Messenger, SendScreen
 from ports.events import CallbackPress, Event, PaymentReceived, PaymentRefunded, PreCheckout
+from ports.outbox import OutboxMessage, OutboxWaker
 from ports.screens import Screen
+from ports.trace import correlation_id
 
 Apply = Callable[[Sequence[Effect]], Awaitable[None]]
 
@@ -35,14 +43,16 @@ class Outcome:
 
 
 class BotCore:
-    def __init__(self, services: Services, messenger: Messenger, runner: JobRunner, broadcaster: Broadcaster) -> None:
+    def __init__(self, services: Services, messenger: Messenger, runner: JobRunner, broadcaster: Broadcaster,
+                 sender: OutboxWaker) -> None:
         self.services = services
         self.messenger = messenger
         self.runner = runner
         self.broadcaster = broadcaster
+        self.sender = sender
 
     async def process(self, event: Event, answer_within: float | None = None) -> Outcome:
-        """Handle the event, carry out its effects, then start the job it launched (if any)."""
+        """Handle the event and carry out its effects (``carry_out``)."""
         outcome = await self.decide(event, answer_within)
         await self.carry_out(event, outcome)
         return outcome
@@ -65,15 +75,29 @@ class BotCore:
             outcome.effects = [effect for effect in outcome.effects if not isinstance(effect, AnswerCallback)]
         return outcome
 
-    async def carry_out(self, event: Event, outcome: Outcome, apply: Apply | None = None) -> None:
-        """Apply the effects (through ``apply``, the messenger's by default), then start what was launched.
-        Kept apart from ``decide`` so a transport can wait for Telegram's pace without holding a worker."""
-        await (apply or self.messenger.apply)(outcome.effects)
+    async def carry_out(self, event: Event, outcome: Outcome, update_id: int | None = None,
+                        apply: Apply | None = None) -> None:
+        """Commit the messages to the outbox (with ``update_id``: in the same durable change that marks that
+        inbox update done), start what was launched, answer (through ``apply``, the messenger's by default),
+        then send the outbox of the chats concerned. Kept apart from ``decide`` so a transport can wait for
+        Telegram's pace without holding a worker."""
+        now = self.services.clock.now()
+        prefix = f"u{update_id}" if update_id is not None else f"e{self.services.new_id()}"
+        messages = outbox_messages(outcome.effects, prefix, now, correlation_id.get())
+        if update_id is not None:
+            await self.services.storage.inbox.done(update_id, now, messages)
+        elif messages:
+            await self.services.storage.outbox.add(messages)
         if outcome.started_job is not None:
             self.runner.start(outcome.started_job)
         if outcome.started_broadcast is not None:
             message_id = event.message_id if isinstance(event, CallbackPress) else None
             self.broadcaster.start(outcome.started_broadcast, (event.chat_id, message_id) if message_id else None)
+        answers = [effect for effect in outcome.effects if isinstance(effect, EPHEMERAL)]
+        if answers:
+            await (apply or self.messenger.apply)(answers)
+        if messages:
+            await self.sender.send_now([message.chat_id for message in messages])
 
     def too_fast(self, event: Event, tell: bool = True) -> list[Effect]:
         """The polite answer to a user over the inbound rate limit (no storage access: it must be cheap).
@@ -127,6 +151,16 @@ class BotCore:
             await services.storage.directory.touch(user.id, now)  # for "active users" in the stats
         language = resolve_language(user.language, user.language_code, services.settings.default_language)
         return Turn(event, user, Fmt(language, services.settings.prices.currency), now, created)
+
+
+# Answers that are worth nothing after a restart: sent at once, never stored in the outbox.
+EPHEMERAL = (AnswerCallback, AnswerPreCheckout)
+
+
+def outbox_messages(effects: Sequence[Effect], prefix: str, now: datetime, cid: str) -> list[OutboxMessage]:
+    """The effects to store in the outbox, keyed ``<prefix>:<n>`` in their order."""
+    return [OutboxMessage(f"{prefix}:{index}", effect.chat_id, effect, now, cid)
+            for index, effect in enumerate(effects) if not isinstance(effect, EPHEMERAL)]
 
 
 SEEN_EVERY = timedelta(minutes=10)  # last_seen_at is refreshed at most this often (one write, not one per update)

@@ -33,6 +33,7 @@ from ports.effects import (
     SendScreen,
 )
 from ports.generation import MARKET_API, GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
+from ports.outbox import OutboxMessage, OutboxWaker
 from ports.storage import ACTIVE_JOB_STATES, Job, JobState
 from ports.screens import Keyboard
 from ports.trace import correlation_id
@@ -59,9 +60,11 @@ class RunnerSettings:
 
 
 class JobRunner:
-    def __init__(self, services: Services, messenger: Messenger, settings: RunnerSettings | None = None) -> None:
+    def __init__(self, services: Services, messenger: Messenger, settings: RunnerSettings | None = None, *,
+                 sender: OutboxWaker) -> None:
         self._services = services
         self._messenger = messenger
+        self._sender = sender  # sends what was committed to the outbox (refund notices, alerts)
         self._settings = settings or RunnerSettings()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Held while a job is being finished; dropped by the garbage collector when nobody holds it.
@@ -323,12 +326,20 @@ class JobRunner:
         return follow_up_rows(fmt, self._services.catalog, replace(job, state=JobState.DELIVERED))
 
     async def _refund(self, job: Job) -> None:
-        refunded = await self._services.storage.jobs.refund(job.id, self._services.clock.now())
+        """The notice goes to the outbox (once: keyed by the job) before the refund: a crash after either
+        loses neither (the next resume refunds a job left FAILED; the sweeper sends the notice)."""
+        storage, now = self._services.storage, self._services.clock.now()
+        await storage.outbox.add([OutboxMessage(f"refund:{job.id}", job.chat_id, self._refund_notice(job), now,
+                                                job.cid)])
+        refunded = await storage.jobs.refund(job.id, now)
         if refunded is None:
             return
         if job.free:
-            await self._services.storage.free_usage.release(job.id)  # the free try comes back too
+            await storage.free_usage.release(job.id)  # the free try comes back too
         log.info("JOB_REFUNDED", extra={"job": job.id, "amount": job.price, "reason": job.error, "user": job.user_id})
+        await self._sender.send_now([job.chat_id])
+
+    def _refund_notice(self, job: Job) -> Effect:
         fmt, _, name = self._fmt_and_model(job)
         admin = job.user_id in self._services.settings.admin_ids
         screen = render_failed(
@@ -337,10 +348,8 @@ class JobRunner:
             detail=raw_reason(job.error, job.error_message) if admin else None,
         )
         if job.progress_message_id is not None:
-            effect: Effect = EditScreen(job.chat_id, job.progress_message_id, screen)
-        else:
-            effect = SendScreen(job.chat_id, screen)
-        await self._send(job, [effect])
+            return EditScreen(job.chat_id, job.progress_message_id, screen)
+        return SendScreen(job.chat_id, screen)
 
     async def _send(self, job: Job, effects: list[Effect]) -> str | None:
         """Send with bounded retries. None when sent; "blocked" when the user blocked the bot;
@@ -371,11 +380,10 @@ class JobRunner:
         self._alerted[code] = now
         log.error("KIE_OPERATOR_ALERT", extra={"code": code, "admins": len(services.settings.admin_ids)})
         fmt = Fmt(services.settings.default_language, services.settings.prices.currency)
-        for admin_id in services.settings.admin_ids:
-            try:
-                await self._messenger.apply([SendScreen(admin_id, render_alert(fmt, code))])
-            except (MessengerUnavailableError, RecipientBlockedError) as error:
-                log.warning("KIE_OPERATOR_ALERT_NOT_SENT", extra={"admin": admin_id, "error": type(error).__name__})
+        admins, key = services.settings.admin_ids, f"alert:{code}:{now.isoformat()}"
+        alerts = [SendScreen(admin_id, render_alert(fmt, code)) for admin_id in admins]
+        await services.storage.outbox.add([OutboxMessage(f"{key}:{a.chat_id}", a.chat_id, a, now) for a in alerts])
+        await self._sender.send_now(admins)
 
     async def _show_progress(self, job: Job, stage: str, progress: int | None) -> None:
         if job.progress_message_id is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol, Sequence
 
 from ports.catalog import OptionValue
 from ports.events import UserRef
@@ -19,6 +19,7 @@ from ports.events import UserRef
 if TYPE_CHECKING:  # the roles defined beside their entities (ports/billing.py, ports/admin.py)
     from ports.admin import AuditLog, Broadcasts, RuntimeSettings, Stats, UserDirectory
     from ports.billing import FreeUsage, ManualTopups, Payments, Referrals
+    from ports.outbox import Outbox, OutboxMessage
 
 
 # --- entities ---------------------------------------------------------------------------------
@@ -266,8 +267,9 @@ class Inbox(Protocol):
         """Stored, not yet done; lowest update_id first."""
         ...
 
-    async def done(self, update_id: int, now: datetime) -> None:
-        """Processed: remove it from pending (remember the id for deduplication). Idempotent."""
+    async def done(self, update_id: int, now: datetime, messages: Sequence["OutboxMessage"] = ()) -> None:
+        """Processed: remove it from pending (remember the id for deduplication) and store its outbox
+        ``messages`` (ports/outbox.py), in one durable change. Idempotent."""
         ...
 
     async def depth(self) -> int:
@@ -281,6 +283,7 @@ class Storage(Protocol):
     drafts: Drafts
     jobs: Jobs
     inbox: Inbox
+    outbox: "Outbox"
     payments: "Payments"
     topups: "ManualTopups"
     free_usage: "FreeUsage"

@@ -13,7 +13,8 @@ Document layout (format version 1)::
      "drafts":   {"<draft id>": Draft},
      "jobs":     {"<job id>": Job}}
 
-plus the sections of ports.billing (json_billing.py, which also keeps each user's debt); json_reports.py
+plus the sections of ports.billing (json_billing.py, which also keeps each user's debt) and of the outbox
+(json_outbox.py: messages to send, updates applied); json_reports.py
 answers ports.admin's Stats and UserDirectory from the same document.
 """
 
@@ -26,6 +27,7 @@ from typing import Any
 
 from adapters.storage.json_billing import BillingRules
 from adapters.storage.json_codec import decode, encode, encode_field
+from adapters.storage.json_outbox import OutboxRules
 from adapters.storage.json_reports import ReportQueries
 from ports.events import UserRef
 from ports.storage import (
@@ -54,7 +56,7 @@ class CorruptStateError(ValueError):
     """The bytes are not a state document this code can read."""
 
 
-class State(BillingRules, ReportQueries):
+class State(BillingRules, ReportQueries, OutboxRules):
     def __init__(self, doc: Record) -> None:
         self._doc = doc
         self._users: dict[str, Record] = doc["users"]
@@ -70,6 +72,7 @@ class State(BillingRules, ReportQueries):
             if job["task_id"] is not None:
                 self._job_id_by_task[job["task_id"]] = job_id
         self._init_billing()
+        self._init_outbox()
 
     # --- document ---------------------------------------------------------------------------
 
@@ -117,6 +120,7 @@ class State(BillingRules, ReportQueries):
         for key, record in self._jobs.items():
             _same(key, decode(Job, record).id)
         self._check_billing()
+        self._check_outbox()
 
     # --- users ------------------------------------------------------------------------------
 

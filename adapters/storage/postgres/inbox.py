@@ -10,10 +10,12 @@ and drops the payload, keeping the id for deduplication. Ids done more than RETE
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Sequence
 
 from adapters.storage.json_codec import payload_text
-from adapters.storage.postgres import codec
+from adapters.storage.postgres import codec, outbox
 from adapters.storage.postgres.db import Database
+from ports.outbox import OutboxMessage
 from ports.storage import InboxUpdate
 
 RETENTION = timedelta(hours=24)  # Telegram redelivers an update for at most 24 h
@@ -24,6 +26,8 @@ PUT = (
 )
 PENDING = f"SELECT {codec.UPDATE_COLUMNS} FROM inbox WHERE done_at IS NULL ORDER BY update_id LIMIT $1"
 DONE = "UPDATE inbox SET done_at = $2, payload = NULL WHERE update_id = $1 AND done_at IS NULL"
+# Done and its messages in one statement (so one transaction, with no BEGIN/COMMIT round trips).
+DONE_WITH_OUTBOX = f"WITH done AS ({DONE}) " + outbox.INSERT.format(rows=outbox.ROWS.format(3, 4, 5, 6, 7, 8))
 DEPTH = "SELECT count(*) FROM inbox WHERE done_at IS NULL"
 PRUNE = "DELETE FROM inbox WHERE done_at < $1"
 
@@ -47,13 +51,18 @@ class PostgresInbox:
             rows = await conn.fetch(PENDING, codec.count(limit))
         return [codec.update(row) for row in rows]
 
-    async def done(self, update_id: int, now: datetime) -> None:
+    async def done(self, update_id: int, now: datetime, messages: Sequence[OutboxMessage] = ()) -> None:
+        """Mark the update done and store its outbox ``messages``, in one statement."""
         if type(update_id) is not int:
             raise TypeError(f"an update id is an int, got {type(update_id).__name__}")
         now = codec.aware(now)
+        columns = outbox.arrays(messages) if messages else None
         self._done_calls += 1
         async with self._db.connection() as conn:
-            await conn.execute(DONE, update_id, now)
+            if columns is None:
+                await conn.execute(DONE, update_id, now)
+            else:
+                await conn.execute(DONE_WITH_OUTBOX, update_id, now, *columns)
             if self.prune_every > 0 and self._done_calls % self.prune_every == 0:
                 await conn.execute(PRUNE, now - RETENTION)
 

@@ -21,6 +21,7 @@ from adapters.storage.postgres.inbox import PostgresInbox
 from adapters.storage.postgres.jobs import PostgresJobs
 from adapters.storage.postgres.ledger import PostgresLedger
 from adapters.storage.postgres.migrations import apply_migrations
+from adapters.storage.postgres.outbox import PostgresOutbox
 from adapters.storage.postgres.payments import PostgresPayments
 from adapters.storage.postgres.referrals import PostgresReferrals
 from adapters.storage.postgres.runtime import PostgresRuntime
@@ -41,6 +42,7 @@ class PostgresStorage:
         self.drafts = PostgresDrafts(db)
         self.jobs = PostgresJobs(db)
         self.inbox = PostgresInbox(db)
+        self.outbox = PostgresOutbox(db)
         self.payments, self.topups = PostgresPayments(db), PostgresTopups(db)
         self.free_usage, self.referrals = PostgresFreeUsage(db), PostgresReferrals(db)
         self.stats, self.directory = PostgresStats(db), PostgresDirectory(db)

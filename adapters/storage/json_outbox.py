@@ -1,0 +1,137 @@
+"""ports.outbox's rules on the state document: messages promised to users, kept in the same document (so in the
+same journal line) as the change that made them, and the update ids whose processing was committed.
+
+Mixed into json_state.State, same discipline: validate first, mutate once nothing can fail, return
+``(result, changed)``. Sections (each optional: an older document reads as empty)::
+
+    "outbox":  {"next_seq": int, "messages": {"<seq>": {"key", "chat_id", "effect", "created_at", "cid",
+                                                       "attempts", "next_attempt_at"}}},
+    "applied": {"<update id>": <committed at, whole Unix seconds>}
+
+``applied`` is how an update is marked done in the same durable change as its state and its messages: the
+inbox (inbox.json, another file) learns it afterwards, and an update listed here is never processed again
+(json_storage._Inbox.pending drops it). Ids are forgotten after RETENTION, like the inbox's.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from adapters.storage.json_codec import utc_text
+from ports.effect_codec import decode as decode_effect
+from ports.effect_codec import encode as encode_effect
+from ports.outbox import OutboxMessage
+
+Record = dict[str, Any]
+RETENTION = timedelta(hours=24)
+
+
+def message_record(message: OutboxMessage) -> Record:
+    """What a message is journaled and kept as (ValueError/TypeError for a message that cannot be)."""
+    if type(message.key) is not str or not message.key:
+        raise ValueError("an outbox message needs a key")
+    if type(message.chat_id) is not int:
+        raise TypeError(f"chat_id: expected int, got {type(message.chat_id).__name__}")
+    return {
+        "key": message.key, "chat_id": message.chat_id, "effect": encode_effect(message.effect),
+        "created_at": utc_text(message.created_at), "cid": str(message.cid), "attempts": 0,
+        "next_attempt_at": None if message.next_attempt_at is None else utc_text(message.next_attempt_at),
+    }
+
+
+def _message(seq: str, record: Mapping[str, Any]) -> OutboxMessage:
+    due = record["next_attempt_at"]
+    return OutboxMessage(record["key"], record["chat_id"], decode_effect(record["effect"]),
+                         datetime.fromisoformat(record["created_at"]), record["cid"], int(seq), record["attempts"],
+                         None if due is None else datetime.fromisoformat(due))
+
+
+class OutboxRules:
+    if TYPE_CHECKING:
+        _doc: Record
+
+    def _init_outbox(self) -> None:
+        box = self._doc.setdefault("outbox", {"next_seq": 1, "messages": {}})
+        self._outbox: dict[str, Record] = box["messages"]
+        self._applied: dict[str, int] = self._doc.setdefault("applied", {})
+        self._outbox_keys = {record["key"] for record in self._outbox.values()}
+
+    def _check_outbox(self) -> None:
+        for seq, record in self._outbox.items():
+            _message(seq, record)  # every stored message decodes
+        if len(self._outbox_keys) != len(self._outbox):
+            raise ValueError("duplicate outbox keys")
+
+    # --- operations -------------------------------------------------------------------------
+
+    def outbox_add(self, records: Sequence[Record], update_id: int | None = None,
+                   now: datetime | None = None) -> tuple[None, bool]:
+        """Store the records not stored yet; with ``update_id``, mark that update applied (needs ``now``)."""
+        for record in records:
+            _message("0", record)  # validates before anything changes
+        if update_id is not None:
+            if type(update_id) is not int or now is None:
+                raise ValueError("an applied update needs an int id and a time")
+            applied_at = math.floor(now.timestamp())
+        changed = False
+        box = self._doc["outbox"]
+        for record in records:
+            if record["key"] in self._outbox_keys:
+                continue
+            self._outbox[str(box["next_seq"])] = dict(record)
+            self._outbox_keys.add(record["key"])
+            box["next_seq"] += 1
+            changed = True
+        if update_id is not None and str(update_id) not in self._applied:
+            self._forget_applied(applied_at)
+            self._applied[str(update_id)] = applied_at
+            changed = True
+        return None, changed
+
+    def outbox_sent(self, seq: int) -> tuple[None, bool]:
+        record = self._outbox.pop(str(seq), None)
+        if record is None:
+            return None, False
+        self._outbox_keys.discard(record["key"])
+        return None, True
+
+    def outbox_retry(self, seq: int, attempts: int, next_attempt_at: datetime) -> tuple[None, bool]:
+        due = utc_text(next_attempt_at)
+        record = self._outbox.get(str(seq))
+        if record is None:
+            return None, False
+        record["attempts"], record["next_attempt_at"] = int(attempts), due
+        return None, True
+
+    def outbox_drop_chat(self, chat_id: int) -> tuple[int, bool]:
+        gone = [seq for seq, record in self._outbox.items() if record["chat_id"] == chat_id]
+        for seq in gone:
+            self._outbox_keys.discard(self._outbox.pop(seq)["key"])
+        return len(gone), bool(gone)
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def outbox_pending(self, limit: int, chat_id: int | None = None) -> list[OutboxMessage]:
+        found: list[OutboxMessage] = []
+        for seq in sorted(self._outbox, key=int):  # insertion order is seq order; sorted guards replays
+            record = self._outbox[seq]
+            if chat_id is None or record["chat_id"] == chat_id:
+                found.append(_message(seq, record))
+                if len(found) >= limit:
+                    break
+        return found
+
+    def outbox_depth(self) -> int:
+        return len(self._outbox)
+
+    def applied(self, update_ids: Sequence[int]) -> set[int]:
+        """The ones among ``update_ids`` whose processing is committed here."""
+        return {update_id for update_id in update_ids if str(update_id) in self._applied}
+
+    def _forget_applied(self, now_seconds: int) -> None:
+        cutoff = now_seconds - int(RETENTION.total_seconds())
+        if len(self._applied) > 1000 and next(iter(self._applied.values())) < cutoff:
+            for key in [key for key, at in self._applied.items() if at < cutoff]:
+                del self._applied[key]

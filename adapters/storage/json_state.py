@@ -27,6 +27,7 @@ from typing import Any
 from adapters.storage.json_billing import BillingRules
 from adapters.storage.json_codec import decode, encode, encode_field
 from adapters.storage.json_reports import ReportQueries
+from adapters.storage.json_rows import RowTables
 from ports.events import UserRef
 from ports.storage import (
     JOB_MUTABLE_FIELDS,
@@ -54,7 +55,7 @@ class CorruptStateError(ValueError):
     """The bytes are not a state document this code can read."""
 
 
-class State(BillingRules, ReportQueries):
+class State(BillingRules, ReportQueries, RowTables):
     def __init__(self, doc: Record) -> None:
         self._doc = doc
         self._users: dict[str, Record] = doc["users"]
@@ -70,6 +71,7 @@ class State(BillingRules, ReportQueries):
             if job["task_id"] is not None:
                 self._job_id_by_task[job["task_id"]] = job_id
         self._init_billing()
+        self._init_rows()
 
     # --- document ---------------------------------------------------------------------------
 

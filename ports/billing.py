@@ -9,16 +9,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
-
-@dataclass(frozen=True)
-class StarsPayment:
-    charge_id: str  # telegram_payment_charge_id: the idempotency key of the payment
-    user_id: int
-    stars: int
-    amount: int  # credited, smallest unit of the balance currency
-    payload: str  # the invoice payload (names the package)
-    created_at: datetime
-    refunded_at: datetime | None = None
+from ports.model import ManualTopup, ReferralStats, StarsPayment, TopupState  # noqa: F401 - re-exported
 
 
 class Payments(Protocol):
@@ -38,27 +29,6 @@ class Payments(Protocol):
     async def for_user(self, user_id: int, limit: int = 20) -> list[StarsPayment]:
         """Newest first."""
         ...
-
-
-class TopupState(str, Enum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
-@dataclass(frozen=True)
-class ManualTopup:
-    """A bank-transfer top-up: the user's claimed amount and receipt, decided by an admin."""
-
-    id: str
-    user_id: int
-    amount: int  # smallest unit
-    receipt_file_id: str  # the photo or document the user sent as proof
-    receipt_kind: str  # "photo" | "document"
-    created_at: datetime
-    state: TopupState = TopupState.PENDING
-    decided_by: int | None = None
-    decided_at: datetime | None = None
 
 
 class ManualTopups(Protocol):
@@ -87,13 +57,6 @@ class FreeUsage(Protocol):
         ...
 
     async def used(self, user_id: int, day: str) -> int: ...
-
-
-@dataclass(frozen=True)
-class ReferralStats:
-    invited: int
-    rewarded: int  # invitees whose first paid top-up earned the bonus
-    earned: int  # bonus credited to the inviter, smallest unit
 
 
 class Referrals(Protocol):

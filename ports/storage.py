@@ -13,108 +13,22 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol, Sequence
 
-from ports.catalog import OptionValue
 from ports.events import UserRef
+from ports.model import (  # noqa: F401 - the entities, re-exported where they were (journals name them here)
+    ACTIVE_JOB_STATES,
+    JOB_MUTABLE_FIELDS,
+    Draft,
+    Job,
+    JobState,
+    LedgerEntry,
+    User,
+)
 
 if TYPE_CHECKING:  # the roles defined beside their entities (ports/billing.py, ports/admin.py)
     from ports.admin import AuditLog, Broadcasts, RuntimeSettings, Stats, UserDirectory
     from ports.billing import FreeUsage, ManualTopups, Payments, Referrals
     from ports.outbox import Outbox, OutboxMessage
-
-
-# --- entities ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class User:
-    id: int
-    created_at: datetime
-    language: str | None = None  # chosen in the bot; wins over language_code
-    language_code: str | None = None  # from Telegram
-    username: str | None = None
-    first_name: str | None = None
-    active_draft_id: str | None = None
-    blocked: bool = False  # the user blocked the bot (Telegram 403): nothing is sent to them
-    last_seen_at: datetime | None = None
-    banned: bool = False  # an admin blocked the user: the bot serves them nothing
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    key: str
-    user_id: int
-    amount: int  # smallest currency unit; positive = credit, negative = debit
-    balance_after: int
-    reason: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A generation being prepared: model chosen, inputs being collected. Lives under a short id that
-    callback data carries; its id becomes the job id (and the debit key) at launch."""
-
-    id: str
-    user_id: int
-    chat_id: int
-    model_id: str
-    created_at: datetime
-    media: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # input name -> URLs
-    prompt: str | None = None
-    options: Mapping[str, OptionValue] = field(default_factory=dict)
-    message_id: int | None = None  # the bot message showing this draft
-    source_job_id: str | None = None  # a follow-up's source: the delivered job it works on
-
-
-class JobState(str, Enum):
-    CREATED = "created"  # charged, not yet sent to the generator
-    SUBMITTED = "submitted"  # the generator accepted it (task id known)
-    RUNNING = "running"  # the generator reports it is being processed
-    SUCCEEDED = "succeeded"  # result known, not yet delivered
-    DELIVERED = "delivered"
-    FAILED = "failed"  # refund pending
-    TIMED_OUT = "timed_out"  # refund pending
-    REFUNDED = "refunded"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (JobState.DELIVERED, JobState.REFUNDED)
-
-
-ACTIVE_JOB_STATES = frozenset({JobState.CREATED, JobState.SUBMITTED, JobState.RUNNING})
-
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    user_id: int
-    chat_id: int
-    model_id: str
-    input: Mapping[str, Any]  # the KIE "input" object, built once at launch
-    price: int
-    state: JobState
-    created_at: datetime
-    updated_at: datetime
-    deadline_at: datetime
-    language: str = "ru"
-    options: Mapping[str, OptionValue] = field(default_factory=dict)
-    progress_message_id: int | None = None
-    task_id: str | None = None
-    result_urls: tuple[str, ...] = ()
-    result_text: str | None = None
-    error: str | None = None  # a short code: "timeout", "rejected", a KIE failCode, ...
-    error_message: str | None = None
-    cid: str = ""  # correlation id of the update that launched it; its logs carry it to delivery
-    free: bool = False  # a free-tier run: price 0, one free try taken (given back if it fails)
-    source_job_id: str | None = None  # a follow-up (Veo 1080p, …): the delivered job it was made from
-    cost_credits: Decimal | None = None  # what KIE charged for the task (creditsConsumed), once known
-
-
-# Fields a transition may change.
-JOB_MUTABLE_FIELDS = frozenset(
-    {"task_id", "result_urls", "result_text", "error", "error_message", "progress_message_id", "updated_at",
-     "cost_credits"}
-)
+    from ports.uow import UnitOfWork
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -153,6 +67,11 @@ class IdempotencyConflictError(StorageError):
 
 class UnknownUserError(StorageError):
     pass
+
+
+class ConstraintViolationError(StorageError):
+    """A write broke a constraint the storage keeps as a backstop (a ledger key used twice, a negative
+    balance, a row added twice): the core decided wrongly; the unit of work rolled back."""
 
 
 # --- roles ------------------------------------------------------------------------------------
@@ -293,5 +212,9 @@ class Storage(Protocol):
     directory: "UserDirectory"
     runtime: "RuntimeSettings"
     broadcasts: "Broadcasts"
+
+    def unit_of_work(self) -> "UnitOfWork":
+        """A new unit of work (ports/uow.py): ``async with storage.unit_of_work() as uow: ...``."""
+        ...
 
     async def close(self) -> None: ...

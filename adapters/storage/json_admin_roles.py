@@ -37,14 +37,20 @@ def load_admin_file(data_dir: Path) -> AdminFile:
 
 
 class JsonAudit:
-    def __init__(self, file: AdminFile) -> None:
-        self._file = file
+    """Entries are recorded in the state document (so that a unit of work commits an audit entry with the
+    money movement it explains: json_rows.py); those admin.json holds from before are read alongside."""
+
+    def __init__(self, file: AdminFile, state: StateFile) -> None:
+        self._file, self._state = file, state
 
     async def record(self, entry: AuditEntry) -> None:
-        await self._file.change("record", entry)
+        await self._state.change("apply", [("audit", "add", entry)])
 
     async def recent(self, limit: int = 20) -> list[AuditEntry]:
-        return await self._file.read(lambda admin: admin.recent(limit))
+        limit = count(limit)
+        newer = await self._state.read(lambda state: state.audit_recent(limit))
+        older = await self._file.read(lambda admin: admin.recent(limit))
+        return sorted(newer + older, key=lambda entry: entry.at, reverse=True)[:limit]  # stable: ties keep order
 
 
 class JsonRuntime:

@@ -130,6 +130,11 @@ class DurableFile(Generic[D]):
         await self._durable(self._latest())
         return result
 
+    async def document(self) -> D:
+        """The live document, for a unit of work's reads (json_uow.py): never change it outside ``change``;
+        what it shows may not be durable yet (``read`` waits for that)."""
+        return await self._usable()
+
     async def change(self, op: str, /, *args: Any, **kwargs: Any) -> Any:
         """Run ``document.op(*args, **kwargs)``; when it reports a change, make it durable before returning."""
         if op.startswith("_"):

@@ -29,6 +29,7 @@ from adapters.storage.json_billing import BillingRules
 from adapters.storage.json_codec import decode, encode, encode_field
 from adapters.storage.json_outbox import OutboxRules
 from adapters.storage.json_reports import ReportQueries
+from adapters.storage.json_rows import RowTables
 from ports.events import UserRef
 from ports.storage import (
     JOB_MUTABLE_FIELDS,
@@ -56,7 +57,7 @@ class CorruptStateError(ValueError):
     """The bytes are not a state document this code can read."""
 
 
-class State(BillingRules, ReportQueries, OutboxRules):
+class State(BillingRules, ReportQueries, RowTables, OutboxRules):
     def __init__(self, doc: Record) -> None:
         self._doc = doc
         self._users: dict[str, Record] = doc["users"]
@@ -72,6 +73,7 @@ class State(BillingRules, ReportQueries, OutboxRules):
             if job["task_id"] is not None:
                 self._job_id_by_task[job["task_id"]] = job_id
         self._init_billing()
+        self._init_rows()
         self._init_outbox()
 
     # --- document ---------------------------------------------------------------------------

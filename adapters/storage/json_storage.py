@@ -36,6 +36,7 @@ from adapters.storage.json_roles import (
     JsonTopups,
 )
 from adapters.storage.json_state import State
+from adapters.storage.json_uow import JsonUnitOfWork, RowLocks
 from ports.events import UserRef
 from ports.outbox import OutboxMessage
 from ports.storage import Draft, InboxUpdate, Job, JobState, LedgerEntry, StorageUnavailableError, User
@@ -62,9 +63,14 @@ class JsonStorage:
         self.payments, self.topups = JsonPayments(state), JsonTopups(state)  # json_roles.py
         self.free_usage, self.referrals = JsonFreeUsage(state), JsonReferrals(state)
         self.stats, self.directory = JsonStats(state), JsonDirectory(state)
-        self.audit = JsonAudit(admin)
+        self.audit = JsonAudit(admin, state)
         self.runtime = JsonRuntime(admin)
         self.broadcasts = JsonBroadcasts(admin, state)
+        self._state, self._row_locks = state, RowLocks()
+
+    def unit_of_work(self) -> JsonUnitOfWork:
+        """ports.uow.UnitOfWork over the state file (json_uow.py): its writes become one journal record."""
+        return JsonUnitOfWork(self._state, self._row_locks)
 
     @classmethod
     async def open(cls, data_dir: Path, *, lock: FileLeaderLock | None = None) -> JsonStorage:

@@ -53,7 +53,7 @@ class PostgresJobs:
             raise ValueError(f"job {job.id}: negative price {job.price}")
         async with self._db.transaction() as conn:
             try:
-                row = await conn.fetchrow(INSERT, *_insert_arguments(job, record))
+                row = await conn.fetchrow(INSERT, *insert_arguments(job, record))
             except asyncpg.ForeignKeyViolationError:
                 raise UnknownUserError(f"unknown user {job.user_id}") from None  # zero-price jobs too
             if row is None:  # this id exists (committed, or committed while we waited on its insert)
@@ -79,7 +79,7 @@ class PostgresJobs:
         allowed = sorted({JobState(state).value for state in allowed_from})
         names = tuple(sorted(changes))
         values = [_column_value(name, changes[name]) for name in names]
-        return await self._one(_transition_sql(names), job_id, allowed, JobState(to).value, *values)
+        return await self._one(transition_sql(names), job_id, allowed, JobState(to).value, *values)
 
     async def refund(self, job_id: str, now: datetime) -> Job | None:
         now = codec.aware(now)
@@ -109,7 +109,7 @@ class PostgresJobs:
         return [codec.job(row) for row in rows]
 
 
-def _insert_arguments(job: Job, record: dict[str, Any]) -> tuple[Any, ...]:
+def insert_arguments(job: Job, record: dict[str, Any]) -> tuple[Any, ...]:
     return (
         job.id,
         job.user_id,
@@ -141,7 +141,7 @@ def _column_value(name: str, value: Any) -> Any:
 
 
 @lru_cache(maxsize=128)
-def _transition_sql(names: tuple[str, ...]) -> str:
+def transition_sql(names: tuple[str, ...]) -> str:
     """``UPDATE jobs SET state = $3, <name> = $4, ... WHERE id = $1 AND state = ANY($2)``; the names come from
     JOB_MUTABLE_FIELDS only (checked by the caller), never from outside."""
     sets = "".join(f", {_COLUMN_OF_FIELD[name]} = ${number}" for number, name in enumerate(names, start=4))

@@ -28,6 +28,7 @@ from adapters.storage.postgres.runtime import PostgresRuntime
 from adapters.storage.postgres.stats import PostgresStats
 from adapters.storage.postgres.topups import PostgresTopups
 from adapters.storage.postgres.users import PostgresUsers
+from adapters.storage.postgres.uow import PostgresUnitOfWork
 
 APPLICATION_NAME = "trt-bot"
 
@@ -49,6 +50,10 @@ class PostgresStorage:
         self.audit = PostgresAudit(db)
         self.runtime = PostgresRuntime(db)
         self.broadcasts = PostgresBroadcasts(db)
+
+    def unit_of_work(self) -> PostgresUnitOfWork:
+        """ports.uow.UnitOfWork: one transaction on one pooled connection (uow.py)."""
+        return PostgresUnitOfWork(self._db)
 
     @property
     def pool(self) -> asyncpg.Pool:

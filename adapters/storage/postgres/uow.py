@@ -1,0 +1,376 @@
+"""ports.uow.UnitOfWork on PostgreSQL: one pooled connection, one transaction, row statements only.
+
+The connection is borrowed at the unit's first statement (a unit that reads nothing costs nothing) and the
+transaction begins with it; ``commit`` commits, leaving the block without it rolls back. ``get_for_update``
+is ``SELECT ... FOR UPDATE``; ``add`` is ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (a concurrent add of
+the same key waits for the other transaction, then finds the row and returns False). The schema's
+constraints stay the backstop: the ledger key is UNIQUE, ``users.balance`` has ``CHECK (balance >= 0)``;
+their violations become ConstraintViolationError (db.py) and the transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import asyncpg
+
+from adapters.storage.postgres import codec
+from adapters.storage.postgres.db import Database
+from adapters.storage.postgres.drafts import UPSERT, upsert_arguments
+from adapters.storage.postgres.jobs import insert_arguments, transition_sql
+from adapters.storage.postgres.payments import stars_payment
+from adapters.storage.postgres.row_sql import (  # noqa: F401 - the statements, one per method
+    ACCOUNT,
+    ADD_AUDIT,
+    ADD_ENTRY,
+    ADD_FREE_TRY,
+    ADD_JOB,
+    ADD_PAYMENT,
+    ADD_REFERRAL,
+    ADD_TOPUP,
+    ADD_USER,
+    DRAFT,
+    ENTRY,
+    FREE_TRY,
+    FREE_USED,
+    JOB,
+    PAYMENT,
+    PAYMENT_COLUMNS,
+    PUT_ACCOUNT,
+    PUT_FREE_TRY,
+    PUT_PAYMENT,
+    PUT_REFERRAL,
+    PUT_TOPUP,
+    PUT_USER,
+    REFERRAL,
+    TOPUP,
+    TOPUP_COLUMNS,
+    USER,
+)
+from adapters.storage.postgres.topups import manual_topup
+from ports.model import (
+    JOB_MUTABLE_FIELDS,
+    Account,
+    AuditEntry,
+    Draft,
+    FreeTry,
+    Job,
+    JobState,
+    LedgerEntry,
+    ManualTopup,
+    Referral,
+    StarsPayment,
+    User,
+)
+from ports.storage import StorageError, UnknownUserError
+
+
+class PostgresUnitOfWork:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._connection: AbstractAsyncContextManager[asyncpg.Connection] | None = None
+        self._conn: asyncpg.Connection | None = None
+        self._transaction: Any = None
+        self._done = False
+        self.users = _Users(self)
+        self.accounts = _Accounts(self)
+        self.ledger = _Ledger(self)
+        self.drafts = _Drafts(self)
+        self.jobs = _Jobs(self)
+        self.payments = _Payments(self)
+        self.topups = _Topups(self)
+        self.free_tries = _FreeTries(self)
+        self.referrals = _Referrals(self)
+        self.audit = _Audit(self)
+
+    async def __aenter__(self) -> PostgresUnitOfWork:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._done = True
+        if self._connection is None:
+            return
+        connection, self._connection = self._connection, None
+        self._conn = None
+        try:
+            if self._transaction is not None:
+                transaction, self._transaction = self._transaction, None
+                try:
+                    await transaction.rollback()
+                except Exception as error:  # the connection is gone: the server rolled back already
+                    if exc_info[0] is None:
+                        self._db.reraise(error)
+        finally:
+            await connection.__aexit__(None, None, None)
+
+    async def commit(self) -> None:
+        self._usable()
+        self._done = True
+        if self._transaction is not None:
+            transaction, self._transaction = self._transaction, None
+            try:
+                await transaction.commit()
+            except Exception as error:
+                self._db.reraise(error)
+
+    # --- statements -----------------------------------------------------------------------------
+
+    def _usable(self) -> None:
+        if self._done:
+            raise StorageError("this unit of work is finished; open a new one")
+
+    async def _begin(self) -> asyncpg.Connection:
+        self._usable()
+        if self._conn is None:
+            connection = self._db.connection()
+            conn = await connection.__aenter__()
+            self._connection = connection
+            transaction = conn.transaction()
+            try:
+                await transaction.start()
+            except Exception as error:
+                self._db.reraise(error)
+            self._conn, self._transaction = conn, transaction
+        return self._conn
+
+    async def row(self, sql: str, *args: Any) -> Any:
+        conn = await self._begin()
+        try:
+            return await conn.fetchrow(sql, *args)
+        except asyncpg.ForeignKeyViolationError:
+            raise UnknownUserError(f"a row names an unknown user: {args[:2]!r}") from None
+        except Exception as error:
+            self._db.reraise(error)
+
+    async def value(self, sql: str, *args: Any) -> Any:
+        row = await self.row(sql, *args)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        conn = await self._begin()
+        try:
+            return await conn.execute(sql, *args)
+        except asyncpg.ForeignKeyViolationError:
+            raise UnknownUserError(f"a row names an unknown user: {args[:2]!r}") from None
+        except Exception as error:
+            self._db.reraise(error)
+
+    async def update(self, sql: str, *args: Any, what: str) -> None:
+        if await self.execute(sql, *args) == "UPDATE 0":
+            raise (UnknownUserError if what.startswith("user") else StorageError)(f"{what} does not exist")
+
+
+def _locked(sql: str, lock: bool) -> str:
+    return f"{sql} FOR UPDATE" if lock else sql
+
+
+class _Users:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, user_id: int, *, lock: bool = False) -> User | None:
+        row = await self._uow.row(_locked(USER, lock), codec.user_id(user_id))
+        return None if row is None else codec.user(row)
+
+    async def get_for_update(self, user_id: int) -> User | None:
+        return await self.get(user_id, lock=True)
+
+    async def add(self, user: User) -> bool:
+        return await self._uow.value(ADD_USER, *_user_arguments(user)) is not None
+
+    async def put(self, user: User) -> None:
+        await self._uow.update(PUT_USER, *_user_arguments(user), what=f"user {user.id}")
+
+
+def _user_arguments(user: User) -> tuple[Any, ...]:
+    codec.validated(user)
+    return (user.id, user.created_at, user.language, user.language_code, user.username, user.first_name,
+            user.active_draft_id, user.blocked, user.last_seen_at, user.banned)
+
+
+class _Accounts:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, user_id: int, *, lock: bool = False) -> Account | None:
+        row = await self._uow.row(_locked(ACCOUNT, lock), codec.user_id(user_id))
+        return None if row is None else Account(row["id"], row["balance"], row["debt"])
+
+    async def get_for_update(self, user_id: int) -> Account | None:
+        return await self.get(user_id, lock=True)
+
+    async def put(self, account: Account) -> None:
+        codec.validated(account)
+        await self._uow.update(PUT_ACCOUNT, account.user_id, account.balance, account.debt,
+                               what=f"user {account.user_id}")
+
+
+class _Ledger:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, key: str) -> LedgerEntry | None:
+        row = await self._uow.row(ENTRY, key)
+        return None if row is None else codec.entry(row)
+
+    async def add(self, entry: LedgerEntry) -> bool:
+        codec.validated(entry)
+        return await self._uow.value(
+            ADD_ENTRY, entry.key, entry.user_id, entry.amount, entry.balance_after, entry.reason, entry.created_at
+        ) is not None
+
+
+class _Drafts:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, draft_id: str) -> Draft | None:
+        row = await self._uow.row(DRAFT, draft_id)
+        return None if row is None else codec.draft(row)
+
+    async def put(self, draft: Draft) -> None:
+        await self._uow.execute(UPSERT, *upsert_arguments(draft))
+
+
+class _Jobs:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, job_id: str, *, lock: bool = False) -> Job | None:
+        row = await self._uow.row(_locked(JOB, lock), job_id)
+        return None if row is None else codec.job(row)
+
+    async def get_for_update(self, job_id: str) -> Job | None:
+        return await self.get(job_id, lock=True)
+
+    async def add(self, job: Job) -> bool:
+        record = codec.validated(job)
+        return await self._uow.value(ADD_JOB, *insert_arguments(job, record)) is not None
+
+    async def compare_and_set(
+        self, job_id: str, allowed_from: Collection[JobState], to: JobState, changes: dict[str, Any]
+    ) -> Job | None:
+        unknown = set(changes) - JOB_MUTABLE_FIELDS
+        if unknown:
+            raise ValueError(f"a transition cannot change {sorted(unknown)}; it may change {sorted(JOB_MUTABLE_FIELDS)}")
+        allowed = sorted({JobState(state).value for state in allowed_from})
+        names = tuple(sorted(changes))
+        values = [_job_value(name, changes[name]) for name in names]
+        row = await self._uow.row(transition_sql(names), job_id, allowed, JobState(to).value, *values)
+        return None if row is None else codec.job(row)
+
+
+def _job_value(name: str, value: Any) -> Any:
+    codec.validated_field(Job, name, value)
+    return list(value) if name == "result_urls" else value
+
+
+class _Payments:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, charge_id: str, *, lock: bool = False) -> StarsPayment | None:
+        row = await self._uow.row(_locked(PAYMENT, lock), charge_id)
+        return None if row is None else stars_payment(row)
+
+    async def get_for_update(self, charge_id: str) -> StarsPayment | None:
+        return await self.get(charge_id, lock=True)
+
+    async def add(self, payment: StarsPayment) -> bool:
+        return await self._uow.value(ADD_PAYMENT, *_payment_arguments(payment)) is not None
+
+    async def put(self, payment: StarsPayment) -> None:
+        await self._uow.update(PUT_PAYMENT, *_payment_arguments(payment), what=f"payment {payment.charge_id}")
+
+
+def _payment_arguments(payment: StarsPayment) -> tuple[Any, ...]:
+    codec.validated(payment)
+    return (payment.charge_id, payment.user_id, payment.stars, payment.amount, payment.payload, payment.created_at,
+            payment.refunded_at)
+
+
+class _Topups:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, topup_id: str, *, lock: bool = False) -> ManualTopup | None:
+        row = await self._uow.row(_locked(TOPUP, lock), topup_id)
+        return None if row is None else manual_topup(row)
+
+    async def get_for_update(self, topup_id: str) -> ManualTopup | None:
+        return await self.get(topup_id, lock=True)
+
+    async def add(self, topup: ManualTopup) -> bool:
+        return await self._uow.value(ADD_TOPUP, *_topup_arguments(topup)) is not None
+
+    async def put(self, topup: ManualTopup) -> None:
+        await self._uow.update(PUT_TOPUP, *_topup_arguments(topup), what=f"top-up {topup.id}")
+
+
+def _topup_arguments(topup: ManualTopup) -> tuple[Any, ...]:
+    record = codec.validated(topup)
+    return (topup.id, topup.user_id, topup.amount, topup.receipt_file_id, topup.receipt_kind, topup.created_at,
+            record["state"], topup.decided_by, topup.decided_at)
+
+
+class _FreeTries:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, job_id: str) -> FreeTry | None:
+        row = await self._uow.row(FREE_TRY, job_id)
+        return None if row is None else FreeTry(row["job_id"], row["user_id"], row["day"], row["taken"], row["released"])
+
+    async def add(self, free_try: FreeTry) -> bool:
+        return await self._uow.value(ADD_FREE_TRY, *_free_try_arguments(free_try)) is not None
+
+    async def put(self, free_try: FreeTry) -> None:
+        await self._uow.update(PUT_FREE_TRY, *_free_try_arguments(free_try), what=f"free try {free_try.job_id}")
+
+    async def used(self, user_id: int, day: str) -> int:
+        return await self._uow.value(FREE_USED, codec.user_id(user_id), day)
+
+
+def _free_try_arguments(free_try: FreeTry) -> tuple[Any, ...]:
+    codec.validated(free_try)
+    return (free_try.job_id, free_try.user_id, free_try.day, free_try.taken, free_try.released)
+
+
+class _Referrals:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, invitee_id: int, *, lock: bool = False) -> Referral | None:
+        row = await self._uow.row(_locked(REFERRAL, lock), codec.user_id(invitee_id))
+        if row is None:
+            return None
+        return Referral(row["invitee_id"], row["inviter_id"], codec.utc(row["created_at"]),
+                        codec.utc_or_none(row["rewarded_at"]), row["inviter_bonus"], row["invitee_bonus"])
+
+    async def get_for_update(self, invitee_id: int) -> Referral | None:
+        return await self.get(invitee_id, lock=True)
+
+    async def add(self, referral: Referral) -> bool:
+        return await self._uow.value(ADD_REFERRAL, *_referral_arguments(referral)) is not None
+
+    async def put(self, referral: Referral) -> None:
+        await self._uow.update(PUT_REFERRAL, *_referral_arguments(referral), what=f"referral {referral.invitee_id}")
+
+
+def _referral_arguments(referral: Referral) -> tuple[Any, ...]:
+    codec.validated(referral)
+    return (referral.invitee_id, referral.inviter_id, referral.created_at, referral.rewarded_at,
+            referral.inviter_bonus, referral.invitee_bonus)
+
+
+class _Audit:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    async def add(self, entry: AuditEntry) -> None:
+        record = codec.validated(entry)
+        details = json.dumps(record["details"], ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        await self._uow.execute(ADD_AUDIT, entry.at, str(entry.actor), entry.action, details)

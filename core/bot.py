@@ -97,7 +97,7 @@ class BotCore:
         if answers:
             await (apply or self.messenger.apply)(answers)
         if messages:
-            await self.sender.send_now([message.chat_id for message in messages])
+            await self.sender.send_now(messages)
 
     def too_fast(self, event: Event, tell: bool = True) -> list[Effect]:
         """The polite answer to a user over the inbound rate limit (no storage access: it must be cheap).

@@ -326,18 +326,17 @@ class JobRunner:
         return follow_up_rows(fmt, self._services.catalog, replace(job, state=JobState.DELIVERED))
 
     async def _refund(self, job: Job) -> None:
-        """The notice goes to the outbox (once: keyed by the job) before the refund: a crash after either
-        loses neither (the next resume refunds a job left FAILED; the sweeper sends the notice)."""
+        """The notice is stored (once, keyed by the job) before the refund: a crash after either loses neither."""
         storage, now = self._services.storage, self._services.clock.now()
-        await storage.outbox.add([OutboxMessage(f"refund:{job.id}", job.chat_id, self._refund_notice(job), now,
-                                                job.cid)])
+        notice = OutboxMessage(f"refund:{job.id}", job.chat_id, self._refund_notice(job), now, job.cid)
+        await storage.outbox.add([notice])
         refunded = await storage.jobs.refund(job.id, now)
         if refunded is None:
             return
         if job.free:
             await storage.free_usage.release(job.id)  # the free try comes back too
         log.info("JOB_REFUNDED", extra={"job": job.id, "amount": job.price, "reason": job.error, "user": job.user_id})
-        await self._sender.send_now([job.chat_id])
+        await self._sender.send_now([notice])
 
     def _refund_notice(self, job: Job) -> Effect:
         fmt, _, name = self._fmt_and_model(job)
@@ -380,10 +379,11 @@ class JobRunner:
         self._alerted[code] = now
         log.error("KIE_OPERATOR_ALERT", extra={"code": code, "admins": len(services.settings.admin_ids)})
         fmt = Fmt(services.settings.default_language, services.settings.prices.currency)
-        admins, key = services.settings.admin_ids, f"alert:{code}:{now.isoformat()}"
-        alerts = [SendScreen(admin_id, render_alert(fmt, code)) for admin_id in admins]
-        await services.storage.outbox.add([OutboxMessage(f"{key}:{a.chat_id}", a.chat_id, a, now) for a in alerts])
-        await self._sender.send_now(admins)
+        key = f"alert:{code}:{now.isoformat()}"
+        alerts = [SendScreen(admin_id, render_alert(fmt, code)) for admin_id in services.settings.admin_ids]
+        messages = [OutboxMessage(f"{key}:{alert.chat_id}", alert.chat_id, alert, now) for alert in alerts]
+        await services.storage.outbox.add(messages)
+        await self._sender.send_now(messages)
 
     async def _show_progress(self, job: Job, stage: str, progress: int | None) -> None:
         if job.progress_message_id is None:

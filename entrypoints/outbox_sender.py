@@ -1,8 +1,8 @@
 """The outbox's drainer: sends what was committed to the outbox (ports/outbox.py), one chat's messages one at a
 time in the order they were stored, and removes each once sent.
 
-- Sent: the message is removed ("marked sent"). A crash between the send and the removal sends it again after
-  restart: the only repeat the outbox allows.
+- Sent: the message is marked sent (its key is kept for a day, so a repeated commit adds it no more). A crash
+  between the send and that mark sends it again after restart: the only repeat the outbox allows.
 - ``RecipientBlockedError``: the recipient blocked the bot, left or is gone. The recipient (a private chat is a
   user) is marked blocked and every message still waiting for that chat is dropped.
 - ``MessengerUnavailableError`` (network, 5xx, Telegram down): the message stays, its attempts are counted and it
@@ -11,8 +11,11 @@ time in the order they were stored, and removes each once sent.
 - ``ResultRefusedError`` or an error nobody expected: the message can never go out as it is; after
   ``max_attempts`` it is dropped (logged) so one bad message does not hold its chat forever.
 
-``send_now(chat_ids)`` drains those chats at once (after a commit); ``sweep()`` drains every chat with something
-due (the active instance calls it periodically: retries, and what a crash left behind).
+``send_now(messages)`` sends just-committed messages at once. When this process knows nothing older waits for
+their chat (it has swept since it started, and every message it was handed since went out), it sends them as
+given, without reading the outbox back: one round trip per message, its mark. Otherwise it drains the chat from
+storage, in order. ``sweep()`` drains every chat with something due (the active instance calls it periodically:
+retries, and what a crash or another instance left behind).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Sequence
 
@@ -33,6 +37,8 @@ from ports.trace import correlation_id
 
 log = logging.getLogger(__name__)
 
+RECENT_KEYS = 10_000  # keys sent here lately: a sweep and a send_now racing for one message send it once
+
 
 class OutboxSender:
     def __init__(self, outbox: Outbox, messenger: Messenger, users: Users, clock: Clock, *,
@@ -44,19 +50,27 @@ class OutboxSender:
         self._max_attempts, self._batch = max_attempts, batch
         # One drain per chat at a time: two would interleave its messages.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._swept = False  # a first sweep found what earlier processes left
+        self._backlog: set[int] = set()  # chats that may have older messages waiting (put off, or left)
+        self._recent: OrderedDict[str, None] = OrderedDict()  # keys this process sent lately
         self.sent = 0  # messages sent since start
         self.retried = 0  # sends put off for a retry
 
-    async def send_now(self, chat_ids: Sequence[int]) -> None:
-        chats = list(dict.fromkeys(chat_ids))
-        if len(chats) == 1:
-            await self._drain_chat(chats[0])
-        elif chats:
-            await asyncio.gather(*(self._drain_chat(chat) for chat in chats))
+    async def send_now(self, messages: Sequence[OutboxMessage]) -> None:
+        by_chat: dict[int, list[OutboxMessage]] = {}
+        for message in messages:
+            by_chat.setdefault(message.chat_id, []).append(message)
+        if len(by_chat) == 1:
+            [(chat, given)] = by_chat.items()
+            await self._drain_chat(chat, given)
+        elif by_chat:
+            await asyncio.gather(*(self._drain_chat(chat, given) for chat, given in by_chat.items()))
 
     async def sweep(self) -> int:
         """Drain every chat that has a message waiting; how many chats were looked at."""
         waiting = await self._outbox.pending(self._batch * 10)
+        self._swept = True
+        self._backlog.update(message.chat_id for message in waiting)
         now = self._clock.now()
         chats = [chat for chat in dict.fromkeys(message.chat_id for message in waiting) if not self._busy(chat)]
         due = {m.chat_id for m in waiting if m.next_attempt_at is None or m.next_attempt_at <= now}
@@ -77,19 +91,28 @@ class OutboxSender:
         lock = self._locks.get(chat_id)
         return lock is not None and lock.locked()
 
-    async def _drain_chat(self, chat_id: int) -> None:
+    async def _drain_chat(self, chat_id: int, given: list[OutboxMessage] | None = None) -> None:
         lock = self._locks.get(chat_id)
         if lock is None:
             lock = self._locks[chat_id] = asyncio.Lock()
         async with lock:
+            if given is not None and self._swept and chat_id not in self._backlog:
+                for message in given:
+                    if message.key not in self._recent and not await self._send_one(message):
+                        self._backlog.add(chat_id)
+                        return
+                return
             while True:
                 waiting = await self._outbox.pending(self._batch, chat_id)
                 if not waiting:
+                    self._backlog.discard(chat_id)
                     return
                 for message in waiting:
                     if not await self._send_one(message):
+                        self._backlog.add(chat_id)
                         return  # the chat waits: for its retry time, or it was dropped
                 if len(waiting) < self._batch:
+                    self._backlog.discard(chat_id)
                     return
 
     async def _send_one(self, message: OutboxMessage) -> bool:
@@ -104,10 +127,10 @@ class OutboxSender:
             except RecipientBlockedError as error:
                 recipient = error.chat_id if error.chat_id is not None else message.chat_id
                 await self._delivery.mark_unreachable(recipient, type(message.effect).__name__)
-                await self._outbox.sent(message.seq)
-                dropped = await self._outbox.drop_chat(recipient)
+                await self._mark_sent(message)
+                dropped = await self._outbox.drop_chat(recipient, self._clock.now())
                 log.info("OUTBOX_DROPPED chat=%s messages=%s", recipient, dropped + 1)
-                return recipient != message.chat_id
+                return False
             except MessengerUnavailableError as error:
                 await self._later(message, str(error))
                 return False
@@ -116,23 +139,29 @@ class OutboxSender:
             except Exception as error:  # ResultRefusedError or a bug: never block the chat forever
                 if message.attempts + 1 >= self._max_attempts or isinstance(error, ResultRefusedError):
                     exception_caught(error, stage="outbox", chat=message.chat_id, key=message.key)
-                    await self._outbox.sent(message.seq)
+                    await self._mark_sent(message)
                     log.error("OUTBOX_GAVE_UP chat=%s key=%s attempts=%s", message.chat_id, message.key,
                               message.attempts + 1)
                     return True
                 exception_caught(error, stage="outbox", chat=message.chat_id, key=message.key)
                 await self._later(message, type(error).__name__)
                 return False
-            await self._outbox.sent(message.seq)
+            await self._mark_sent(message)
             self.sent += 1
             return True
         finally:
             correlation_id.reset(token)
 
+    async def _mark_sent(self, message: OutboxMessage) -> None:
+        self._recent[message.key] = None
+        while len(self._recent) > RECENT_KEYS:
+            self._recent.popitem(last=False)
+        await self._outbox.sent([message.key], self._clock.now())
+
     async def _later(self, message: OutboxMessage, reason: str) -> None:
         attempts = message.attempts + 1
         delay = min(self._backoff_first * 2 ** (attempts - 1), self._backoff_max)
-        await self._outbox.retry_later(message.seq, attempts, self._clock.now() + timedelta(seconds=delay))
+        await self._outbox.retry_later(message.key, attempts, self._clock.now() + timedelta(seconds=delay))
         self.retried += 1
         log.warning("OUTBOX_RETRY chat=%s key=%s attempts=%s in_s=%s reason=%s", message.chat_id, message.key,
                     attempts, delay, reason[:80])

@@ -5,7 +5,8 @@ Mixed into json_state.State, same discipline: validate first, mutate once nothin
 ``(result, changed)``. Sections (each optional: an older document reads as empty)::
 
     "outbox":  {"next_seq": int, "messages": {"<seq>": {"key", "chat_id", "effect", "created_at", "cid",
-                                                       "attempts", "next_attempt_at"}}},
+                                                       "attempts", "next_attempt_at"}},
+                "sent": {"<key>": <sent at, whole Unix seconds>}},
     "applied": {"<update id>": <committed at, whole Unix seconds>}
 
 ``applied`` is how an update is marked done in the same durable change as its state and its messages: the
@@ -16,16 +17,15 @@ inbox (inbox.json, another file) learns it afterwards, and an update listed here
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from adapters.storage.json_codec import utc_text
 from ports.effect_codec import decode as decode_effect
 from ports.effect_codec import encode as encode_effect
-from ports.outbox import OutboxMessage
+from ports.outbox import RETENTION, OutboxMessage
 
 Record = dict[str, Any]
-RETENTION = timedelta(hours=24)
 
 
 def message_record(message: OutboxMessage) -> Record:
@@ -53,10 +53,11 @@ class OutboxRules:
         _doc: Record
 
     def _init_outbox(self) -> None:
-        box = self._doc.setdefault("outbox", {"next_seq": 1, "messages": {}})
+        box = self._doc.setdefault("outbox", {"next_seq": 1, "messages": {}, "sent": {}})
         self._outbox: dict[str, Record] = box["messages"]
+        self._outbox_sent: dict[str, int] = box.setdefault("sent", {})
         self._applied: dict[str, int] = self._doc.setdefault("applied", {})
-        self._outbox_keys = {record["key"] for record in self._outbox.values()}
+        self._outbox_keys = {record["key"]: seq for seq, record in self._outbox.items()}
 
     def _check_outbox(self) -> None:
         for seq, record in self._outbox.items():
@@ -78,37 +79,45 @@ class OutboxRules:
         changed = False
         box = self._doc["outbox"]
         for record in records:
-            if record["key"] in self._outbox_keys:
+            if record["key"] in self._outbox_keys or record["key"] in self._outbox_sent:
                 continue
-            self._outbox[str(box["next_seq"])] = dict(record)
-            self._outbox_keys.add(record["key"])
+            seq = str(box["next_seq"])
+            self._outbox[seq] = dict(record)
+            self._outbox_keys[record["key"]] = seq
             box["next_seq"] += 1
             changed = True
         if update_id is not None and str(update_id) not in self._applied:
-            self._forget_applied(applied_at)
+            _forget(self._applied, applied_at)
             self._applied[str(update_id)] = applied_at
             changed = True
         return None, changed
 
-    def outbox_sent(self, seq: int) -> tuple[None, bool]:
-        record = self._outbox.pop(str(seq), None)
-        if record is None:
-            return None, False
-        self._outbox_keys.discard(record["key"])
-        return None, True
+    def outbox_sent(self, keys: Sequence[str], now: datetime) -> tuple[None, bool]:
+        sent_at = math.floor(now.timestamp())
+        changed = False
+        for key in keys:
+            seq = self._outbox_keys.pop(key, None)
+            if seq is None:
+                continue
+            del self._outbox[seq]
+            if not changed:
+                _forget(self._outbox_sent, sent_at)
+            self._outbox_sent[key] = sent_at
+            changed = True
+        return None, changed
 
-    def outbox_retry(self, seq: int, attempts: int, next_attempt_at: datetime) -> tuple[None, bool]:
+    def outbox_retry(self, key: str, attempts: int, next_attempt_at: datetime) -> tuple[None, bool]:
         due = utc_text(next_attempt_at)
-        record = self._outbox.get(str(seq))
-        if record is None:
+        seq = self._outbox_keys.get(key)
+        if seq is None:
             return None, False
+        record = self._outbox[seq]
         record["attempts"], record["next_attempt_at"] = int(attempts), due
         return None, True
 
-    def outbox_drop_chat(self, chat_id: int) -> tuple[int, bool]:
-        gone = [seq for seq, record in self._outbox.items() if record["chat_id"] == chat_id]
-        for seq in gone:
-            self._outbox_keys.discard(self._outbox.pop(seq)["key"])
+    def outbox_drop_chat(self, chat_id: int, now: datetime) -> tuple[int, bool]:
+        gone = [record["key"] for record in self._outbox.values() if record["chat_id"] == chat_id]
+        self.outbox_sent(gone, now)
         return len(gone), bool(gone)
 
     # --- queries ----------------------------------------------------------------------------
@@ -130,8 +139,11 @@ class OutboxRules:
         """The ones among ``update_ids`` whose processing is committed here."""
         return {update_id for update_id in update_ids if str(update_id) in self._applied}
 
-    def _forget_applied(self, now_seconds: int) -> None:
-        cutoff = now_seconds - int(RETENTION.total_seconds())
-        if len(self._applied) > 1000 and next(iter(self._applied.values())) < cutoff:
-            for key in [key for key, at in self._applied.items() if at < cutoff]:
-                del self._applied[key]
+
+
+def _forget(remembered: dict[str, int], now_seconds: int) -> None:
+    """Drop what is older than RETENTION (checked when the oldest, first inserted, is that old)."""
+    cutoff = now_seconds - int(RETENTION.total_seconds())
+    if remembered and next(iter(remembered.values())) < cutoff:
+        for key in [key for key, at in remembered.items() if at < cutoff]:
+            del remembered[key]

@@ -216,14 +216,14 @@ class _Outbox:
     async def pending(self, limit: int = 100, chat_id: int | None = None) -> list[OutboxMessage]:
         return await self._file.read(lambda state: state.outbox_pending(limit, chat_id))
 
-    async def sent(self, seq: int) -> None:
-        await self._file.change("outbox_sent", seq)
+    async def sent(self, keys: Sequence[str], now: datetime) -> None:
+        await self._file.change("outbox_sent", list(keys), now)
 
-    async def retry_later(self, seq: int, attempts: int, next_attempt_at: datetime) -> None:
-        await self._file.change("outbox_retry", seq, attempts, next_attempt_at)
+    async def retry_later(self, key: str, attempts: int, next_attempt_at: datetime) -> None:
+        await self._file.change("outbox_retry", key, attempts, next_attempt_at)
 
-    async def drop_chat(self, chat_id: int) -> int:
-        return await self._file.change("outbox_drop_chat", chat_id)
+    async def drop_chat(self, chat_id: int, now: datetime) -> int:
+        return await self._file.change("outbox_drop_chat", chat_id, now)
 
     async def depth(self) -> int:
         return await self._file.read(lambda state: state.outbox_depth())

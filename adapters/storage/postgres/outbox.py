@@ -2,7 +2,8 @@
 
 Messages are added by one statement (``unnest`` over arrays), on their own or together with marking their
 update done (inbox.py ``DONE_WITH_OUTBOX``: one statement is one transaction, so no BEGIN/COMMIT round trips).
-A sent message is deleted. The effect column is the effect as JSON text (ports/effect_codec.py).
+A sent message keeps its key (and drops its effect) for RETENTION, then is deleted (every ``prune_every`` marks).
+The effect column is the effect as JSON text (ports/effect_codec.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from adapters.storage.postgres import codec
 from adapters.storage.postgres.db import Database
 from ports.effect_codec import decode as decode_effect
 from ports.effect_codec import encode as encode_effect
-from ports.outbox import OutboxMessage
+from ports.outbox import RETENTION, OutboxMessage
 
 COLUMNS = "seq, key, chat_id, effect, created_at, cid, attempts, next_attempt_at"
 # The rows to insert, as parallel arrays starting at parameter $n (see ``arrays``).
@@ -24,12 +25,14 @@ ROWS = ("SELECT * FROM unnest(${0}::text[], ${1}::bigint[], ${2}::text[], ${3}::
 INSERT = ("INSERT INTO outbox (key, chat_id, effect, created_at, cid, next_attempt_at) {rows} "
           "ON CONFLICT (key) DO NOTHING")
 ADD = INSERT.format(rows=ROWS.format(1, 2, 3, 4, 5, 6))
-PENDING = f"SELECT {COLUMNS} FROM outbox ORDER BY seq LIMIT $1"
-PENDING_FOR_CHAT = f"SELECT {COLUMNS} FROM outbox WHERE chat_id = $2 ORDER BY seq LIMIT $1"
-SENT = "DELETE FROM outbox WHERE seq = $1"
-RETRY = "UPDATE outbox SET attempts = $2, next_attempt_at = $3 WHERE seq = $1"
-DROP_CHAT = "DELETE FROM outbox WHERE chat_id = $1"
-DEPTH = "SELECT count(*) FROM outbox"
+PENDING = f"SELECT {COLUMNS} FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1"
+PENDING_FOR_CHAT = f"SELECT {COLUMNS} FROM outbox WHERE sent_at IS NULL AND chat_id = $2 ORDER BY seq LIMIT $1"
+# Sent: the effect is dropped (the key is all a repeat needs); rows sent more than RETENTION ago are deleted.
+SENT = "UPDATE outbox SET sent_at = $2, effect = '' WHERE key = ANY($1::text[]) AND sent_at IS NULL"
+RETRY = "UPDATE outbox SET attempts = $2, next_attempt_at = $3 WHERE key = $1 AND sent_at IS NULL"
+DROP_CHAT = "UPDATE outbox SET sent_at = $2, effect = '' WHERE chat_id = $1 AND sent_at IS NULL"
+DEPTH = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+PRUNE = "DELETE FROM outbox WHERE sent_at < $1"
 
 
 def arrays(messages: Sequence[OutboxMessage]) -> list[list[Any]]:
@@ -54,8 +57,10 @@ def message(row: Any) -> OutboxMessage:
 
 
 class PostgresOutbox:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, prune_every: int = 200) -> None:
         self._db = db
+        self.prune_every = prune_every
+        self._marks = 0
 
     async def add(self, messages: Sequence[OutboxMessage]) -> None:
         if not messages:
@@ -72,17 +77,21 @@ class PostgresOutbox:
                 rows = await conn.fetch(PENDING_FOR_CHAT, codec.count(limit), chat_id)
         return [message(row) for row in rows]
 
-    async def sent(self, seq: int) -> None:
+    async def sent(self, keys: Sequence[str], now: datetime) -> None:
+        now = codec.aware(now)
+        self._marks += 1
         async with self._db.connection() as conn:
-            await conn.execute(SENT, seq)
+            await conn.execute(SENT, list(keys), now)
+            if self.prune_every > 0 and self._marks % self.prune_every == 0:
+                await conn.execute(PRUNE, now - RETENTION)
 
-    async def retry_later(self, seq: int, attempts: int, next_attempt_at: datetime) -> None:
+    async def retry_later(self, key: str, attempts: int, next_attempt_at: datetime) -> None:
         async with self._db.connection() as conn:
-            await conn.execute(RETRY, seq, codec.count(attempts), codec.aware(next_attempt_at))
+            await conn.execute(RETRY, key, codec.count(attempts), codec.aware(next_attempt_at))
 
-    async def drop_chat(self, chat_id: int) -> int:
+    async def drop_chat(self, chat_id: int, now: datetime) -> int:
         async with self._db.connection() as conn:
-            status = await conn.execute(DROP_CHAT, chat_id)
+            status = await conn.execute(DROP_CHAT, chat_id, codec.aware(now))
         return int(status.split()[-1])
 
     async def depth(self) -> int:

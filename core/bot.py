@@ -10,9 +10,9 @@ its 10 s pre-checkout deadline are long gone)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable, Sequence
+from typing import Awaitable, Callable, Mapping, Sequence
 
 from core import group_chats, routes
 from core.broadcaster import Broadcaster
@@ -40,6 +40,7 @@ class Outcome:
     rejected: str | None = None  # a reason code when the input was refused
     started_job: str | None = None
     started_broadcast: str | None = None
+    keys: dict[Effect, str] = field(default_factory=dict)  # outbox keys named by the handler (Reply.once)
 
 
 class BotCore:
@@ -83,7 +84,7 @@ class BotCore:
         Telegram's pace without holding a worker."""
         now = self.services.clock.now()
         prefix = f"u{update_id}" if update_id is not None else f"e{self.services.new_id()}"
-        messages = outbox_messages(outcome.effects, prefix, now, correlation_id.get())
+        messages = outbox_messages(outcome.effects, prefix, now, correlation_id.get(), outcome.keys)
         if update_id is not None:
             await self.services.storage.inbox.done(update_id, now, messages)
         elif messages:
@@ -125,7 +126,7 @@ class BotCore:
         if isinstance(event, CallbackPress):
             # Every pressed button is answered, first, exactly once: no endless spinner.
             effects.insert(0, AnswerCallback(event.callback_id, reply.toast, reply.alert))
-        return Outcome(effects, name, reply.rejected, reply.started_job, reply.started_broadcast)
+        return Outcome(effects, name, reply.rejected, reply.started_job, reply.started_broadcast, reply.once)
 
     def _fmt_for(self, event: Event) -> Fmt:
         settings = self.services.settings
@@ -157,9 +158,11 @@ class BotCore:
 EPHEMERAL = (AnswerCallback, AnswerPreCheckout)
 
 
-def outbox_messages(effects: Sequence[Effect], prefix: str, now: datetime, cid: str) -> list[OutboxMessage]:
-    """The effects to store in the outbox, keyed ``<prefix>:<n>`` in their order."""
-    return [OutboxMessage(f"{prefix}:{index}", effect.chat_id, effect, now, cid)
+def outbox_messages(effects: Sequence[Effect], prefix: str, now: datetime, cid: str,
+                    keys: Mapping[Effect, str] | None = None) -> list[OutboxMessage]:
+    """The effects to store in the outbox: keyed as the handler named them, else ``<prefix>:<n>``."""
+    keys = keys or {}
+    return [OutboxMessage(keys.get(effect) or f"{prefix}:{index}", effect.chat_id, effect, now, cid)
             for index, effect in enumerate(effects) if not isinstance(effect, EPHEMERAL)]
 
 

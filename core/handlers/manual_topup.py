@@ -12,7 +12,7 @@ from core.handlers.navigation import stale
 from core.handlers.referral import fmt_for_user, reward_first_topup
 from core.views.common import button
 from core.views.payments import render_manual_amounts, render_notice, render_receipt_request
-from ports.billing import ManualTopup
+from ports.billing import ManualTopup, TopupState
 from ports.effects import Effect, ResultKind, SendFile, SendScreen
 from ports.media import MediaKind, MediaRef
 
@@ -62,23 +62,40 @@ async def decide(services: Services, turn: Turn, fields: tuple[str, ...], approv
     topup, won = await call(fields[0], turn.user.id, turn.now)
     if topup is None:
         return await stale(services, turn)
-    if not won:
+    action = "topup_approve" if approve else "topup_reject"
+    wanted = TopupState.APPROVED if approve else TopupState.REJECTED
+    repeat = not won and topup.decided_by == turn.user.id and topup.state is wanted
+    if not won and not repeat:
         state = turn.fmt.t(f"manual.state.{topup.state.value}")
         return Reply(toast=turn.fmt.t("manual.already", state=state, admin=topup.decided_by), rejected="ALREADY_DECIDED")
-    await audit(services, turn, "topup_approve" if approve else "topup_reject", topup=topup.id, user=topup.user_id,
-                amount=topup.amount)
+    # A repeat (this admin's decision again, e.g. the update processed again after a crash) completes what the
+    # first may not have: the audit entry when it is missing, the notices (their outbox keys send each once).
+    if not repeat or not await _audited(services, action, topup.id):
+        await audit(services, turn, action, topup=topup.id, user=topup.user_id, amount=topup.amount)
     user_fmt = await fmt_for_user(services, topup.user_id)
-    effects: list[Effect] = [turn.send(render_notice(turn.fmt.t(
+    done = turn.send(render_notice(turn.fmt.t(
         "manual.admin_done" if approve else "manual.admin_rejected", id=topup.id, amount=turn.fmt.money(topup.amount)
-    )))]
+    )))
+    once: dict[Effect, str] = {done: f"topup:{topup.id}:admin"}
     if approve:
         balance = await services.storage.ledger.balance(topup.user_id)
         text = user_fmt.t("manual.credited", amount=user_fmt.money(topup.amount), balance=user_fmt.money(balance))
-        effects.append(SendScreen(topup.user_id, render_notice(text, "manual_credited")))
-        effects += await reward_first_topup(services, turn, invitee_id=topup.user_id)
+        once[SendScreen(topup.user_id, render_notice(text, "manual_credited"))] = f"topup:{topup.id}:user"
+        paid_at = topup.decided_at if repeat else None
+        once.update(await reward_first_topup(services, turn, invitee_id=topup.user_id, paid_at=paid_at))
     else:
-        effects.append(SendScreen(topup.user_id, render_notice(user_fmt.t("manual.rejected"), "manual_rejected")))
-    return Reply(effects, toast=turn.fmt.t("manual.toast_done"))
+        once[SendScreen(topup.user_id, render_notice(user_fmt.t("manual.rejected"), "manual_rejected"))] = \
+            f"topup:{topup.id}:user"
+    return Reply(list(once), toast=turn.fmt.t("manual.toast_done"), once=once)
+
+
+async def _audited(services: Services, action: str, topup_id: str) -> bool:
+    """Whether the audit log's recent entries hold this decision (looked up only on a repeat)."""
+    entries = await services.storage.audit.recent(AUDIT_LOOKBACK)
+    return any(entry.action == action and entry.details.get("topup") == topup_id for entry in entries)
+
+
+AUDIT_LOOKBACK = 500  # a repeat comes within minutes of the decision: it is among the newest entries
 
 
 async def approve(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:

@@ -98,24 +98,29 @@ async def payment_received(services: Services, turn: Turn, fields: tuple[str, ..
     fields = {"charge": event.charge_id, "stars": event.total_amount, "amount": amount,
               "currency": services.settings.prices.currency.code, "user": turn.user.id}
     try:
-        _, created = await services.storage.payments.record_stars(payment)
+        recorded, created = await services.storage.payments.record_stars(payment)
     except BalanceLimitError:
         # Only a forged update can get here (no real payment takes a balance past 64 bits): nothing was stored.
         log.error("PAYMENT_UNCREDITABLE", extra=fields)
         return Reply(rejected="BALANCE_LIMIT")
     if not created:
         log.info("PAYMENT_DUPLICATE", extra=fields)
-        return Reply(rejected="DUPLICATE_PAYMENT")
-    log.info("PAYMENT_CREDITED", extra=fields)
+        if recorded.user_id != turn.user.id:
+            return Reply(rejected="DUPLICATE_PAYMENT")
+        # Credited before: this is the same payment again (a repeat after a crash, or Telegram's). The receipt
+        # and the bonus notices are given again; their outbox keys send each once.
+    else:
+        log.info("PAYMENT_CREDITED", extra=fields)
     balance = await services.storage.ledger.balance(turn.user.id)
-    receipt = turn.fmt.t(
+    receipt_text = turn.fmt.t(
         "pay.receipt", stars=event.total_amount, amount=turn.fmt.money(amount), balance=turn.fmt.money(balance)
     )
     order = _order(event.payload)
     draft_id = order if order and await owned_draft(services, turn, order) is not None else None
-    effects = [turn.send(render_receipt(turn.fmt, receipt, draft_id, services.settings.support_contact))]
-    effects += await reward_first_topup(services, turn)
-    return Reply(effects)
+    receipt = turn.send(render_receipt(turn.fmt, receipt_text, draft_id, services.settings.support_contact))
+    once = {receipt: f"receipt:{event.charge_id}"}
+    once.update(await reward_first_topup(services, turn, paid_at=None if created else recorded.created_at))
+    return Reply(list(once), rejected=None if created else "DUPLICATE_PAYMENT", once=once)
 
 
 async def payment_refunded(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:

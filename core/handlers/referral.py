@@ -4,6 +4,7 @@ once per pair; never for inviting oneself."""
 from __future__ import annotations
 
 import string
+from datetime import datetime
 
 from core.context import Reply, Services, Turn
 from core.i18n import Fmt, resolve_language
@@ -56,26 +57,33 @@ async def screen(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -
     return Reply([turn.show(view)])
 
 
-async def reward_first_topup(services: Services, turn: Turn, invitee_id: int | None = None) -> list[Effect]:
-    """Called after every paid top-up; pays the pair's bonus the first time. Effects tell both users."""
+async def reward_first_topup(services: Services, turn: Turn, invitee_id: int | None = None,
+                             paid_at: datetime | None = None) -> dict[Effect, str]:
+    """Called after every paid top-up; pays the pair's bonus the first time. The notices to both users, with
+    their outbox keys. ``paid_at``: the top-up was recorded before (this is a repeat after a crash): when the
+    bonus was paid with it (at or after ``paid_at``), its notices are given again (the keys send them once)."""
     settings = services.settings
     invitee_id = invitee_id if invitee_id is not None else turn.user.id
     if settings.referral_bonus_inviter <= 0 and settings.referral_bonus_invitee <= 0:
-        return []
+        return {}
     inviter_id = await services.storage.referrals.reward(
         invitee_id, settings.referral_bonus_inviter, settings.referral_bonus_invitee, turn.now
     )
+    bonuses = (settings.referral_bonus_inviter, settings.referral_bonus_invitee)
+    if inviter_id is None and paid_at is not None:
+        async with services.storage.unit_of_work() as uow:  # read only: nothing is committed
+            referral = await uow.referrals.get(invitee_id)
+        if referral is not None and referral.rewarded_at is not None and referral.rewarded_at >= paid_at:
+            inviter_id, bonuses = referral.inviter_id, (referral.inviter_bonus, referral.invitee_bonus)
     if inviter_id is None:
-        return []
-    effects: list[Effect] = []
-    for user_id, key, amount in (
-        (inviter_id, "ref.bonus_inviter", settings.referral_bonus_inviter),
-        (invitee_id, "ref.bonus_invitee", settings.referral_bonus_invitee),
-    ):
+        return {}
+    notices: dict[Effect, str] = {}
+    for user_id, role, amount in ((inviter_id, "inviter", bonuses[0]), (invitee_id, "invitee", bonuses[1])):
         if amount > 0:
             fmt = await fmt_for_user(services, user_id)
-            effects.append(SendScreen(user_id, render_notice(fmt.t(key, amount=fmt.money(amount)), "referral_bonus")))
-    return effects
+            text = fmt.t(f"ref.bonus_{role}", amount=fmt.money(amount))
+            notices[SendScreen(user_id, render_notice(text, "referral_bonus"))] = f"referral:{invitee_id}:{role}"
+    return notices
 
 
 async def fmt_for_user(services: Services, user_id: int) -> Fmt:

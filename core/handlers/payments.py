@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 from decimal import ROUND_DOWN, Decimal
 
+from core import cashier
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.handlers.drafting import owned_draft
 from core.handlers.navigation import stale
-from core.handlers.referral import reward_first_topup
+from core.handlers.referral import bonuses, reward_notices
 from core.views.payments import render_notice, render_receipt, render_support, render_topup
 from ports.billing import StarsPayment
 from ports.effects import AnswerPreCheckout, SendInvoice
@@ -98,23 +99,23 @@ async def payment_received(services: Services, turn: Turn, fields: tuple[str, ..
     fields = {"charge": event.charge_id, "stars": event.total_amount, "amount": amount,
               "currency": services.settings.prices.currency.code, "user": turn.user.id}
     try:
-        _, created = await services.storage.payments.record_stars(payment)
+        _, topped = await cashier.pay_stars(services.storage, payment, bonuses(services))
     except BalanceLimitError:
         # Only a forged update can get here (no real payment takes a balance past 64 bits): nothing was stored.
         log.error("PAYMENT_UNCREDITABLE", extra=fields)
         return Reply(rejected="BALANCE_LIMIT")
-    if not created:
+    if topped is None:
         log.info("PAYMENT_DUPLICATE", extra=fields)
         return Reply(rejected="DUPLICATE_PAYMENT")
     log.info("PAYMENT_CREDITED", extra=fields)
-    balance = await services.storage.ledger.balance(turn.user.id)
+    balance = topped.balance
     receipt = turn.fmt.t(
         "pay.receipt", stars=event.total_amount, amount=turn.fmt.money(amount), balance=turn.fmt.money(balance)
     )
     order = _order(event.payload)
     draft_id = order if order and await owned_draft(services, turn, order) is not None else None
     effects = [turn.send(render_receipt(turn.fmt, receipt, draft_id, services.settings.support_contact))]
-    effects += await reward_first_topup(services, turn)
+    effects += await reward_notices(services, topped.reward)
     return Reply(effects)
 
 
@@ -129,7 +130,7 @@ async def payment_refunded(services: Services, turn: Turn, fields: tuple[str, ..
         # Only the payer's own refund update takes money back: anyone else's is logged and ignored.
         log.warning("REFUND_PAYER_MISMATCH charge=%s sender=%s payer=%s", event.charge_id, turn.user.id, charged.user_id)
         return Reply(rejected="REFUND_NOT_PAYER")
-    payment, changed = await services.storage.payments.refund_stars(event.charge_id, turn.now)
+    payment, changed = await cashier.refund_stars(services.storage, event.charge_id, turn.now)
     if payment is None or not changed:
         return Reply(rejected="NOTHING_TO_REFUND")
     return Reply([turn.send(render_notice(await refund_notice(services, turn, payment), "payment_refunded"))])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 
+from core import cashier
 from core.context import Reply, Services, Turn
 from core.i18n import Fmt, resolve_language
 from core.views.payments import render_notice, render_referrals
@@ -44,7 +45,7 @@ async def link_from_start(services: Services, turn: Turn, args: str) -> None:
     inviter = user_for(args[len(PREFIX):])
     if inviter is None or inviter == turn.user.id or await services.storage.users.get(inviter) is None:
         return
-    await services.storage.referrals.link(turn.user.id, inviter, turn.now)
+    await cashier.link_referral(services.storage, turn.user.id, inviter, turn.now)
 
 
 async def screen(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
@@ -56,21 +57,19 @@ async def screen(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -
     return Reply([turn.show(view)])
 
 
-async def reward_first_topup(services: Services, turn: Turn, invitee_id: int | None = None) -> list[Effect]:
-    """Called after every paid top-up; pays the pair's bonus the first time. Effects tell both users."""
-    settings = services.settings
-    invitee_id = invitee_id if invitee_id is not None else turn.user.id
-    if settings.referral_bonus_inviter <= 0 and settings.referral_bonus_invitee <= 0:
-        return []
-    inviter_id = await services.storage.referrals.reward(
-        invitee_id, settings.referral_bonus_inviter, settings.referral_bonus_invitee, turn.now
-    )
-    if inviter_id is None:
+def bonuses(services: Services) -> cashier.Bonuses:
+    """What a pair earns after the invitee's first paid top-up (paid in that top-up's unit of work)."""
+    return cashier.Bonuses(services.settings.referral_bonus_inviter, services.settings.referral_bonus_invitee)
+
+
+async def reward_notices(services: Services, reward: cashier.ReferralReward | None) -> list[Effect]:
+    """Tell both users about the bonus a top-up just paid."""
+    if reward is None:
         return []
     effects: list[Effect] = []
     for user_id, key, amount in (
-        (inviter_id, "ref.bonus_inviter", settings.referral_bonus_inviter),
-        (invitee_id, "ref.bonus_invitee", settings.referral_bonus_invitee),
+        (reward.inviter_id, "ref.bonus_inviter", reward.inviter_bonus),
+        (reward.invitee_id, "ref.bonus_invitee", reward.invitee_bonus),
     ):
         if amount > 0:
             fmt = await fmt_for_user(services, user_id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Mapping, Sequence
 
-from core import group_chats, routes
+from core import cashier, group_chats, routes
 from core.broadcaster import Broadcaster
 from core.context import Reply, Services, Turn
 from core.handlers.admin_tools import is_admin
@@ -147,7 +147,7 @@ class BotCore:
         services = self.services
         await refresh_overrides(services)  # prices and switches another instance may have changed
         now = services.clock.now()
-        user, created = await services.storage.users.ensure(event.user, services.settings.welcome_balance, now)
+        user, created = await cashier.ensure_user(services.storage, event.user, services.settings.welcome_balance, now)
         if user.last_seen_at is None or now - user.last_seen_at >= SEEN_EVERY:
             await services.storage.directory.touch(user.id, now)  # for "active users" in the stats
         language = resolve_language(user.language, user.language_code, services.settings.default_language)

@@ -14,6 +14,7 @@ import weakref
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from core import cashier, job_states
 from core.context import Services
 from core.cost_watch import check_cost
 from core.drafts import prompt_of
@@ -187,14 +188,14 @@ class JobRunner:
                 log.warning("JOB_SUBMIT_FAILED", extra={"job": job.id, "code": error.code})
                 if error.code in ALERT_CODES:
                     await self._alert_admins(error.code)
-                await services.storage.jobs.transition(
-                    job.id, {JobState.CREATED}, JobState.FAILED, error=error.code, error_message=str(error),
+                await job_states.transition(
+                    services.storage, job.id, JobState.FAILED, {JobState.CREATED}, error=error.code, error_message=str(error),
                     updated_at=services.clock.now(),
                 )
                 return None
             log.info("JOB_SUBMITTED", extra={"job": job.id, "task": task_id, "model": job.model_id})
-            return await services.storage.jobs.transition(
-                job.id, {JobState.CREATED}, JobState.SUBMITTED, task_id=task_id, updated_at=services.clock.now()
+            return await job_states.transition(
+                services.storage, job.id, JobState.SUBMITTED, {JobState.CREATED}, task_id=task_id, updated_at=services.clock.now()
             )
         return None
 
@@ -205,8 +206,8 @@ class JobRunner:
         while True:
             now = services.clock.now()
             if now >= job.deadline_at:
-                await services.storage.jobs.transition(
-                    job.id, RUNNING_STATES, JobState.TIMED_OUT, error="timeout", updated_at=now
+                await job_states.transition(
+                    services.storage, job.id, JobState.TIMED_OUT, RUNNING_STATES, error="timeout", updated_at=now
                 )
                 return
             assert job.task_id is not None
@@ -215,8 +216,8 @@ class JobRunner:
             except UnknownTaskError:
                 unknown += 1
                 if unknown >= settings.unknown_task_limit:
-                    await services.storage.jobs.transition(
-                        job.id, RUNNING_STATES, JobState.FAILED, error="unknown_task", updated_at=now
+                    await job_states.transition(
+                        services.storage, job.id, JobState.FAILED, RUNNING_STATES, error="unknown_task", updated_at=now
                     )
                     return
             except GatewayError as error:
@@ -234,24 +235,24 @@ class JobRunner:
 
     async def _settle(self, job: Job, status: TaskStatus) -> None:
         """Apply one status reading; a success or failure is finished here by whoever wins the CAS."""
-        jobs, now = self._services.storage.jobs, self._services.clock.now()
+        storage, now = self._services.storage, self._services.clock.now()
         if status.state is TaskState.SUCCESS:
             # Titles of named results (Suno's tracks) travel in result_text, one line per URL.
             text = status.result_text or ("\n".join(status.result_titles) if status.result_titles else None)
-            won = await jobs.transition(
-                job.id, RUNNING_STATES, JobState.SUCCEEDED,
+            won = await job_states.transition(
+                storage, job.id, JobState.SUCCEEDED, RUNNING_STATES,
                 result_urls=status.result_urls, result_text=text, updated_at=now,
                 cost_credits=status.credits_consumed,
             )
         elif status.state is TaskState.FAIL:
-            won = await jobs.transition(
-                job.id, RUNNING_STATES, JobState.FAILED,
+            won = await job_states.transition(
+                storage, job.id, JobState.FAILED, RUNNING_STATES,
                 error=status.fail_code or "fail", error_message=status.fail_message, updated_at=now,
                 cost_credits=status.credits_consumed,
             )
         else:
             if status.state is TaskState.GENERATING and job.state is JobState.SUBMITTED:
-                job = await jobs.transition(job.id, {JobState.SUBMITTED}, JobState.RUNNING, updated_at=now) or job
+                job = await job_states.transition(storage, job.id, JobState.RUNNING, {JobState.SUBMITTED}, updated_at=now) or job
             stage = "running" if status.state is TaskState.GENERATING else "queued"
             await self._show_progress(job, status.stage.value if status.stage else stage, status.progress)
             return
@@ -309,15 +310,15 @@ class JobRunner:
         if error == "unavailable":
             return  # stays SUCCEEDED; the next resume retries the delivery
         if error == "refused":  # the result's link can never be delivered: fail it and give the money back
-            failed = await self._services.storage.jobs.transition(
-                job.id, {JobState.SUCCEEDED}, JobState.FAILED, error=REFUSED_RESULT,
+            failed = await job_states.transition(
+                self._services.storage, job.id, JobState.FAILED, {JobState.SUCCEEDED}, error=REFUSED_RESULT,
                 updated_at=self._services.clock.now(),
             )
             if failed is not None:
                 await self._refund(failed)
             return
-        await self._services.storage.jobs.transition(
-            job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, error=error, updated_at=self._services.clock.now()
+        await job_states.transition(
+            self._services.storage, job.id, JobState.DELIVERED, {JobState.SUCCEEDED}, error=error, updated_at=self._services.clock.now()
         )
         log.info("JOB_DELIVERED", extra={"job": job.id, "user": job.user_id, "error": error})
 
@@ -330,11 +331,9 @@ class JobRunner:
         storage, now = self._services.storage, self._services.clock.now()
         notice = OutboxMessage(f"refund:{job.id}", job.chat_id, self._refund_notice(job), now, job.cid)
         await storage.outbox.add([notice])
-        refunded = await storage.jobs.refund(job.id, now)
-        if refunded is None:
+        refunded = await cashier.refund_job(storage, job.id, now)
+        if refunded is None:  # the price (and a free try) came back in that one unit of work, or before
             return
-        if job.free:
-            await storage.free_usage.release(job.id)  # the free try comes back too
         log.info("JOB_REFUNDED", extra={"job": job.id, "amount": job.price, "reason": job.error, "user": job.user_id})
         await self._sender.send_now([notice])
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Mapping, Protocol
+from typing import Mapping, Protocol
 
 from ports.model import AuditEntry, User  # noqa: F401 - AuditEntry re-exported
 

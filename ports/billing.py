@@ -4,9 +4,7 @@ record that justifies it (Telegram's charge id, the top-up request, the referral
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import Protocol
 
 from ports.model import ManualTopup, ReferralStats, StarsPayment, TopupState  # noqa: F401 - re-exported

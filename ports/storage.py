@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol, Sequence
 
 from ports.events import UserRef

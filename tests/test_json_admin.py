@@ -3,6 +3,7 @@ log keeps the newest AUDIT_CAP entries, and an unreadable file is refused rather
 
 from __future__ import annotations
 
+from core import cashier
 import asyncio
 import json
 from datetime import datetime, timedelta, timezone
@@ -55,7 +56,7 @@ async def test_admin_changes_write_admin_json_only(tmp_path: Path) -> None:
     money movement it explains (json_rows.py)."""
     async with asyncio.timeout(20):
         storage = await JsonStorage.open(tmp_path)
-        await storage.users.ensure(UserRef(id=5), welcome_amount=10, now=NOW)
+        await cashier.ensure_user(storage, UserRef(id=5), welcome_amount=10, now=NOW)
         await storage.audit.record(entry(1))
         state = (tmp_path / "state.journal").read_bytes()
         await storage.runtime.set_markup(Decimal("2.35"))
@@ -85,7 +86,7 @@ async def test_recipients_read_users_of_documents_older_than_the_blocked_field(t
     async with asyncio.timeout(20):
         storage = await JsonStorage.open(tmp_path)
         for user_id in (3, 1, 2):
-            await storage.users.ensure(UserRef(id=user_id), welcome_amount=0, now=NOW)
+            await cashier.ensure_user(storage, UserRef(id=user_id), welcome_amount=0, now=NOW)
         await storage.users.set_blocked(2, True)
         await storage.close()
         await (await JsonStorage.open(tmp_path)).close()  # recovery folds the journal into state.json

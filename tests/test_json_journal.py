@@ -3,6 +3,7 @@ compaction, group commit, rollback of a failed group, crashes mid-compaction, ki
 
 from __future__ import annotations
 
+from core import cashier
 import asyncio
 import os
 import signal
@@ -87,7 +88,7 @@ async def test_a_state_json_without_a_journal_loads_as_the_snapshot(tmp_path: Pa
     storage = await JsonStorage.open(tmp_path)
     try:
         assert await storage.ledger.balance(9) == 100
-        await storage.ledger.credit(9, 5, "pay:1", "payment", at(1))
+        await cashier.credit(storage, 9, 5, "pay:1", "payment", at(1))
         assert (tmp_path / "state.json").read_bytes() == document.dump()  # a change appends, never rewrites
     finally:
         await storage.close()
@@ -230,6 +231,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from adapters.storage import json_file
 from adapters.storage.json_storage import JsonStorage
+from core import cashier
 from ports.events import UserRef
 
 json_file.COMPACT_MIN_BYTES, json_file.COMPACT_RATIO = 20_000, 0.0  # compactions run all along
@@ -237,14 +239,14 @@ json_file.COMPACT_MIN_BYTES, json_file.COMPACT_RATIO = 20_000, 0.0  # compaction
 
 async def worker(storage, user):
     now = datetime.now(timezone.utc)
-    await storage.users.ensure(UserRef(id=user), welcome_amount=10, now=now)
+    await cashier.ensure_user(storage, UserRef(id=user), welcome_amount=10, now=now)
     i = 0
     while True:
         key = f"op:{user}:{i}"
         if i % 3 == 2:
-            await storage.ledger.debit(user, 1, key, "test", now)
+            await cashier.debit(storage, user, 1, key, "test", now)
         else:
-            await storage.ledger.credit(user, 2, key, "test", now)
+            await cashier.credit(storage, user, 2, key, "test", now)
         print(key, flush=True)
         i += 1
 

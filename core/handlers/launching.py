@@ -6,7 +6,7 @@ import contextlib
 from dataclasses import replace
 from datetime import timedelta
 
-from core import free_tier
+from core import cashier, free_tier
 from core.context import Reply, Services, Turn
 from core.drafts import Ready, build_input, current_options, draft_from_input, next_step, text_length
 from core.handlers.drafting import next_screen
@@ -66,11 +66,11 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
         source_job_id=draft.source_job_id,
     )
     try:
-        job, created = await storage.jobs.launch(job)
+        job, created = await cashier.launch(storage, job)
     except StorageUnavailableError:
         if free:  # give the free try back if storage lets us; the launch error is what propagates
             with contextlib.suppress(StorageUnavailableError):
-                await storage.free_usage.release(draft.id)
+                await cashier.release_free(storage, draft.id)
         raise
     except InsufficientBalanceError as error:
         offer = await free_tier.offer(services, turn.user.id, turn.now, turn.fmt.language)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import string
 from datetime import datetime
 
+from core import cashier
 from core.context import Reply, Services, Turn
 from core.i18n import Fmt, resolve_language
 from core.views.payments import render_notice, render_referrals
@@ -45,7 +46,7 @@ async def link_from_start(services: Services, turn: Turn, args: str) -> None:
     inviter = user_for(args[len(PREFIX):])
     if inviter is None or inviter == turn.user.id or await services.storage.users.get(inviter) is None:
         return
-    await services.storage.referrals.link(turn.user.id, inviter, turn.now)
+    await cashier.link_referral(services.storage, turn.user.id, inviter, turn.now)
 
 
 async def screen(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
@@ -57,32 +58,33 @@ async def screen(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -
     return Reply([turn.show(view)])
 
 
-async def reward_first_topup(services: Services, turn: Turn, invitee_id: int | None = None,
-                             paid_at: datetime | None = None) -> dict[Effect, str]:
-    """Called after every paid top-up; pays the pair's bonus the first time. The notices to both users, with
-    their outbox keys. ``paid_at``: the top-up was recorded before (this is a repeat after a crash): when the
-    bonus was paid with it (at or after ``paid_at``), its notices are given again (the keys send them once)."""
-    settings = services.settings
-    invitee_id = invitee_id if invitee_id is not None else turn.user.id
-    if settings.referral_bonus_inviter <= 0 and settings.referral_bonus_invitee <= 0:
-        return {}
-    inviter_id = await services.storage.referrals.reward(
-        invitee_id, settings.referral_bonus_inviter, settings.referral_bonus_invitee, turn.now
-    )
-    bonuses = (settings.referral_bonus_inviter, settings.referral_bonus_invitee)
-    if inviter_id is None and paid_at is not None:
-        async with services.storage.unit_of_work() as uow:  # read only: nothing is committed
-            referral = await uow.referrals.get(invitee_id)
-        if referral is not None and referral.rewarded_at is not None and referral.rewarded_at >= paid_at:
-            inviter_id, bonuses = referral.inviter_id, (referral.inviter_bonus, referral.invitee_bonus)
-    if inviter_id is None:
+def bonuses(services: Services) -> cashier.Bonuses:
+    """What a pair earns after the invitee's first paid top-up (paid in that top-up's unit of work)."""
+    return cashier.Bonuses(services.settings.referral_bonus_inviter, services.settings.referral_bonus_invitee)
+
+
+async def reward_of(services: Services, invitee_id: int, paid_at: datetime) -> cashier.ReferralReward | None:
+    """The bonus a top-up recorded at ``paid_at`` paid, read back (its update is processed again after a crash)."""
+    async with services.storage.unit_of_work() as uow:  # read only: nothing is committed
+        referral = await uow.referrals.get(invitee_id)
+    if referral is None or referral.rewarded_at is None or referral.rewarded_at < paid_at:
+        return None
+    return cashier.ReferralReward(referral.inviter_id, invitee_id, referral.inviter_bonus, referral.invitee_bonus)
+
+
+async def reward_notices(services: Services, reward: cashier.ReferralReward | None) -> dict[Effect, str]:
+    """Tell both users about the bonus a top-up paid; with their outbox keys (each is sent once)."""
+    if reward is None:
         return {}
     notices: dict[Effect, str] = {}
-    for user_id, role, amount in ((inviter_id, "inviter", bonuses[0]), (invitee_id, "invitee", bonuses[1])):
+    for user_id, role, amount in (
+        (reward.inviter_id, "inviter", reward.inviter_bonus),
+        (reward.invitee_id, "invitee", reward.invitee_bonus),
+    ):
         if amount > 0:
             fmt = await fmt_for_user(services, user_id)
             text = fmt.t(f"ref.bonus_{role}", amount=fmt.money(amount))
-            notices[SendScreen(user_id, render_notice(text, "referral_bonus"))] = f"referral:{invitee_id}:{role}"
+            notices[SendScreen(user_id, render_notice(text, "referral_bonus"))] = f"referral:{reward.invitee_id}:{role}"
     return notices
 
 

@@ -122,22 +122,26 @@ class PostgresUnitOfWork:
         if self._done:
             raise StorageError("this unit of work is finished; open a new one")
 
-    async def _begin(self) -> asyncpg.Connection:
+    async def _begin(self, sql: str) -> asyncpg.Connection:
+        """The unit's connection; its transaction begins with the first statement that locks or writes (plain
+        reads before it need none: each sees the latest committed rows, as it would inside the transaction
+        under READ COMMITTED), so a unit that only reads costs its statements and nothing more."""
         self._usable()
         if self._conn is None:
             connection = self._db.connection()
-            conn = await connection.__aenter__()
+            self._conn = await connection.__aenter__()
             self._connection = connection
-            transaction = conn.transaction()
+        if self._transaction is None and not (sql.startswith("SELECT") and not sql.endswith("FOR UPDATE")):
+            transaction = self._conn.transaction()
             try:
                 await transaction.start()
             except Exception as error:
                 self._db.reraise(error)
-            self._conn, self._transaction = conn, transaction
+            self._transaction = transaction
         return self._conn
 
     async def row(self, sql: str, *args: Any) -> Any:
-        conn = await self._begin()
+        conn = await self._begin(sql)
         try:
             return await conn.fetchrow(sql, *args)
         except asyncpg.ForeignKeyViolationError:
@@ -150,7 +154,7 @@ class PostgresUnitOfWork:
         return None if row is None else row[0]
 
     async def execute(self, sql: str, *args: Any) -> str:
-        conn = await self._begin()
+        conn = await self._begin(sql)
         try:
             return await conn.execute(sql, *args)
         except asyncpg.ForeignKeyViolationError:
@@ -320,9 +324,12 @@ class _FreeTries:
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self._uow = uow
 
-    async def get(self, job_id: str) -> FreeTry | None:
-        row = await self._uow.row(FREE_TRY, job_id)
+    async def get(self, job_id: str, *, lock: bool = False) -> FreeTry | None:
+        row = await self._uow.row(_locked(FREE_TRY, lock), job_id)
         return None if row is None else FreeTry(row["job_id"], row["user_id"], row["day"], row["taken"], row["released"])
+
+    async def get_for_update(self, job_id: str) -> FreeTry | None:
+        return await self.get(job_id, lock=True)
 
     async def add(self, free_try: FreeTry) -> bool:
         return await self._uow.value(ADD_FREE_TRY, *_free_try_arguments(free_try)) is not None

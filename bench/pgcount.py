@@ -10,6 +10,7 @@ statement per connection), which is not counted.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import re
 from typing import Any
@@ -17,7 +18,8 @@ from typing import Any
 from asyncpg.connection import Connection
 
 KINDS = ("statement", "transaction", "pool_reset")
-counts: collections.Counter[str] = collections.Counter()
+counts: collections.Counter[str] = collections.Counter()  # every call, the job runner's excluded
+job_counts: collections.Counter[str] = collections.Counter()  # calls made by the job runner's tasks (job-<id>)
 by_sql: collections.Counter[str] = collections.Counter()
 _installed = False
 
@@ -48,7 +50,8 @@ def install() -> None:
 def _counting(original: Any) -> Any:
     async def counted(self: Connection, query: str, *args: Any, **kwargs: Any) -> Any:
         kind = kind_of(query)
-        counts[kind] += 1
+        task = asyncio.current_task()
+        (job_counts if task is not None and task.get_name().startswith("job-") else counts)[kind] += 1
         by_sql[f"[{kind}] {short(query)}"] += 1
         return await original(self, query, *args, **kwargs)
 
@@ -58,7 +61,7 @@ def _counting(original: Any) -> Any:
 
 
 def snapshot() -> dict[str, Any]:
-    return {"counts": dict(counts), "by_sql": dict(by_sql)}
+    return {"counts": dict(counts + job_counts), "by_sql": dict(by_sql)}
 
 
 def delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

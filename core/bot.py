@@ -86,7 +86,12 @@ class BotCore:
         prefix = f"u{update_id}" if update_id is not None else f"e{self.services.new_id()}"
         messages = outbox_messages(outcome.effects, prefix, now, correlation_id.get(), outcome.keys)
         if update_id is not None:
-            await self.services.storage.inbox.done(update_id, now, messages)
+            marks = self.sender.take_marks()  # the last messages sent ride on this commit: no round trip of their own
+            try:
+                await self.services.storage.inbox.done(update_id, now, messages, marks)
+            except BaseException:
+                self.sender.give_back(marks)
+                raise
         elif messages:
             await self.services.storage.outbox.add(messages)
         if outcome.started_job is not None:

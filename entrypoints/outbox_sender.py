@@ -1,8 +1,10 @@
 """The outbox's drainer: sends what was committed to the outbox (ports/outbox.py), one chat's messages one at a
 time in the order they were stored, and removes each once sent.
 
-- Sent: the message is marked sent (its key is kept for a day, so a repeated commit adds it no more). A crash
-  between the send and that mark sends it again after restart: the only repeat the outbox allows.
+- Sent: the message is marked sent (its key is kept for a day, so a repeated commit adds it no more). The mark
+  costs no round trip of its own: it rides on the next update's commit (``take_marks``, core/bot.py), or goes
+  with the next sweep (about a second on the active instance) or at shutdown (``flush``). A crash between the
+  send and that mark sends the message again after restart: the only repeat the outbox allows.
 - ``RecipientBlockedError``: the recipient blocked the bot, left or is gone. The recipient (a private chat is a
   user) is marked blocked and every message still waiting for that chat is dropped.
 - ``MessengerUnavailableError`` (network, 5xx, Telegram down): the message stays, its attempts are counted and it
@@ -53,6 +55,7 @@ class OutboxSender:
         self._swept = False  # a first sweep found what earlier processes left
         self._backlog: set[int] = set()  # chats that may have older messages waiting (put off, or left)
         self._recent: OrderedDict[str, None] = OrderedDict()  # keys this process sent lately
+        self._unmarked: list[str] = []  # sent, not yet marked sent in storage
         self.sent = 0  # messages sent since start
         self.retried = 0  # sends put off for a retry
 
@@ -66,8 +69,35 @@ class OutboxSender:
         elif by_chat:
             await asyncio.gather(*(self._drain_chat(chat, given) for chat, given in by_chat.items()))
 
+    def take_marks(self) -> list[str]:
+        """The keys sent and not yet marked: the caller marks them in its own commit (or gives them back)."""
+        keys, self._unmarked = self._unmarked, []
+        return keys
+
+    def give_back(self, keys: list[str]) -> None:
+        """Marks a commit could not make: they go with the next one."""
+        self._unmarked[:0] = keys
+
+    async def flush(self) -> None:
+        """Mark sent what was sent and is not marked yet (one statement)."""
+        keys = self.take_marks()
+        if keys:
+            try:
+                await self._outbox.sent(keys, self._clock.now())
+            except BaseException:
+                self.give_back(keys)
+                raise
+
+    async def close(self) -> None:
+        """At shutdown: mark what was sent (a failure is logged: those few are sent again after restart)."""
+        try:
+            await self.flush()
+        except Exception as error:  # shutting down: nothing left to retry with
+            exception_caught(error, stage="outbox_close")
+
     async def sweep(self) -> int:
-        """Drain every chat that has a message waiting; how many chats were looked at."""
+        """Mark what was sent, then drain every chat that has a message waiting; how many chats were looked at."""
+        await self.flush()
         waiting = await self._outbox.pending(self._batch * 10)
         self._swept = True
         self._backlog.update(message.chat_id for message in waiting)
@@ -103,7 +133,7 @@ class OutboxSender:
                         return
                 return
             while True:
-                waiting = await self._outbox.pending(self._batch, chat_id)
+                waiting = [m for m in await self._outbox.pending(self._batch, chat_id) if m.key not in self._recent]
                 if not waiting:
                     self._backlog.discard(chat_id)
                     return
@@ -153,10 +183,12 @@ class OutboxSender:
             correlation_id.reset(token)
 
     async def _mark_sent(self, message: OutboxMessage) -> None:
-        self._recent[message.key] = None
+        self._recent[message.key] = None  # never sent again by this process, marked or not yet
         while len(self._recent) > RECENT_KEYS:
             self._recent.popitem(last=False)
-        await self._outbox.sent([message.key], self._clock.now())
+        self._unmarked.append(message.key)
+        if len(self._unmarked) >= self._batch:
+            await self.flush()
 
     async def _later(self, message: OutboxMessage, reason: str) -> None:
         attempts = message.attempts + 1

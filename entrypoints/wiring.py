@@ -111,6 +111,7 @@ async def build_app(
         services = Services(storage, catalog, gateway, media, clock, base, stars=stars, probe=MutagenProbe())
         await reload_overrides(services)  # models switched off and the markup set by admins
         sender = OutboxSender(storage.outbox, messenger, storage.users, clock)
+        stack.push_async_callback(sender.close)  # after the runner and broadcaster stopped (exit runs LIFO)
         runner = JobRunner(services, messenger, runner_settings or RunnerSettings(callback_url=settings.kie_callback_url()),
                            sender=sender)
         stack.push_async_callback(runner.stop)

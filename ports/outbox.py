@@ -65,3 +65,11 @@ class OutboxWaker(Protocol):
         """Send these just-committed messages (and whatever waits before them in their chats), in order; returns
         when each was sent or put off for a retry."""
         ...
+
+    def take_marks(self) -> list[str]:
+        """Keys sent but not yet marked sent: the caller marks them in the commit it is about to make."""
+        ...
+
+    def give_back(self, keys: list[str]) -> None:
+        """That commit failed: the marks go with a later one."""
+        ...

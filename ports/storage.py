@@ -184,9 +184,10 @@ class Inbox(Protocol):
         """Stored, not yet done; lowest update_id first."""
         ...
 
-    async def done(self, update_id: int, now: datetime, messages: Sequence["OutboxMessage"] = ()) -> None:
-        """Processed: remove it from pending (remember the id for deduplication) and store its outbox
-        ``messages`` (ports/outbox.py), in one durable change. Idempotent."""
+    async def done(self, update_id: int, now: datetime, messages: Sequence["OutboxMessage"] = (),
+                   sent: Sequence[str] = ()) -> None:
+        """Processed: remove it from pending (remember the id for deduplication), store its outbox ``messages``
+        and mark the outbox keys ``sent`` sent (ports/outbox.py), in one durable change. Idempotent."""
         ...
 
     async def depth(self) -> int:

@@ -214,6 +214,7 @@ async def settle(app: Any, dispatcher: Dispatcher) -> None:
         await dispatcher.wait_idle()
         await app.runner.wait_idle()
         await app.sender.sweep()
+    await app.sender.flush()
 
 
 def payment_update(user_id: int, stars: int, charge: str) -> dict[str, Any]:

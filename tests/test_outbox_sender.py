@@ -48,7 +48,11 @@ async def test_each_chats_messages_go_out_in_the_order_stored(tmp_path):
         await sender.send_now(messages)
         assert [text for chat, text in messenger.sent if chat == 10] == ["m0", "m2", "m4"]
         assert [text for chat, text in messenger.sent if chat == 11] == ["m1", "m3", "m5"]
-        assert await storage.outbox.depth() == 0
+        assert await storage.outbox.depth() == 6  # sent, marked with the next commit or sweep
+        assert sorted(sender.take_marks()) == sorted(m.key for m in messages)
+        await sender.send_now(messages)  # handed again (a sweep raced it): this process sends a key once
+        await sender.sweep()  # the marks were taken by a commit that failed: nothing is sent again either
+        assert len(messenger.sent) == 6
     finally:
         await storage.close()
 
@@ -63,6 +67,7 @@ async def test_an_unavailable_messenger_puts_the_chat_off_with_backoff_and_keeps
         await storage.outbox.add(messages)
         await sender.send_now(messages)
         assert messenger.sent == [(20, "b1")]  # the other chat is not held up
+        await sender.flush()
         [first, second] = await storage.outbox.pending()
         assert (first.key, first.attempts, first.next_attempt_at) == ("a1", 1, clock.now() + timedelta(seconds=2))
         assert second.key == "a2"
@@ -79,6 +84,7 @@ async def test_an_unavailable_messenger_puts_the_chat_off_with_backoff_and_keeps
         clock.advance(4)
         await sender.sweep()
         assert messenger.sent == [(20, "b1"), (10, "a1"), (10, "a2"), (10, "a3")]
+        await sender.flush()
         assert await storage.outbox.depth() == 0 and sender.retried == 2
     finally:
         await storage.close()
@@ -95,6 +101,7 @@ async def test_a_blocked_recipient_is_marked_and_its_waiting_messages_dropped(tm
         await sender.send_now(messages)
         assert messenger.sent == [(20, "b1")]
         assert (await storage.users.get(10)).blocked
+        await sender.flush()
         assert await storage.outbox.depth() == 0
     finally:
         await storage.close()
@@ -109,6 +116,7 @@ async def test_a_message_that_keeps_failing_for_a_bug_is_given_up_so_the_chat_go
         await sender.sweep()
         clock.advance(1)
         await sender.sweep()
+        await sender.flush()
         assert messenger.sent == [(10, "good")] and await storage.outbox.depth() == 0
     finally:
         await storage.close()
@@ -147,6 +155,7 @@ async def test_messages_handed_over_after_a_sweep_are_sent_without_reading_the_o
         await sender.send_now(messages)
         await sender.send_now(messages)  # handed twice (a sweep raced it): sent once
         assert messenger.sent == [(10, "x")] and len(reads) == 1  # the sweep's read only
+        await sender.flush()
         assert await storage.outbox.depth() == 0
     finally:
         await storage.close()

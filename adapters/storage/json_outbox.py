@@ -68,15 +68,18 @@ class OutboxRules:
     # --- operations -------------------------------------------------------------------------
 
     def outbox_add(self, records: Sequence[Record], update_id: int | None = None,
-                   now: datetime | None = None) -> tuple[None, bool]:
-        """Store the records not stored yet; with ``update_id``, mark that update applied (needs ``now``)."""
+                   now: datetime | None = None, sent: Sequence[str] = ()) -> tuple[None, bool]:
+        """Store the records not stored yet; with ``update_id``, mark that update applied (needs ``now``); mark
+        the ``sent`` keys sent (needs ``now``)."""
         for record in records:
             _message("0", record)  # validates before anything changes
-        if update_id is not None:
-            if type(update_id) is not int or now is None:
-                raise ValueError("an applied update needs an int id and a time")
+        if update_id is not None or sent:
+            if (update_id is not None and type(update_id) is not int) or now is None:
+                raise ValueError("an applied update needs an int id and a time; sent keys need a time")
             applied_at = math.floor(now.timestamp())
         changed = False
+        if sent:
+            changed = self.outbox_sent(sent, now)[1]
         box = self._doc["outbox"]
         for record in records:
             if record["key"] in self._outbox_keys or record["key"] in self._outbox_sent:

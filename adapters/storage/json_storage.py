@@ -190,12 +190,13 @@ class _Inbox:
             for update_id in sorted(applied):  # committed before a crash cut the inbox's own mark short
                 await self._file.change("done", update_id, self._state_time(updates, update_id))
 
-    async def done(self, update_id: int, now: datetime, messages: Sequence[OutboxMessage] = ()) -> None:
+    async def done(self, update_id: int, now: datetime, messages: Sequence[OutboxMessage] = (),
+                   sent: Sequence[str] = ()) -> None:
         if type(update_id) is not int:
             raise TypeError(f"an update id is an int, got {type(update_id).__name__}")
-        if messages:
+        if messages or sent:
             records = [message_record(message) for message in messages]
-            await self._state.change("outbox_add", records, update_id, now)  # the commit point
+            await self._state.change("outbox_add", records, update_id, now, list(sent))  # the commit point
         await self._file.change("done", update_id, now)
 
     @staticmethod

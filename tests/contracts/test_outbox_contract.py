@@ -97,3 +97,12 @@ async def test_every_effect_type_survives_storage(storage):
 
 def test_retention_is_a_day():
     assert RETENTION == timedelta(hours=24)
+
+
+async def test_done_marks_earlier_messages_sent_in_the_same_change(storage):
+    await storage.outbox.add([message("u1:0"), message("u1:1")])
+    await storage.inbox.put(InboxUpdate(503, {"update_id": 503}, NOW, 10, "c"))
+    await storage.inbox.done(503, NOW, [message("u503:0")], sent=["u1:0", "u1:1"])
+    assert [m.key for m in await storage.outbox.pending()] == ["u503:0"] and await storage.inbox.depth() == 0
+    await storage.inbox.done(504, NOW, (), sent=["u503:0"])  # marks alone (an update never stored: no-op for it)
+    assert await storage.outbox.depth() == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from adapters.storage.json_codec import payload_text
+from adapters.storage.entity_codec import payload_text
 from adapters.storage.postgres import codec
 from adapters.storage.postgres.db import Database
 from ports.storage import InboxUpdate

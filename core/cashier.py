@@ -187,7 +187,7 @@ async def consume_free(storage: Storage, user_id: int, day: str, limit: int, job
         asked = await uow.free_tries.get(job_id)
         if asked is not None:
             return asked.taken
-        await uow.accounts.get_for_update(user_id)  # the user's tries are counted under the user's lock
+        await uow.free_tries.lock_day(user_id, day)  # the day's tries are counted one unit at a time
         taken = accounts.free_try_taken(await uow.free_tries.used(user_id, day), limit)
         if not await uow.free_tries.add(FreeTry(job_id, user_id, day, taken)):
             asked = await uow.free_tries.get(job_id)

@@ -1,7 +1,9 @@
-"""Durable state, split by role. Operations state intent: there is no get-balance-then-set-balance.
+"""Durable state, split by role: reads, simple row updates, the job compare-and-set, the inbox; and the
+unit of work (ports/uow.py) through which the core makes every change that moves money or must be atomic.
 
-Every money movement carries an idempotency key; a second call with the same key changes nothing and
-returns the first entry. A balance never goes negative. Implementations: JSON files (adapters/storage/
+The rules (every money movement keyed and idempotent, a balance never negative, job transitions) are
+decided in the core (core/accounts.py, core/cashier.py, core/job_states.py); the storages persist rows and
+keep UNIQUE / CHECK constraints as the backstop. Implementations: JSON files (adapters/storage/
 json_storage.py) and PostgreSQL; one contract suite (tests/contracts/) checks them alike.
 """
 
@@ -11,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol, Sequence
 
-from ports.events import UserRef
 from ports.model import (  # noqa: F401 - the entities, re-exported where they were (journals name them here)
     ACTIVE_JOB_STATES,
     JOB_MUTABLE_FIELDS,
@@ -76,11 +77,6 @@ class ConstraintViolationError(StorageError):
 
 
 class Users(Protocol):
-    async def ensure(self, ref: UserRef, welcome_amount: int, now: datetime) -> tuple[User, bool]:
-        """Return the user, creating it (and crediting ``welcome_amount`` once, key ``welcome:<id>``)
-        when new; refresh username / language_code when they changed. The bool is True when created."""
-        ...
-
     async def get(self, user_id: int) -> User | None: ...
 
     async def set_language(self, user_id: int, language: str) -> None: ...
@@ -102,18 +98,8 @@ class Users(Protocol):
 class Ledger(Protocol):
     async def balance(self, user_id: int) -> int: ...
 
-    async def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
-        """Add money. When the user has a debt (a Stars refund that exceeded the balance), the same
-        operation settles it first with a second entry (key ``settle:<key>``, reason "debt"). Raises
-        BalanceLimitError (nothing changed) when the balance would exceed MAX_BALANCE."""
-        ...
-
     async def debt(self, user_id: int) -> int:
         """What the user owes (smallest unit), 0 normally."""
-        ...
-
-    async def debit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
-        """Raise InsufficientBalanceError (nothing changed) when the balance is below ``amount``."""
         ...
 
     async def entries(self, user_id: int, limit: int = 20) -> list[LedgerEntry]:
@@ -128,11 +114,6 @@ class Drafts(Protocol):
 
 
 class Jobs(Protocol):
-    async def launch(self, job: Job) -> tuple[Job, bool]:
-        """In one operation: debit ``job.price`` (key ``launch:<job.id>``) and store the job. When a job
-        with this id exists, return it unchanged with False (a double tap). Raises InsufficientBalanceError."""
-        ...
-
     async def get(self, job_id: str) -> Job | None: ...
 
     async def find_by_task(self, task_id: str) -> Job | None: ...
@@ -142,11 +123,6 @@ class Jobs(Protocol):
     ) -> Job | None:
         """Compare-and-set: move to ``to`` only from ``allowed_from``; return the new job, or None when
         the job is in another state (a duplicate or late event). ``changes`` are JOB_MUTABLE_FIELDS."""
-        ...
-
-    async def refund(self, job_id: str, now: datetime) -> Job | None:
-        """In one operation: credit the price back (key ``refund:<job_id>``) and move FAILED/TIMED_OUT
-        to REFUNDED. None when the job is in another state (already refunded, never failed)."""
         ...
 
     async def in_states(self, states: Collection[JobState], limit: int = 1000) -> list[Job]:

@@ -137,8 +137,13 @@ class FreeTryRows(Protocol):
 
     async def put(self, free_try: FreeTry) -> None: ...
 
+    async def lock_day(self, user_id: int, day: str) -> None:
+        """Hold the user's tries of ``day`` until the unit ends (whether or not the user or any try exists):
+        units counting the same day then run one after the other."""
+        ...
+
     async def used(self, user_id: int, day: str) -> int:
-        """Tries of ``day`` taken and not released (hold the user's account lock to rely on it)."""
+        """Tries of ``day`` taken and not released (hold ``lock_day`` to rely on it)."""
         ...
 
 

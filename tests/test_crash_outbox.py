@@ -26,6 +26,7 @@ from adapters.storage.json_storage import JsonStorage
 from adapters.system.clock import VirtualClock
 from adapters.system.files import LocalFileReader
 from adapters.telegram.updates import parse_update, update_chat_id
+from core import cashier
 from core.handlers.referral import code_for
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.settings import load_settings
@@ -302,7 +303,7 @@ async def test_a_manual_top_up_approval_survives_a_crash_at_any_step(tmp_path, b
         await dispatcher.accept(message_update(USER, "/start"))
         await dispatcher.accept(message_update(ADMIN, "/start"))
         await dispatcher.wait_idle()
-        await app.storage.topups.create(ManualTopup("tp1", USER, 50000, "file-1", "photo", app.services.clock.now()))
+        await cashier.create_topup(app.storage, ManualTopup("tp1", USER, 50000, "file-1", "photo", app.services.clock.now()))
 
         async def check(app, telegram, crashed, calls):
             assert keys_with(await app.storage.ledger.entries(USER, 1000), "manual:") == ["manual:tp1"], calls

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from adapters.storage.json_storage import JsonStorage
+from core import cashier
 from adapters.system.clock import VirtualClock
 from entrypoints.outbox_sender import OutboxSender
 from ports.effects import MessengerUnavailableError, RecipientBlockedError, SendScreen
@@ -94,7 +95,7 @@ async def test_a_blocked_recipient_is_marked_and_its_waiting_messages_dropped(tm
     clock, messenger = VirtualClock(), ScriptedMessenger()
     storage, sender = await open_sender(tmp_path, clock, messenger)
     try:
-        await storage.users.ensure(UserRef(10), 0, clock.now())
+        await cashier.ensure_user(storage, UserRef(10), 0, clock.now())
         messenger.fail["a1"] = [RecipientBlockedError("blocked", chat_id=10)]
         messages = [note("a1", 10, "a1", clock), note("a2", 10, "a2", clock), note("b1", 20, "b1", clock)]
         await storage.outbox.add(messages)

@@ -101,7 +101,7 @@ async def test_fifty_concurrent_debits_from_two_pools_against_25_succeed_exactly
     await user_with_balance(storage, 25)
 
     results = await asyncio.gather(
-        *((storage if i % 2 else other).ledger.debit(USER, 1, f"spend:{i}", "launch", NOW) for i in range(50)),
+        *(cashier.debit(storage if i % 2 else other, USER, 1, f"spend:{i}", "launch", NOW) for i in range(50)),
         return_exceptions=True,
     )
 
@@ -134,7 +134,7 @@ async def test_concurrent_launches_of_one_job_from_two_pools_charge_once(storage
     await user_with_balance(storage, 100)
     job = make_job("j1", price=30)
 
-    results = await asyncio.gather(*((storage if i % 2 else other).jobs.launch(job) for i in range(10)))
+    results = await asyncio.gather(*(cashier.launch(storage if i % 2 else other, job) for i in range(10)))
 
     assert all(stored == job for stored, _ in results)
     assert sorted(created for _, created in results) == [False] * 9 + [True]
@@ -149,7 +149,7 @@ async def test_concurrent_refunds_from_two_pools_credit_once(storage, other) -> 
     await storage.jobs.transition("j1", ACTIVE_JOB_STATES, JobState.FAILED, error="rejected")
 
     results = await asyncio.gather(
-        *((storage if i % 2 else other).jobs.refund("j1", NOW + timedelta(seconds=9)) for i in range(10))
+        *(cashier.refund_job(storage if i % 2 else other, "j1", NOW + timedelta(seconds=9)) for i in range(10))
     )
 
     assert [job.state for job in results if job is not None] == [JobState.REFUNDED]

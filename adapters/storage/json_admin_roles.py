@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from adapters.storage.json_admin import AdminDocument, count
+from adapters.storage.entity_codec import encode
 from adapters.storage.json_file import DurableFile
+from adapters.storage.json_ops import JsonData
 from adapters.storage.json_state import State
 from ports.admin import AuditEntry, Broadcast, BroadcastState, Overrides, PriceDrift
 
@@ -44,7 +46,7 @@ class JsonAudit:
         self._file, self._state = file, state
 
     async def record(self, entry: AuditEntry) -> None:
-        await self._state.change("apply", [("audit", "add", entry)])
+        await self._state.change("apply", [["audit", "add", JsonData(list(encode(entry).values()))]])
 
     async def recent(self, limit: int = 20) -> list[AuditEntry]:
         limit = count(limit)

@@ -20,7 +20,7 @@ import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from adapters.storage.json_codec import utc_text
+from adapters.storage.entity_codec import utc_text
 from ports.effect_codec import decode as decode_effect
 from ports.effect_codec import encode as encode_effect
 from ports.outbox import RETENTION, OutboxMessage

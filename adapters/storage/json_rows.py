@@ -13,9 +13,11 @@ the unit's entries for it). Decisions (what to credit, which transition) are the
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from adapters.storage.json_codec import decode, encode
+from adapters.storage.entity_codec import decode, encode
+from adapters.storage.json_ops import JsonData
 from ports.model import (
     Account,
     AuditEntry,
@@ -85,18 +87,27 @@ class RowTables:
 
     # --- the one write ----------------------------------------------------------------------------
 
-    def apply(self, rows: list[tuple[str, str, Any]]) -> tuple[None, bool]:
-        planned = [self._planned(table, kind, value) for table, kind, value in rows]
+    def apply(self, rows: list[list[Any]]) -> tuple[None, bool]:
+        """Write ``rows``, each ``[table, "add" | "put", values]``: the entity's JSON form (entity_codec) without
+        its field names, in field order (a journal line stays short; fields added later, at the end with a
+        default, read back from older lines)."""
+        planned = [self._planned(*row) for row in rows]
         self._check_planned(planned)
         for table, kind, value, record in planned:
             self._write(table, kind, value, record)
         return None, bool(planned)
 
-    def _planned(self, table: str, kind: str, value: Any) -> tuple[str, str, Any, Record]:
+    def _planned(self, table: str, kind: str, values: list[Any] | JsonData) -> tuple[str, str, Any, Record]:
+        if isinstance(values, JsonData):  # as called live; a replay reads the plain list back
+            values = values.value
         cls = _TABLES.get(table)
-        if cls is None or kind not in ("add", "put") or not isinstance(value, cls):
-            raise ConstraintViolationError(f"not a row: {table} {kind} {type(value).__name__}")
-        return table, kind, value, encode(value)  # TypeError/ValueError for a value that does not fit
+        if cls is None or kind not in ("add", "put") or not isinstance(values, list):
+            raise ConstraintViolationError(f"not a row: {table} {kind}")
+        names = [field.name for field in fields(cls)]
+        if len(values) > len(names):
+            raise ValueError(f"{table}: {len(values)} values for {len(names)} fields")
+        value = decode(cls, dict(zip(names, values)))  # TypeError/ValueError for values that do not fit
+        return table, kind, value, encode(value)
 
     def _check_planned(self, planned: list[tuple[str, str, Any, Record]]) -> None:
         added: set[tuple[str, str]] = set()

@@ -37,7 +37,6 @@ from adapters.storage.json_roles import (
 )
 from adapters.storage.json_state import State
 from adapters.storage.json_uow import JsonUnitOfWork, RowLocks
-from ports.events import UserRef
 from ports.outbox import OutboxMessage
 from ports.storage import Draft, InboxUpdate, Job, JobState, LedgerEntry, StorageUnavailableError, User
 
@@ -91,9 +90,6 @@ class _Users:
     def __init__(self, file: StateFile) -> None:
         self._file = file
 
-    async def ensure(self, ref: UserRef, welcome_amount: int, now: datetime) -> tuple[User, bool]:
-        return await self._file.change("ensure_user", ref, welcome_amount, now)
-
     async def get(self, user_id: int) -> User | None:
         return await self._file.read(lambda state: state.user(user_id))
 
@@ -117,12 +113,6 @@ class _Ledger:
     async def balance(self, user_id: int) -> int:
         return await self._file.read(lambda state: state.balance(user_id))
 
-    async def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
-        return await self._file.change("credit", user_id, amount, key, reason, now)
-
-    async def debit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
-        return await self._file.change("debit", user_id, amount, key, reason, now)
-
     async def debt(self, user_id: int) -> int:
         return await self._file.read(lambda state: state.debt(user_id))
 
@@ -145,9 +135,6 @@ class _Jobs:
     def __init__(self, file: StateFile) -> None:
         self._file = file
 
-    async def launch(self, job: Job) -> tuple[Job, bool]:
-        return await self._file.change("launch", job)
-
     async def get(self, job_id: str) -> Job | None:
         return await self._file.read(lambda state: state.job(job_id))
 
@@ -158,9 +145,6 @@ class _Jobs:
         self, job_id: str, allowed_from: Collection[JobState], to: JobState, **changes: Any
     ) -> Job | None:
         return await self._file.change("transition", job_id, allowed_from, to, changes)
-
-    async def refund(self, job_id: str, now: datetime) -> Job | None:
-        return await self._file.change("refund", job_id, now)
 
     async def in_states(self, states: Collection[JobState], limit: int = 1000) -> list[Job]:
         return await self._file.read(lambda state: state.jobs_in_states(states, limit))

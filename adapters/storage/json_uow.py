@@ -20,7 +20,9 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any, Hashable
 
+from adapters.storage.entity_codec import encode
 from adapters.storage.json_file import DurableFile
+from adapters.storage.json_ops import JsonData
 from adapters.storage.json_state import State
 from ports.model import (
     JOB_MUTABLE_FIELDS,
@@ -30,10 +32,6 @@ from ports.model import (
     FreeTry,
     Job,
     JobState,
-    LedgerEntry,
-    ManualTopup,
-    Referral,
-    StarsPayment,
     User,
 )
 from ports.storage import StorageError, UnknownUserError
@@ -96,6 +94,9 @@ class JsonUnitOfWork:
     async def __aexit__(self, *exc_info: object) -> None:
         self._done = True
         self._rows.clear()
+        self._release()
+
+    def _release(self) -> None:
         for key in reversed(self._held):
             self._locks.release(key)
         self._held.clear()
@@ -104,10 +105,13 @@ class JsonUnitOfWork:
         self._usable()
         rows, self._rows = self._rows, []
         self._done = True
-        if rows:
-            await self._file.change("apply", rows)
-        else:
+        if not rows:
             await self._file.read(lambda state: None)  # what this unit read is durable before it answers
+            return
+        records = [[table, kind, JsonData(list(encode(value).values()))] for table, kind, value in rows]
+        _, durable = await self._file.apply("apply", records)
+        self._release()  # applied in memory: the next unit on these rows may go on and join the same fsync
+        await durable
 
     # --- used by the repositories ---------------------------------------------------------------
 
@@ -223,6 +227,9 @@ class _Jobs(_Keyed):
 class _FreeTries(_Keyed):
     def __init__(self, uow: JsonUnitOfWork) -> None:
         super().__init__(uow, "free_tries", "job_id", State.free_try)
+
+    async def lock_day(self, user_id: int, day: str) -> None:
+        await self._uow.lock("free_days", (user_id, day))
 
     async def used(self, user_id: int, day: str) -> int:
         state = await self._uow.state()

@@ -338,31 +338,31 @@ async def test_a_topup_of_an_unknown_user_is_refused(storage: Storage) -> None:
 async def test_free_tries_stop_at_the_limit_and_a_repeat_answers_the_same(storage: Storage) -> None:
     free = storage.free_usage
 
-    assert await free.consume(USER, DAY, 2, "j-1") is True
-    assert await free.consume(USER, DAY, 2, "j-1") is True  # the same job: no second try taken
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-1") is True
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-1") is True  # the same job: no second try taken
     assert await free.used(USER, DAY) == 1
-    assert await free.consume(USER, DAY, 2, "j-2") is True
-    assert await free.consume(USER, DAY, 2, "j-3") is False
-    assert await free.consume(USER, DAY, 2, "j-3") is False  # answered as the first call
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-2") is True
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-3") is False
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-3") is False  # answered as the first call
     assert await free.used(USER, DAY) == 2
 
-    assert await free.release("j-2") is True
-    assert await free.release("j-2") is False
-    assert await free.release("j-3") is False  # refused: nothing to give back
-    assert await free.release("j-unknown") is False
+    assert await cashier.release_free(storage, "j-2") is True
+    assert await cashier.release_free(storage, "j-2") is False
+    assert await cashier.release_free(storage, "j-3") is False  # refused: nothing to give back
+    assert await cashier.release_free(storage, "j-unknown") is False
     assert await free.used(USER, DAY) == 1
-    assert await free.consume(USER, DAY, 2, "j-4") is True
-    assert await free.consume(USER, DAY, 2, "j-5") is False
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-4") is True
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-5") is False
 
 
 @bounded(20)
 async def test_free_tries_are_counted_per_user_and_per_day(storage: Storage) -> None:
     free = storage.free_usage
 
-    assert await free.consume(USER, DAY, 1, "j-1") is True
-    assert await free.consume(USER, NEXT_DAY, 1, "j-2") is True
-    assert await free.consume(FRIEND, DAY, 1, "j-3") is True
-    assert await free.consume(USER, DAY, 1, "j-4") is False
+    assert await cashier.consume_free(storage, USER, DAY, 1, "j-1") is True
+    assert await cashier.consume_free(storage, USER, NEXT_DAY, 1, "j-2") is True
+    assert await cashier.consume_free(storage, FRIEND, DAY, 1, "j-3") is True
+    assert await cashier.consume_free(storage, USER, DAY, 1, "j-4") is False
 
     assert [await free.used(USER, DAY), await free.used(USER, NEXT_DAY), await free.used(FRIEND, DAY)] == [1, 1, 1]
     assert await free.used(THIRD, DAY) == 0
@@ -374,9 +374,9 @@ async def test_free_tries_are_counted_per_user_and_per_day(storage: Storage) -> 
 async def test_concurrent_free_tries_never_pass_the_limit(storage: Storage) -> None:
     free = storage.free_usage
 
-    answers = await asyncio.gather(*(free.consume(USER, DAY, 3, f"j-{n}") for n in range(12)))
-    repeats = await asyncio.gather(*(free.consume(USER, DAY, 3, "j-same") for _ in range(5)))
-    releases = await asyncio.gather(*(free.release("j-0") for _ in range(5)))
+    answers = await asyncio.gather(*(cashier.consume_free(storage, USER, DAY, 3, f"j-{n}") for n in range(12)))
+    repeats = await asyncio.gather(*(cashier.consume_free(storage, USER, DAY, 3, "j-same") for _ in range(5)))
+    releases = await asyncio.gather(*(cashier.release_free(storage, "j-0") for _ in range(5)))
 
     assert answers.count(True) == 3
     assert len(set(repeats)) == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from adapters.storage.json_codec import payload_text
+from adapters.storage.entity_codec import payload_text
 from adapters.storage.postgres import codec, outbox
 from adapters.storage.postgres.db import Database
 from ports.outbox import OutboxMessage

@@ -54,6 +54,8 @@ ADD_FREE_TRY = (
     "ON CONFLICT (job_id) DO NOTHING RETURNING job_id"
 )
 PUT_FREE_TRY = "UPDATE free_tries SET user_id = $2, day = $3, taken = $4, released = $5 WHERE job_id = $1"
+# A transaction-scoped advisory lock on (user, day): held until the unit ends, whether or not any row exists.
+LOCK_DAY = "SELECT pg_advisory_xact_lock(hashtextextended($1::bigint::text || ':' || $2, 0))"
 FREE_USED = "SELECT count(*) FROM free_tries WHERE user_id = $1 AND day = $2 AND taken AND NOT released"
 REFERRAL = (
     "SELECT user_id AS invitee_id, referrer_id AS inviter_id, created_at, rewarded_at, inviter_bonus, invitee_bonus "

@@ -36,9 +36,9 @@ from adapters.storage.postgres.row_sql import (  # noqa: F401 - the statements, 
     ENTRY,
     FREE_TRY,
     FREE_USED,
+    LOCK_DAY,
     JOB,
     PAYMENT,
-    PAYMENT_COLUMNS,
     PUT_ACCOUNT,
     PUT_FREE_TRY,
     PUT_PAYMENT,
@@ -47,7 +47,6 @@ from adapters.storage.postgres.row_sql import (  # noqa: F401 - the statements, 
     PUT_USER,
     REFERRAL,
     TOPUP,
-    TOPUP_COLUMNS,
     USER,
 )
 from adapters.storage.postgres.topups import manual_topup
@@ -131,7 +130,8 @@ class PostgresUnitOfWork:
             connection = self._db.connection()
             self._conn = await connection.__aenter__()
             self._connection = connection
-        if self._transaction is None and not (sql.startswith("SELECT") and not sql.endswith("FOR UPDATE")):
+        if self._transaction is None and not (sql.startswith("SELECT") and not sql.endswith("FOR UPDATE")
+                                              and "pg_advisory_xact_lock" not in sql):
             transaction = self._conn.transaction()
             try:
                 await transaction.start()
@@ -336,6 +336,9 @@ class _FreeTries:
 
     async def put(self, free_try: FreeTry) -> None:
         await self._uow.update(PUT_FREE_TRY, *_free_try_arguments(free_try), what=f"free try {free_try.job_id}")
+
+    async def lock_day(self, user_id: int, day: str) -> None:
+        await self._uow.execute(LOCK_DAY, codec.user_id(user_id), day)
 
     async def used(self, user_id: int, day: str) -> int:
         return await self._uow.value(FREE_USED, codec.user_id(user_id), day)

@@ -109,7 +109,9 @@ class OutboxSender:
         return len(chats)
 
     async def run(self, every: float) -> None:
-        """Sweep every ``every`` seconds until cancelled (the active instance's outbox loop)."""
+        """Sweep every ``every`` seconds until cancelled (the active instance's outbox loop). Started on taking
+        over: until its first sweep, chats are drained from storage (another instance may have left messages)."""
+        self._swept = False
         while True:
             try:
                 await self.sweep()

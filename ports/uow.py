@@ -24,8 +24,8 @@ one fsync shared with concurrent units), applied all or nothing; ``commit()`` re
 
 Adding a repository (e.g. an outbox): declare its Protocol here and an attribute on UnitOfWork; in
 PostgreSQL add a class over the unit's connection in adapters/storage/postgres/uow.py; in JSON add a
-table to adapters/storage/json_uow.py (rows are buffered and written at commit by json_state.State.apply,
-which stores them in a section of the state document). Keep methods row-shaped: get / get_for_update /
+table to adapters/storage/json_uow.py and to json_rows.py (rows are buffered and written at commit by
+State.apply, which stores them in a section of the state document). Keep methods row-shaped: get / get_for_update /
 add / put / compare-and-set, never a rule.
 """
 

@@ -113,6 +113,7 @@ class State(BillingRows, ReportQueries, RowTables):
         for key, record in self._jobs.items():
             _same(key, decode(Job, record).id)
         self._check_billing()
+        self._check_rows()
 
     # --- users ------------------------------------------------------------------------------
 

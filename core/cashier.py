@@ -130,7 +130,10 @@ async def ensure_user(storage: Storage, ref: UserRef, welcome_amount: int, now: 
             user = await uow.users.get(ref.id)  # created meanwhile by a twin update
             assert user is not None
         refreshed = replace(user, **{name: getattr(ref, name) for name in _REFRESHED})
-        if refreshed != user:
+        if refreshed != user:  # rare (a new username): read again under lock, so no other field goes stale
+            locked = await uow.users.get_for_update(ref.id)
+            assert locked is not None
+            refreshed = replace(locked, **{name: getattr(ref, name) for name in _REFRESHED})
             await uow.users.put(refreshed)
         await uow.commit()
     return refreshed, False

@@ -19,13 +19,15 @@ in-process lock per row) until the unit ends, so units touching the same row run
 returns False. Lock in this order to never deadlock: the job / payment / top-up row, then the referral
 row, then accounts in ascending user id, then ledger keys.
 
-Durability. PostgreSQL: one transaction. JSON: the unit's writes become one journal record (one line,
-one fsync shared with concurrent units), applied all or nothing; ``commit()`` returns once it is durable.
+Durability. PostgreSQL: one transaction. JSON: the unit's writes become one journal record of the state
+document (one line, one fsync shared with concurrent units), applied all or nothing; ``commit()`` returns
+once it is durable. So on JSON every repository of a unit must keep its rows in ``state.json`` (inbox.json
+and admin.json are files of their own, each with its own journal: a unit cannot span them).
 
 Adding a repository (e.g. an outbox): declare its Protocol here and an attribute on UnitOfWork; in
 PostgreSQL add a class over the unit's connection in adapters/storage/postgres/uow.py; in JSON add a
-table to adapters/storage/json_uow.py (rows are buffered and written at commit by json_state.State.apply,
-which stores them in a section of the state document). Keep methods row-shaped: get / get_for_update /
+table to adapters/storage/json_uow.py and to json_rows.py (rows are buffered and written at commit by
+State.apply, which stores them in a section of the state document). Keep methods row-shaped: get / get_for_update /
 add / put / compare-and-set, never a rule.
 """
 

@@ -63,6 +63,12 @@ class RowTables:
     def _init_rows(self) -> None:
         self._audit: list[Record] = self._doc.setdefault("audit", [])
 
+    def _check_rows(self) -> None:
+        """Called by State._check: the audit section holds audit entries, oldest first."""
+        ats = [decode(AuditEntry, record).at for record in self._audit]
+        if ats != sorted(ats):
+            raise ValueError("the audit entries are not in time order")
+
     # --- reads (entities are fresh copies) -------------------------------------------------------
 
     def account(self, user_id: int) -> Account | None:

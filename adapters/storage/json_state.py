@@ -116,6 +116,7 @@ class State(BillingRows, ReportQueries, RowTables, OutboxRules):
         for key, record in self._jobs.items():
             _same(key, decode(Job, record).id)
         self._check_billing()
+        self._check_rows()
         self._check_outbox()
 
     # --- users ------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ async def pre_checkout(services: Services, turn: Turn, fields: tuple[str, ...] =
 
 
 async def payment_received(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
-    """Credit exactly once per charge id, in one storage operation with the ledger, then the receipt.
+    """Credit exactly once per charge id, with the referral bonus it earns, in one unit of work; then the receipt.
     Money Telegram took is always credited (at the configured rate), whatever the payload says."""
     event = turn.event
     assert isinstance(event, PaymentReceived)

@@ -11,7 +11,9 @@ their violations become ConstraintViolationError (db.py) and the transaction rol
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import fields
+from enum import Enum
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -59,10 +61,7 @@ from ports.model import (
     Job,
     JobState,
     LedgerEntry,
-    ManualTopup,
     Referral,
-    StarsPayment,
-    User,
 )
 from ports.storage import StorageError, UnknownUserError
 
@@ -74,15 +73,15 @@ class PostgresUnitOfWork:
         self._conn: asyncpg.Connection | None = None
         self._transaction: Any = None
         self._done = False
-        self.users = _Users(self)
+        self.users = _Rows(self, USER, ADD_USER, PUT_USER, codec.user, "user", codec.user_id)
         self.accounts = _Accounts(self)
         self.ledger = _Ledger(self)
         self.drafts = _Drafts(self)
         self.jobs = _Jobs(self)
-        self.payments = _Payments(self)
-        self.topups = _Topups(self)
-        self.free_tries = _FreeTries(self)
-        self.referrals = _Referrals(self)
+        self.payments = _Rows(self, PAYMENT, ADD_PAYMENT, PUT_PAYMENT, stars_payment, "payment")
+        self.topups = _Rows(self, TOPUP, ADD_TOPUP, PUT_TOPUP, manual_topup, "top-up")
+        self.free_tries = _FreeTries(self, FREE_TRY, ADD_FREE_TRY, PUT_FREE_TRY, _free_try, "free try")
+        self.referrals = _Rows(self, REFERRAL, ADD_REFERRAL, PUT_REFERRAL, _referral, "referral", codec.user_id)
         self.audit = _Audit(self)
 
     async def __aenter__(self) -> PostgresUnitOfWork:
@@ -171,30 +170,6 @@ def _locked(sql: str, lock: bool) -> str:
     return f"{sql} FOR UPDATE" if lock else sql
 
 
-class _Users:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    async def get(self, user_id: int, *, lock: bool = False) -> User | None:
-        row = await self._uow.row(_locked(USER, lock), codec.user_id(user_id))
-        return None if row is None else codec.user(row)
-
-    async def get_for_update(self, user_id: int) -> User | None:
-        return await self.get(user_id, lock=True)
-
-    async def add(self, user: User) -> bool:
-        return await self._uow.value(ADD_USER, *_user_arguments(user)) is not None
-
-    async def put(self, user: User) -> None:
-        await self._uow.update(PUT_USER, *_user_arguments(user), what=f"user {user.id}")
-
-
-def _user_arguments(user: User) -> tuple[Any, ...]:
-    codec.validated(user)
-    return (user.id, user.created_at, user.language, user.language_code, user.username, user.first_name,
-            user.active_draft_id, user.blocked, user.last_seen_at, user.banned)
-
-
 class _Accounts:
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self._uow = uow
@@ -272,71 +247,36 @@ def _job_value(name: str, value: Any) -> Any:
     return list(value) if name == "result_urls" else value
 
 
-class _Payments:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
+class _Rows:
+    """get / get_for_update / add / put over a table whose columns are the entity's fields, in field order."""
 
-    async def get(self, charge_id: str, *, lock: bool = False) -> StarsPayment | None:
-        row = await self._uow.row(_locked(PAYMENT, lock), charge_id)
-        return None if row is None else stars_payment(row)
+    def __init__(self, uow: PostgresUnitOfWork, select: str, add: str, put: str, from_row: Callable[[Any], Any],
+                 what: str, key: Callable[[Any], Any] = lambda key: key) -> None:
+        self._uow, self._select, self._add, self._put = uow, select, add, put
+        self._from_row, self._what, self._key = from_row, what, key
 
-    async def get_for_update(self, charge_id: str) -> StarsPayment | None:
-        return await self.get(charge_id, lock=True)
+    async def get(self, key: Any, *, lock: bool = False) -> Any:
+        row = await self._uow.row(_locked(self._select, lock), self._key(key))
+        return None if row is None else self._from_row(row)
 
-    async def add(self, payment: StarsPayment) -> bool:
-        return await self._uow.value(ADD_PAYMENT, *_payment_arguments(payment)) is not None
+    async def get_for_update(self, key: Any) -> Any:
+        return await self.get(key, lock=True)
 
-    async def put(self, payment: StarsPayment) -> None:
-        await self._uow.update(PUT_PAYMENT, *_payment_arguments(payment), what=f"payment {payment.charge_id}")
+    async def add(self, entity: Any) -> bool:
+        return await self._uow.value(self._add, *_arguments(entity)) is not None
 
-
-def _payment_arguments(payment: StarsPayment) -> tuple[Any, ...]:
-    codec.validated(payment)
-    return (payment.charge_id, payment.user_id, payment.stars, payment.amount, payment.payload, payment.created_at,
-            payment.refunded_at)
-
-
-class _Topups:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    async def get(self, topup_id: str, *, lock: bool = False) -> ManualTopup | None:
-        row = await self._uow.row(_locked(TOPUP, lock), topup_id)
-        return None if row is None else manual_topup(row)
-
-    async def get_for_update(self, topup_id: str) -> ManualTopup | None:
-        return await self.get(topup_id, lock=True)
-
-    async def add(self, topup: ManualTopup) -> bool:
-        return await self._uow.value(ADD_TOPUP, *_topup_arguments(topup)) is not None
-
-    async def put(self, topup: ManualTopup) -> None:
-        await self._uow.update(PUT_TOPUP, *_topup_arguments(topup), what=f"top-up {topup.id}")
+    async def put(self, entity: Any) -> None:
+        arguments = _arguments(entity)
+        await self._uow.update(self._put, *arguments, what=f"{self._what} {arguments[0]}")
 
 
-def _topup_arguments(topup: ManualTopup) -> tuple[Any, ...]:
-    record = codec.validated(topup)
-    return (topup.id, topup.user_id, topup.amount, topup.receipt_file_id, topup.receipt_kind, topup.created_at,
-            record["state"], topup.decided_by, topup.decided_at)
+def _arguments(entity: Any) -> tuple[Any, ...]:
+    codec.validated(entity)  # the same TypeError/ValueError as the JSON storage
+    values = (getattr(entity, field.name) for field in fields(entity))
+    return tuple(value.value if isinstance(value, Enum) else value for value in values)
 
 
-class _FreeTries:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    async def get(self, job_id: str, *, lock: bool = False) -> FreeTry | None:
-        row = await self._uow.row(_locked(FREE_TRY, lock), job_id)
-        return None if row is None else FreeTry(row["job_id"], row["user_id"], row["day"], row["taken"], row["released"])
-
-    async def get_for_update(self, job_id: str) -> FreeTry | None:
-        return await self.get(job_id, lock=True)
-
-    async def add(self, free_try: FreeTry) -> bool:
-        return await self._uow.value(ADD_FREE_TRY, *_free_try_arguments(free_try)) is not None
-
-    async def put(self, free_try: FreeTry) -> None:
-        await self._uow.update(PUT_FREE_TRY, *_free_try_arguments(free_try), what=f"free try {free_try.job_id}")
-
+class _FreeTries(_Rows):
     async def lock_day(self, user_id: int, day: str) -> None:
         await self._uow.execute(LOCK_DAY, codec.user_id(user_id), day)
 
@@ -344,36 +284,13 @@ class _FreeTries:
         return await self._uow.value(FREE_USED, codec.user_id(user_id), day)
 
 
-def _free_try_arguments(free_try: FreeTry) -> tuple[Any, ...]:
-    codec.validated(free_try)
-    return (free_try.job_id, free_try.user_id, free_try.day, free_try.taken, free_try.released)
+def _free_try(row: Any) -> FreeTry:
+    return FreeTry(row["job_id"], row["user_id"], row["day"], row["taken"], row["released"])
 
 
-class _Referrals:
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self._uow = uow
-
-    async def get(self, invitee_id: int, *, lock: bool = False) -> Referral | None:
-        row = await self._uow.row(_locked(REFERRAL, lock), codec.user_id(invitee_id))
-        if row is None:
-            return None
-        return Referral(row["invitee_id"], row["inviter_id"], codec.utc(row["created_at"]),
-                        codec.utc_or_none(row["rewarded_at"]), row["inviter_bonus"], row["invitee_bonus"])
-
-    async def get_for_update(self, invitee_id: int) -> Referral | None:
-        return await self.get(invitee_id, lock=True)
-
-    async def add(self, referral: Referral) -> bool:
-        return await self._uow.value(ADD_REFERRAL, *_referral_arguments(referral)) is not None
-
-    async def put(self, referral: Referral) -> None:
-        await self._uow.update(PUT_REFERRAL, *_referral_arguments(referral), what=f"referral {referral.invitee_id}")
-
-
-def _referral_arguments(referral: Referral) -> tuple[Any, ...]:
-    codec.validated(referral)
-    return (referral.invitee_id, referral.inviter_id, referral.created_at, referral.rewarded_at,
-            referral.inviter_bonus, referral.invitee_bonus)
+def _referral(row: Any) -> Referral:
+    return Referral(row["invitee_id"], row["inviter_id"], codec.utc(row["created_at"]),
+                    codec.utc_or_none(row["rewarded_at"]), row["inviter_bonus"], row["invitee_bonus"])
 
 
 class _Audit:

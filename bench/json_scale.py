@@ -35,8 +35,9 @@ from bench.ack_latency import blast, make_updates, replies_seen, warm_up  # noqa
 from bench.common import (  # noqa: E402
     ROOT, Summary, TimedBotApi, base_env, cpu_seconds, free_port, machine_busy, rss_kib, stop_process, wait_healthy,
 )
-from ports.events import UserRef  # noqa: E402
-from ports.storage import Job, JobState  # noqa: E402
+from adapters.storage.entity_codec import encode  # noqa: E402
+from core import accounts  # noqa: E402
+from ports.model import Account, Job, JobState, User  # noqa: E402
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # --compact-bytes: the bot with a journal compacted every N bytes whatever the snapshot's size, to measure acks
@@ -67,15 +68,23 @@ class Row:
 def preload(users: int, directory: Path) -> float:
     """Write ``directory/state.json`` with ``users`` users; its size in MB."""
     state = State.empty()
-    for user in range(1, users + 1):
-        state.ensure_user(UserRef(user, "ru", f"user{user}", "Name"), 100, NOW)
-        state.credit(user, 500, f"pay:{user}", "payment", NOW)
-        state.launch(Job(
+    for user in range(1, users + 1):  # the rows core/cashier.py writes: welcome credit, a payment, a paid job
+        job = Job(
             id=f"j{user}", user_id=user, chat_id=user, model_id="flux-2/pro-text-to-image",
             input={"prompt": "a cat on a red sofa, studio light"}, price=30, state=JobState.DELIVERED,
             created_at=NOW, updated_at=NOW, deadline_at=NOW + timedelta(minutes=10), language="ru",
             result_urls=("https://tempfile.example/abc/result-1.png",),
-        ))
+        )
+        rows: list[tuple[str, str, object]] = [("users", "add", User(user, NOW, None, "ru", f"user{user}", "Name"))]
+        account = Account(user)
+        for move in (lambda a: accounts.credit(a, 100, f"welcome:{user}", "welcome", NOW),
+                     lambda a: accounts.credit(a, 500, f"pay:{user}", "payment", NOW),
+                     lambda a: accounts.debit(a, 30, f"launch:{job.id}", "launch", NOW)):
+            movement = move(account)
+            account = movement.account
+            rows += [("ledger", "add", entry) for entry in movement.entries]
+        rows += [("accounts", "put", account), ("jobs", "add", job)]
+        state.apply([[table, kind, list(encode(value).values())] for table, kind, value in rows])
     directory.mkdir(parents=True, exist_ok=True)
     data = state.dump()
     (directory / "state.json").write_bytes(data)

@@ -3,7 +3,7 @@
     python bench/webhook_intake.py [--n 20000] [--no-postgres]
 
 Before (main at ee76652): ``json.loads`` of the body; the storage checked the payload by walking and copying it
-(``json_codec.encode``) and serialised it again (``json.dumps``); PostgreSQL then parsed that text into JSONB.
+(``entity_codec.encode``) and serialised it again (``json.dumps``); PostgreSQL then parsed that text into JSONB.
 After: ``read_update`` parses once (with its strictness checks: a walk for depth and, only when the body has a
 ``\\u`` escape, for lone surrogates) and the body text itself is stored (TEXT column; spliced into inbox.json).
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.storage.json_codec import encode, payload_text  # noqa: E402
+from adapters.storage.entity_codec import encode, payload_text  # noqa: E402
 from adapters.telegram.update_body import read_update  # noqa: E402
 from adapters.telegram.updates import update_chat_id  # noqa: E402
 from ports.storage import InboxUpdate  # noqa: E402

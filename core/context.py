@@ -147,3 +147,6 @@ class Reply:
     rejected: str | None = None
     started_job: str | None = None
     started_broadcast: str | None = None
+    # Outbox keys naming effects by what they tell (``receipt:<charge id>``): a repeat of the handler after a
+    # crash stores such an effect no second time (ports/outbox.py). Other effects are keyed by the update.
+    once: dict[Effect, str] = field(default_factory=dict)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core import cashier
 from core.context import Services
 from core.i18n import localized
 from ports.catalog import ModelSpec
@@ -46,7 +47,7 @@ async def take(services: Services, user_id: int, model: ModelSpec, now: datetime
     if free.unlimited:
         return True
     day = free_day(now, services.settings.free_utc_offset_minutes)
-    return await services.storage.free_usage.consume(user_id, day, free.limit, job_id)
+    return await cashier.consume_free(services.storage, user_id, day, free.limit, job_id)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import weakref
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from core import cashier, job_states
 from core.context import Services
 from core.cost_watch import check_cost
 from core.drafts import prompt_of
@@ -33,6 +34,7 @@ from ports.effects import (
     SendScreen,
 )
 from ports.generation import MARKET_API, GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
+from ports.outbox import OutboxMessage, OutboxWaker
 from ports.storage import ACTIVE_JOB_STATES, Job, JobState
 from ports.screens import Keyboard
 from ports.trace import correlation_id
@@ -59,9 +61,11 @@ class RunnerSettings:
 
 
 class JobRunner:
-    def __init__(self, services: Services, messenger: Messenger, settings: RunnerSettings | None = None) -> None:
+    def __init__(self, services: Services, messenger: Messenger, settings: RunnerSettings | None = None, *,
+                 sender: OutboxWaker) -> None:
         self._services = services
         self._messenger = messenger
+        self._sender = sender  # sends what was committed to the outbox (refund notices, alerts)
         self._settings = settings or RunnerSettings()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Held while a job is being finished; dropped by the garbage collector when nobody holds it.
@@ -184,15 +188,15 @@ class JobRunner:
                 log.warning("JOB_SUBMIT_FAILED", extra={"job": job.id, "code": error.code})
                 if error.code in ALERT_CODES:
                     await self._alert_admins(error.code)
-                await services.storage.jobs.transition(
-                    job.id, {JobState.CREATED}, JobState.FAILED, error=error.code, error_message=str(error),
+                await job_states.transition(
+                    services.storage, job.id, JobState.FAILED, {JobState.CREATED}, error=error.code, error_message=str(error),
                     updated_at=services.clock.now(),
                 )
                 return None
             log.info("JOB_SUBMITTED", extra={"job": job.id, "task": task_id, "model": job.model_id})
             services.metrics.job_reached(self._api(job), "submitted")
-            return await services.storage.jobs.transition(
-                job.id, {JobState.CREATED}, JobState.SUBMITTED, task_id=task_id, updated_at=services.clock.now()
+            return await job_states.transition(
+                services.storage, job.id, JobState.SUBMITTED, {JobState.CREATED}, task_id=task_id, updated_at=services.clock.now()
             )
         return None
 
@@ -203,8 +207,8 @@ class JobRunner:
         while True:
             now = services.clock.now()
             if now >= job.deadline_at:
-                await services.storage.jobs.transition(
-                    job.id, RUNNING_STATES, JobState.TIMED_OUT, error="timeout", updated_at=now
+                await job_states.transition(
+                    services.storage, job.id, JobState.TIMED_OUT, RUNNING_STATES, error="timeout", updated_at=now
                 )
                 return
             assert job.task_id is not None
@@ -213,8 +217,8 @@ class JobRunner:
             except UnknownTaskError:
                 unknown += 1
                 if unknown >= settings.unknown_task_limit:
-                    await services.storage.jobs.transition(
-                        job.id, RUNNING_STATES, JobState.FAILED, error="unknown_task", updated_at=now
+                    await job_states.transition(
+                        services.storage, job.id, JobState.FAILED, RUNNING_STATES, error="unknown_task", updated_at=now
                     )
                     return
             except GatewayError as error:
@@ -232,24 +236,24 @@ class JobRunner:
 
     async def _settle(self, job: Job, status: TaskStatus) -> None:
         """Apply one status reading; a success or failure is finished here by whoever wins the CAS."""
-        jobs, now = self._services.storage.jobs, self._services.clock.now()
+        storage, now = self._services.storage, self._services.clock.now()
         if status.state is TaskState.SUCCESS:
             # Titles of named results (Suno's tracks) travel in result_text, one line per URL.
             text = status.result_text or ("\n".join(status.result_titles) if status.result_titles else None)
-            won = await jobs.transition(
-                job.id, RUNNING_STATES, JobState.SUCCEEDED,
+            won = await job_states.transition(
+                storage, job.id, JobState.SUCCEEDED, RUNNING_STATES,
                 result_urls=status.result_urls, result_text=text, updated_at=now,
                 cost_credits=status.credits_consumed,
             )
         elif status.state is TaskState.FAIL:
-            won = await jobs.transition(
-                job.id, RUNNING_STATES, JobState.FAILED,
+            won = await job_states.transition(
+                storage, job.id, JobState.FAILED, RUNNING_STATES,
                 error=status.fail_code or "fail", error_message=status.fail_message, updated_at=now,
                 cost_credits=status.credits_consumed,
             )
         else:
             if status.state is TaskState.GENERATING and job.state is JobState.SUBMITTED:
-                job = await jobs.transition(job.id, {JobState.SUBMITTED}, JobState.RUNNING, updated_at=now) or job
+                job = await job_states.transition(storage, job.id, JobState.RUNNING, {JobState.SUBMITTED}, updated_at=now) or job
             stage = "running" if status.state is TaskState.GENERATING else "queued"
             await self._show_progress(job, status.stage.value if status.stage else stage, status.progress)
             return
@@ -307,15 +311,15 @@ class JobRunner:
         if error == "unavailable":
             return  # stays SUCCEEDED; the next resume retries the delivery
         if error == "refused":  # the result's link can never be delivered: fail it and give the money back
-            failed = await self._services.storage.jobs.transition(
-                job.id, {JobState.SUCCEEDED}, JobState.FAILED, error=REFUSED_RESULT,
+            failed = await job_states.transition(
+                self._services.storage, job.id, JobState.FAILED, {JobState.SUCCEEDED}, error=REFUSED_RESULT,
                 updated_at=self._services.clock.now(),
             )
             if failed is not None:
                 await self._refund(failed)
             return
-        await self._services.storage.jobs.transition(
-            job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, error=error, updated_at=self._services.clock.now()
+        await job_states.transition(
+            self._services.storage, job.id, JobState.DELIVERED, {JobState.SUCCEEDED}, error=error, updated_at=self._services.clock.now()
         )
         log.info("JOB_DELIVERED", extra={"job": job.id, "user": job.user_id, "error": error})
         self._services.metrics.job_reached(self._api(job), "delivered")
@@ -325,13 +329,18 @@ class JobRunner:
         return follow_up_rows(fmt, self._services.catalog, replace(job, state=JobState.DELIVERED))
 
     async def _refund(self, job: Job) -> None:
-        refunded = await self._services.storage.jobs.refund(job.id, self._services.clock.now())
-        if refunded is None:
+        """The notice is stored (once, keyed by the job) before the refund: a crash after either loses neither."""
+        storage, now = self._services.storage, self._services.clock.now()
+        notice = OutboxMessage(f"refund:{job.id}", job.chat_id, self._refund_notice(job), now, job.cid)
+        await storage.outbox.add([notice])
+        refunded = await cashier.refund_job(storage, job.id, now)
+        if refunded is None:  # the price (and a free try) came back in that one unit of work, or before
             return
-        if job.free:
-            await self._services.storage.free_usage.release(job.id)  # the free try comes back too
         log.info("JOB_REFUNDED", extra={"job": job.id, "amount": job.price, "reason": job.error, "user": job.user_id})
         self._services.metrics.job_reached(self._api(job), "refunded")
+        await self._sender.send_now([notice])
+
+    def _refund_notice(self, job: Job) -> Effect:
         fmt, _, name = self._fmt_and_model(job)
         admin = job.user_id in self._services.settings.admin_ids
         screen = render_failed(
@@ -340,10 +349,8 @@ class JobRunner:
             detail=raw_reason(job.error, job.error_message) if admin else None,
         )
         if job.progress_message_id is not None:
-            effect: Effect = EditScreen(job.chat_id, job.progress_message_id, screen)
-        else:
-            effect = SendScreen(job.chat_id, screen)
-        await self._send(job, [effect])
+            return EditScreen(job.chat_id, job.progress_message_id, screen)
+        return SendScreen(job.chat_id, screen)
 
     async def _send(self, job: Job, effects: list[Effect]) -> str | None:
         """Send with bounded retries. None when sent; "blocked" when the user blocked the bot;
@@ -374,11 +381,11 @@ class JobRunner:
         self._alerted[code] = now
         log.error("KIE_OPERATOR_ALERT", extra={"code": code, "admins": len(services.settings.admin_ids)})
         fmt = Fmt(services.settings.default_language, services.settings.prices.currency)
-        for admin_id in services.settings.admin_ids:
-            try:
-                await self._messenger.apply([SendScreen(admin_id, render_alert(fmt, code))])
-            except (MessengerUnavailableError, RecipientBlockedError) as error:
-                log.warning("KIE_OPERATOR_ALERT_NOT_SENT", extra={"admin": admin_id, "error": type(error).__name__})
+        key = f"alert:{code}:{now.isoformat()}"
+        alerts = [SendScreen(admin_id, render_alert(fmt, code)) for admin_id in services.settings.admin_ids]
+        messages = [OutboxMessage(f"{key}:{alert.chat_id}", alert.chat_id, alert, now) for alert in alerts]
+        await services.storage.outbox.add(messages)
+        await self._sender.send_now(messages)
 
     async def _show_progress(self, job: Job, stage: str, progress: int | None) -> None:
         if job.progress_message_id is None:

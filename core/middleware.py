@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Awaitable, Callable, Sequence
 
+from core import cashier
 from core.callbacks import CallbackData
 from core.context import Reply, Services, Turn
 from core.handlers.admin_tools import is_admin
@@ -69,7 +70,7 @@ async def load_user(request: Request, call_next: Endpoint) -> Reply:
     """The sender's record (created on first contact, with the welcome balance) and language: the turn."""
     services, event = request.services, request.event
     now = services.clock.now()
-    user, created = await services.storage.users.ensure(event.user, services.settings.welcome_balance, now)
+    user, created = await cashier.ensure_user(services.storage, event.user, services.settings.welcome_balance, now)
     if user.last_seen_at is None or now - user.last_seen_at >= SEEN_EVERY:
         await services.storage.directory.touch(user.id, now)  # for "active users" in the stats
     language = resolve_language(user.language, user.language_code, services.settings.default_language)

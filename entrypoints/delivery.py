@@ -1,4 +1,6 @@
-"""Carrying out a handler's effects for the dispatcher, recipient by recipient.
+"""Sending effects that are not stored in the outbox (answers to button presses and pre-checkout queries, the
+"too fast" notice, the apology), recipient by recipient; and what a blocked recipient means, which the outbox's
+drainer (entrypoints/outbox_sender.py) applies too.
 
 One update's effects may go to several chats (a receipt to every admin, a notice to the user an admin
 approved). When Telegram refuses a message because its recipient blocked the bot, was deactivated, removed

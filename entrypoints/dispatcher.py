@@ -3,8 +3,9 @@ time and in order, different chats concurrently, and no chat can hold the others
 
 ``accept`` is the intake used by the webhook route and the polling loop: it stores the raw update in
 the durable inbox and only then returns (the caller acknowledges Telegram after that). An update is
-marked done after it has been processed and its replies sent; a crash in between re-processes it after
-restart (money movements are idempotent by key, so this repeats at most a screen, never a charge).
+marked done in the same durable change that stores its replies in the outbox (core/bot.py ``carry_out``);
+the outbox's drainer (entrypoints/outbox_sender.py) then sends them. A crash before that change re-processes
+the update after restart; a crash after it sends the replies still unsent (README, "What a crash can repeat").
 
 Scheduling. Each chat with waiting updates has one task that takes them in order. Handling an update (the
 core deciding, storage reads and writes) takes one of ``workers`` slots; sending its replies does not:
@@ -207,8 +208,8 @@ class Dispatcher:
         try:
             while queue:
                 entry = queue[0]
-                await self._process(entry)
-                await self._mark_done(entry.item)
+                if await self._process(entry) or await self._mark_done(entry.item):
+                    self._forget(entry.item)
                 queue.popleft()
         finally:
             del self._queues[key]
@@ -241,10 +242,12 @@ class Dispatcher:
             exception_caught(error, update_id=item.update_id, stage="too_fast")
         finally:
             correlation_id.reset(token)
-        if stored:
-            await self._mark_done(item)
+        if stored and await self._mark_done(item):
+            self._forget(item)
 
-    async def _mark_done(self, item: InboxUpdate) -> None:
+    async def _mark_done(self, item: InboxUpdate) -> bool:
+        """Mark done an update that stored nothing of its own (shed, ignored, failed). False when storage kept
+        refusing: the update stays in _known, so this process will not process it again; after a restart it is."""
         for attempt in range(5):
             try:
                 await self._inbox.done(item.update_id, self._clock.now())
@@ -252,16 +255,20 @@ class Dispatcher:
                 exception_caught(error, update_id=item.update_id, stage="inbox_done")
                 await asyncio.sleep(0.5 * 2**attempt)
             else:
-                self._recently_done[item.update_id] = None
-                while len(self._recently_done) > RECENTLY_DONE:
-                    self._recently_done.popitem(last=False)
-                self._known.discard(item.update_id)
-                return
-        # Left in _known: this process will not process it again; after a restart it is re-processed.
+                return True
+        return False
+
+    def _forget(self, item: InboxUpdate) -> None:
+        """Finished here: remembered as recently done (see __init__), no longer known as in flight."""
+        self._recently_done[item.update_id] = None
+        while len(self._recently_done) > RECENTLY_DONE:
+            self._recently_done.popitem(last=False)
+        self._known.discard(item.update_id)
 
     # --- one update -------------------------------------------------------------------------
 
-    async def _process(self, entry: _Entry) -> None:
+    async def _process(self, entry: _Entry) -> bool:
+        """Process one update; True when it was marked done with its replies (in carry_out)."""
         item, event = entry.item, entry.event
         token = correlation_id.set(item.cid or new_cid())
         started, verdict = time.perf_counter(), "error"
@@ -271,21 +278,23 @@ class Dispatcher:
             if entry.malformed is not None:
                 verdict = "malformed"
                 marker("DISPATCH_FAIL", update_id=item.update_id, reason="MALFORMED_UPDATE", detail=entry.malformed)
-                return
+                return False
             if event is None:
                 verdict = "ignored"
                 marker("DISPATCH_OK", update_id=item.update_id, ignored=1)
-                return
+                return False
             if isinstance(event, CallbackPress):
                 marker("CALLBACK_RECEIVED", callback_id=event.callback_id, update_id=item.update_id)
             async with self._slots:  # a worker only while the core decides
                 outcome = await self._core.decide(event, answer_within=CALLBACK_ANSWER_WITHIN)
             self._report(event, outcome)
-            await self._core.carry_out(event, outcome, self._delivery.apply)  # paced: no slot held
+            await self._core.carry_out(event, outcome, item.update_id, self._delivery.apply)  # paced: no slot held
             marker("DISPATCH_OK", update_id=item.update_id)
             verdict = "ok"
+            return True
         except Exception as error:  # the per-update boundary: log, apologise, keep the worker going
             await self._fail(item, event, error)
+            return False
         finally:
             correlation_id.reset(token)
             self._measure(item, verdict, started)

@@ -170,6 +170,7 @@ class Instance:
             poller = UpdatePoller(self.bot, allowed_updates=ALLOWED_UPDATES)
             self._active_tasks.append(asyncio.create_task(self._poll_updates(poller, self.dispatcher), name="polling"))
         self._active_tasks.append(asyncio.create_task(self._sweep(), name="sweeper"))
+        self._active_tasks.append(asyncio.create_task(self.app.sender.run(PUMP_SECONDS), name="outbox"))
 
     async def _stand_down(self, grace: float) -> None:
         self.health.active = False

@@ -20,6 +20,7 @@ from core.job_runner import JobRunner, RunnerSettings
 from core.money import currency_for, major_to_minor
 from core.pricing import PriceSettings
 from core.runtime import reload_overrides
+from entrypoints.outbox_sender import OutboxSender
 from entrypoints.settings import Settings
 from ports.billing import StarsGateway
 from ports.catalog import Catalog
@@ -41,6 +42,7 @@ class App:
     runner: JobRunner
     core: BotCore
     broadcaster: Broadcaster
+    sender: OutboxSender
 
 
 def core_settings(settings: Settings) -> CoreSettings:
@@ -113,12 +115,16 @@ async def build_app(
         services = Services(storage, catalog, gateway, media, clock, base, stars=stars, probe=MutagenProbe(),
                             metrics=metrics)
         await reload_overrides(services)  # models switched off and the markup set by admins
-        runner = JobRunner(services, messenger, runner_settings or RunnerSettings(callback_url=settings.kie_callback_url()))
+        sender = OutboxSender(storage.outbox, messenger, storage.users, clock)
+        stack.push_async_callback(sender.close)  # after the runner and broadcaster stopped (exit runs LIFO)
+        runner = JobRunner(services, messenger, runner_settings or RunnerSettings(callback_url=settings.kie_callback_url()),
+                           sender=sender)
         stack.push_async_callback(runner.stop)
         broadcaster = Broadcaster(services, messenger)
         stack.push_async_callback(broadcaster.stop)
-        core = BotCore(services, messenger, runner, broadcaster)
+        core = BotCore(services, messenger, runner, broadcaster, sender)
         if resume:
+            await sender.sweep()  # what a crash left unsent
             await runner.resume()
             await broadcaster.resume()
-        yield App(settings, catalog, storage, gateway, services, runner, core, broadcaster)
+        yield App(settings, catalog, storage, gateway, services, runner, core, broadcaster, sender)

@@ -7,17 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Mapping, Protocol
+from typing import Mapping, Protocol
 
-from ports.storage import User
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    at: datetime
-    actor: int  # the admin's Telegram id
-    action: str  # "credit", "debit", "block", "unblock", "model_off", "markup", "broadcast", "refund_stars", ...
-    details: Mapping[str, Any] = field(default_factory=dict)
+from ports.model import AuditEntry, User  # noqa: F401 - AuditEntry re-exported
 
 
 class AuditLog(Protocol):

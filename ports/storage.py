@@ -1,7 +1,9 @@
-"""Durable state, split by role. Operations state intent: there is no get-balance-then-set-balance.
+"""Durable state, split by role: reads, simple row updates, the job compare-and-set, the inbox; and the
+unit of work (ports/uow.py) through which the core makes every change that moves money or must be atomic.
 
-Every money movement carries an idempotency key; a second call with the same key changes nothing and
-returns the first entry. A balance never goes negative. Implementations: JSON files (adapters/storage/
+The rules (every money movement keyed and idempotent, a balance never negative, job transitions) are
+decided in the core (core/accounts.py, core/cashier.py, core/job_states.py); the storages persist rows and
+keep UNIQUE / CHECK constraints as the backstop. Implementations: JSON files (adapters/storage/
 json_storage.py) and PostgreSQL; one contract suite (tests/contracts/) checks them alike.
 """
 
@@ -9,111 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
-from enum import Enum
-from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol, Sequence
 
-from ports.catalog import OptionValue
-from ports.events import UserRef
+from ports.model import (  # noqa: F401 - the entities, re-exported where they were (journals name them here)
+    ACTIVE_JOB_STATES,
+    JOB_MUTABLE_FIELDS,
+    Draft,
+    Job,
+    JobState,
+    LedgerEntry,
+    User,
+)
 
 if TYPE_CHECKING:  # the roles defined beside their entities (ports/billing.py, ports/admin.py)
     from ports.admin import AuditLog, Broadcasts, RuntimeSettings, Stats, UserDirectory
     from ports.billing import FreeUsage, ManualTopups, Payments, Referrals
-
-
-# --- entities ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class User:
-    id: int
-    created_at: datetime
-    language: str | None = None  # chosen in the bot; wins over language_code
-    language_code: str | None = None  # from Telegram
-    username: str | None = None
-    first_name: str | None = None
-    active_draft_id: str | None = None
-    blocked: bool = False  # the user blocked the bot (Telegram 403): nothing is sent to them
-    last_seen_at: datetime | None = None
-    banned: bool = False  # an admin blocked the user: the bot serves them nothing
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    key: str
-    user_id: int
-    amount: int  # smallest currency unit; positive = credit, negative = debit
-    balance_after: int
-    reason: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A generation being prepared: model chosen, inputs being collected. Lives under a short id that
-    callback data carries; its id becomes the job id (and the debit key) at launch."""
-
-    id: str
-    user_id: int
-    chat_id: int
-    model_id: str
-    created_at: datetime
-    media: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # input name -> URLs
-    prompt: str | None = None
-    options: Mapping[str, OptionValue] = field(default_factory=dict)
-    message_id: int | None = None  # the bot message showing this draft
-    source_job_id: str | None = None  # a follow-up's source: the delivered job it works on
-
-
-class JobState(str, Enum):
-    CREATED = "created"  # charged, not yet sent to the generator
-    SUBMITTED = "submitted"  # the generator accepted it (task id known)
-    RUNNING = "running"  # the generator reports it is being processed
-    SUCCEEDED = "succeeded"  # result known, not yet delivered
-    DELIVERED = "delivered"
-    FAILED = "failed"  # refund pending
-    TIMED_OUT = "timed_out"  # refund pending
-    REFUNDED = "refunded"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (JobState.DELIVERED, JobState.REFUNDED)
-
-
-ACTIVE_JOB_STATES = frozenset({JobState.CREATED, JobState.SUBMITTED, JobState.RUNNING})
-
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    user_id: int
-    chat_id: int
-    model_id: str
-    input: Mapping[str, Any]  # the KIE "input" object, built once at launch
-    price: int
-    state: JobState
-    created_at: datetime
-    updated_at: datetime
-    deadline_at: datetime
-    language: str = "ru"
-    options: Mapping[str, OptionValue] = field(default_factory=dict)
-    progress_message_id: int | None = None
-    task_id: str | None = None
-    result_urls: tuple[str, ...] = ()
-    result_text: str | None = None
-    error: str | None = None  # a short code: "timeout", "rejected", a KIE failCode, ...
-    error_message: str | None = None
-    cid: str = ""  # correlation id of the update that launched it; its logs carry it to delivery
-    free: bool = False  # a free-tier run: price 0, one free try taken (given back if it fails)
-    source_job_id: str | None = None  # a follow-up (Veo 1080p, …): the delivered job it was made from
-    cost_credits: Decimal | None = None  # what KIE charged for the task (creditsConsumed), once known
-
-
-# Fields a transition may change.
-JOB_MUTABLE_FIELDS = frozenset(
-    {"task_id", "result_urls", "result_text", "error", "error_message", "progress_message_id", "updated_at",
-     "cost_credits"}
-)
+    from ports.outbox import Outbox, OutboxMessage
+    from ports.uow import UnitOfWork
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -154,15 +68,15 @@ class UnknownUserError(StorageError):
     pass
 
 
+class ConstraintViolationError(StorageError):
+    """A write broke a constraint the storage keeps as a backstop (a ledger key used twice, a negative
+    balance, a row added twice): the core decided wrongly; the unit of work rolled back."""
+
+
 # --- roles ------------------------------------------------------------------------------------
 
 
 class Users(Protocol):
-    async def ensure(self, ref: UserRef, welcome_amount: int, now: datetime) -> tuple[User, bool]:
-        """Return the user, creating it (and crediting ``welcome_amount`` once, key ``welcome:<id>``)
-        when new; refresh username / language_code when they changed. The bool is True when created."""
-        ...
-
     async def get(self, user_id: int) -> User | None: ...
 
     async def set_language(self, user_id: int, language: str) -> None: ...
@@ -184,18 +98,8 @@ class Users(Protocol):
 class Ledger(Protocol):
     async def balance(self, user_id: int) -> int: ...
 
-    async def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
-        """Add money. When the user has a debt (a Stars refund that exceeded the balance), the same
-        operation settles it first with a second entry (key ``settle:<key>``, reason "debt"). Raises
-        BalanceLimitError (nothing changed) when the balance would exceed MAX_BALANCE."""
-        ...
-
     async def debt(self, user_id: int) -> int:
         """What the user owes (smallest unit), 0 normally."""
-        ...
-
-    async def debit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
-        """Raise InsufficientBalanceError (nothing changed) when the balance is below ``amount``."""
         ...
 
     async def entries(self, user_id: int, limit: int = 20) -> list[LedgerEntry]:
@@ -210,11 +114,6 @@ class Drafts(Protocol):
 
 
 class Jobs(Protocol):
-    async def launch(self, job: Job) -> tuple[Job, bool]:
-        """In one operation: debit ``job.price`` (key ``launch:<job.id>``) and store the job. When a job
-        with this id exists, return it unchanged with False (a double tap). Raises InsufficientBalanceError."""
-        ...
-
     async def get(self, job_id: str) -> Job | None: ...
 
     async def find_by_task(self, task_id: str) -> Job | None: ...
@@ -224,11 +123,6 @@ class Jobs(Protocol):
     ) -> Job | None:
         """Compare-and-set: move to ``to`` only from ``allowed_from``; return the new job, or None when
         the job is in another state (a duplicate or late event). ``changes`` are JOB_MUTABLE_FIELDS."""
-        ...
-
-    async def refund(self, job_id: str, now: datetime) -> Job | None:
-        """In one operation: credit the price back (key ``refund:<job_id>``) and move FAILED/TIMED_OUT
-        to REFUNDED. None when the job is in another state (already refunded, never failed)."""
         ...
 
     async def in_states(self, states: Collection[JobState], limit: int = 1000) -> list[Job]:
@@ -266,8 +160,10 @@ class Inbox(Protocol):
         """Stored, not yet done; lowest update_id first."""
         ...
 
-    async def done(self, update_id: int, now: datetime) -> None:
-        """Processed: remove it from pending (remember the id for deduplication). Idempotent."""
+    async def done(self, update_id: int, now: datetime, messages: Sequence["OutboxMessage"] = (),
+                   sent: Sequence[str] = ()) -> None:
+        """Processed: remove it from pending (remember the id for deduplication), store its outbox ``messages``
+        and mark the outbox keys ``sent`` sent (ports/outbox.py), in one durable change. Idempotent."""
         ...
 
     async def depth(self) -> int:
@@ -292,6 +188,9 @@ class Storage(Protocol):
 
     @property
     def inbox(self) -> Inbox: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     @property
     def payments(self) -> Payments: ...
@@ -319,5 +218,9 @@ class Storage(Protocol):
 
     @property
     def broadcasts(self) -> Broadcasts: ...
+
+    def unit_of_work(self) -> "UnitOfWork":
+        """A new unit of work (ports/uow.py): ``async with storage.unit_of_work() as uow: ...``."""
+        ...
 
     async def close(self) -> None: ...

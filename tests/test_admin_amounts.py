@@ -4,6 +4,7 @@ button works for real (10-digit) Telegram ids (issue 13, items 6 and 7)."""
 
 from __future__ import annotations
 
+from core import cashier
 import pytest
 
 from entrypoints.fake_stack import running_server
@@ -52,8 +53,8 @@ async def test_the_default_ceiling_is_a_million(tmp_path):
 async def test_a_balance_beyond_64_bits_gets_the_same_answer_on_both_storages(tmp_path, backend):  # noqa: F811
     async with running_server(tmp_path, ADMIN_ID=str(ADMIN), **backend) as client:
         storage = client.server.app.storage
-        await storage.users.ensure(UserRef(REAL_ID), 0, client.server.app.services.clock.now())
-        await storage.ledger.credit(REAL_ID, MAX_BALANCE - 100, "test:near-max", "admin", client.server.app.services.clock.now())
+        await cashier.ensure_user(storage, UserRef(REAL_ID), 0, client.server.app.services.clock.now())
+        await cashier.credit(storage, REAL_ID, MAX_BALANCE - 100, "test:near-max", "admin", client.server.app.services.clock.now())
         await client.say(ADMIN, f"/credit {REAL_ID} 5")
         answer = client.api.messages(ADMIN)[-1].text
         assert answer.startswith("⚠️ Баланс превысил бы допустимый максимум"), answer

@@ -4,6 +4,7 @@ for ordinary users."""
 
 from __future__ import annotations
 
+from core import cashier
 import asyncio
 
 import pytest
@@ -28,7 +29,7 @@ async def test_non_admins_get_no_hint_that_admin_commands_exist(tmp_path):
 
 async def test_credit_and_debit_reply_with_the_new_balance_and_are_audited(tmp_path):
     async with running_bot(tmp_path, ADMIN_ID=(ADMIN,)) as bot:
-        await bot.app.storage.users.ensure(UserRef(OTHER, username="Alice"), 0, bot.clock.now())
+        await cashier.ensure_user(bot.app.storage, UserRef(OTHER, username="Alice"), 0, bot.clock.now())
         await bot.send("/credit @alice 150")
         assert bot.last().text == f"✅ Начислено 150,00\u00a0₽ пользователю {OTHER}. Баланс: 150,00\u00a0₽"
         await bot.send(f"/debit {OTHER} 50.5")
@@ -113,7 +114,7 @@ async def test_a_broadcast_interrupted_by_a_restart_resumes_where_it_stopped(tmp
     async with running_server(tmp_path, **env) as client:
         storage = client.server.app.storage
         for user_id in range(100, 100 + users):
-            await storage.users.ensure(UserRef(user_id, "ru"), 0, client.server.app.services.clock.now())
+            await cashier.ensure_user(storage, UserRef(user_id, "ru"), 0, client.server.app.services.clock.now())
         await client.say(42, "/admin")
         await client.press(42, "Рассылка")
         await client.say(42, "Hello from the operator")

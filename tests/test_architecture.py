@@ -87,3 +87,55 @@ def test_no_module_grows_past_a_few_hundred_lines():
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
     ]
     assert too_long == []
+
+
+# --- one storage adapter never imports another ---------------------------------------------------------
+# adapters/storage/ holds two storages side by side: the JSON files (json_*.py) and PostgreSQL (postgres/).
+# What both use (entity_codec.py, checks.py) is shared; neither storage imports the other's modules.
+
+STORAGE = ROOT / "adapters" / "storage"
+
+
+def _storage_kind(module_or_path: str) -> str | None:
+    parts = module_or_path.split(".")
+    if parts[:2] != ["adapters", "storage"] or len(parts) < 3:
+        return None
+    if parts[2] == "postgres":
+        return "postgres"
+    return "json" if parts[2].startswith("json_") else None
+
+
+def _storage_allowed(path: Path, module: str) -> bool:
+    relative = path.relative_to(ROOT).with_suffix("").parts if path.is_relative_to(ROOT) else path.with_suffix("").parts
+    own = _storage_kind(".".join(relative)) if path.is_relative_to(ROOT) else ("postgres" if "postgres" in path.parts
+                                                                              else "json")
+    other = _storage_kind(module)
+    return other is None or own is None or other == own
+
+
+def storage_imports(path: Path) -> set[str]:
+    """imported_modules, plus ``package.name`` for ``from package import name`` (a module may be imported so)."""
+    modules = imported_modules(path)
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return modules
+
+
+def storage_violations(paths: list[Path]) -> list[str]:
+    found = {f"{path.name} imports {'.'.join(module.split('.')[:3])}" for path in paths
+             for module in storage_imports(path) if not _storage_allowed(path, module)}
+    return sorted(found)
+
+
+def test_one_storage_never_imports_the_other():
+    assert storage_violations(python_files("adapters/storage")) == []
+
+
+def test_the_storage_checker_catches_a_cross_import(tmp_path):
+    probe = tmp_path / "postgres" / "probe.py"
+    probe.parent.mkdir()
+    probe.write_text("from adapters.storage.json_admin import count\nfrom adapters.storage import checks, json_file\n"
+                     "from adapters.storage.postgres import codec\n", encoding="utf-8")
+    assert storage_violations([probe]) == ["probe.py imports adapters.storage.json_admin",
+                                           "probe.py imports adapters.storage.json_file"]

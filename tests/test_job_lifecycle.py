@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import cashier
 import asyncio
 from datetime import timedelta
 
@@ -161,7 +162,7 @@ async def test_after_a_restart_a_job_charged_but_never_submitted_is_submitted_an
         await bot.send("/start")
         job = Job("orphan1", bot.user_id, bot.user_id, "z-image", {"prompt": "x", "aspect_ratio": "1:1"}, 80,
                   JobState.CREATED, now, now, now + timedelta(minutes=15))
-        await bot.app.storage.jobs.launch(job)
+        await cashier.launch(bot.app.storage, job)
     async with running_bot(tmp_path) as bot:  # a new process on the same data
         await bot.settle()
         assert (await bot.app.storage.jobs.get("orphan1")).state is JobState.DELIVERED

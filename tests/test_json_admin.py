@@ -3,6 +3,7 @@ log keeps the newest AUDIT_CAP entries, and an unreadable file is refused rather
 
 from __future__ import annotations
 
+from core import cashier
 import asyncio
 import json
 from datetime import datetime, timedelta, timezone
@@ -14,6 +15,7 @@ import pytest
 from adapters.storage import json_journal
 from adapters.storage.json_admin import AUDIT_CAP, AdminDocument
 from adapters.storage.json_admin_roles import ADMIN_FILE
+from adapters.storage.json_state import State
 from adapters.storage.json_storage import INBOX_FILE, STATE_FILE, JsonStorage
 from ports.admin import AuditEntry, Broadcast, BroadcastState, Overrides
 from ports.events import UserRef
@@ -50,11 +52,13 @@ async def test_an_entry_older_than_the_whole_full_log_is_dropped_at_once() -> No
 
 
 async def test_admin_changes_write_admin_json_only(tmp_path: Path) -> None:
+    """All but the audit log, which is in the state document: a unit of work commits an audit entry with the
+    money movement it explains (json_rows.py)."""
     async with asyncio.timeout(20):
         storage = await JsonStorage.open(tmp_path)
-        await storage.users.ensure(UserRef(id=5), welcome_amount=10, now=NOW)
-        state = (tmp_path / "state.journal").read_bytes()
+        await cashier.ensure_user(storage, UserRef(id=5), welcome_amount=10, now=NOW)
         await storage.audit.record(entry(1))
+        state = (tmp_path / "state.journal").read_bytes()
         await storage.runtime.set_markup(Decimal("2.35"))
         await storage.runtime.set_model_enabled("veo3", False)
         await storage.broadcasts.create(Broadcast(id="b1", admin_id=1, text="hi", created_at=NOW))
@@ -69,14 +73,20 @@ async def test_admin_changes_write_admin_json_only(tmp_path: Path) -> None:
     assert doc["format"] == "trt-bot-admin" and doc["version"] == 1
     assert doc["runtime"] == {"disabled_models": ["veo3"], "markup": "2.35"}
     assert doc["broadcasts"]["b1"]["state"] == "sending" and doc["broadcasts"]["b1"]["cursor"] == 5
-    assert [item["details"] for item in doc["audit"]] == [{"n": 1}]
+    assert doc["audit"] == []
+    assert [item.details for item in recent_in_state(tmp_path)] == [{"n": 1}]
+
+
+def recent_in_state(data_dir: Path) -> list[AuditEntry]:
+    state = json_journal.read_durable(data_dir / STATE_FILE, State.parse, State.empty)
+    return state.audit_recent(10)
 
 
 async def test_recipients_read_users_of_documents_older_than_the_blocked_field(tmp_path: Path) -> None:
     async with asyncio.timeout(20):
         storage = await JsonStorage.open(tmp_path)
         for user_id in (3, 1, 2):
-            await storage.users.ensure(UserRef(id=user_id), welcome_amount=0, now=NOW)
+            await cashier.ensure_user(storage, UserRef(id=user_id), welcome_amount=0, now=NOW)
         await storage.users.set_blocked(2, True)
         await storage.close()
         await (await JsonStorage.open(tmp_path)).close()  # recovery folds the journal into state.json

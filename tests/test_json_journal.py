@@ -18,7 +18,11 @@ from adapters.storage.json_file import DurableFile
 from adapters.storage.json_ops import decode_call, encode_call
 from adapters.storage.json_state import State
 from adapters.storage.json_storage import JsonStorage
+from adapters.storage.json_uow import JsonUnitOfWork, RowLocks
+from core import cashier
+from adapters.storage.entity_codec import encode
 from ports.admin import BroadcastState
+from ports.model import Account, LedgerEntry, User
 from ports.events import UserRef
 from ports.storage import JobState, StorageUnavailableError
 from tests.test_json_storage import ROOT, full_job, run_writer_until_killed
@@ -34,17 +38,36 @@ def load(path: Path, **options: Any) -> DurableFile[State]:
     return DurableFile.load(path, State.parse, State.empty, "balances", **options)
 
 
+class FileStore:
+    """Just enough of a Storage for the core's use cases to change a bare state file (one unit = one record)."""
+
+    def __init__(self, file: DurableFile[State]) -> None:
+        self.file, self.locks = file, RowLocks()
+
+    def unit_of_work(self) -> JsonUnitOfWork:
+        return JsonUnitOfWork(self.file, self.locks)
+
+
+_stores: dict[int, FileStore] = {}
+
+
+def store(file: DurableFile[State]) -> Any:
+    if id(file) not in _stores or _stores[id(file)].file is not file:
+        _stores[id(file)] = FileStore(file)
+    return _stores[id(file)]
+
+
 async def busy_day(file: DurableFile[State], users: int = 5) -> None:
     """A mix of every kind of argument: dataclasses, enums, tuples, sets, dicts, datetimes, keywords."""
     for user in range(1, users + 1):
-        await file.change("ensure_user", UserRef(user, "ru", f"u{user}", "Ünïcode \n name"), 100, at(user))
-        await file.change("credit", user, 7, f"pay:{user}", "payment", at(user))
+        await cashier.ensure_user(store(file), UserRef(user, "ru", f"u{user}", "Ünïcode \n name"), 100, at(user))
+        await cashier.credit(store(file), user, 7, f"pay:{user}", "payment", at(user))
         await file.change("set_user_field", user, "language", "en")
-    await file.change("ensure_user", UserRef(42), 100, NOW)
-    await file.change("launch", full_job())
+    await cashier.ensure_user(store(file), UserRef(42), 100, NOW)
+    await cashier.launch(store(file), full_job())
     await file.change("transition", "j1", frozenset({JobState.CREATED}), JobState.RUNNING,
                       {"task_id": "task-2", "result_urls": ("https://r/x",), "updated_at": at(50)})
-    await file.change("debit", 2, 3, "spend:2", "launch", at(60))
+    await cashier.debit(store(file), 2, 3, "spend:2", "launch", at(60))
 
 
 async def dump(file: DurableFile[State]) -> bytes:
@@ -81,13 +104,15 @@ async def test_replay_after_restart_equals_the_state_before(tmp_path: Path) -> N
 
 async def test_a_state_json_without_a_journal_loads_as_the_snapshot(tmp_path: Path) -> None:
     document = State.empty()
-    document.ensure_user(UserRef(9), 100, NOW)
+    rows = [User(9, NOW), LedgerEntry("welcome:9", 9, 100, 100, "welcome", NOW), Account(9, 100)]
+    document.apply([[table, "put" if table == "accounts" else "add", list(encode(row).values())]
+                    for table, row in zip(("users", "ledger", "accounts"), rows)])
     (tmp_path / "state.json").write_bytes(document.dump())  # as an older version left it
 
     storage = await JsonStorage.open(tmp_path)
     try:
         assert await storage.ledger.balance(9) == 100
-        await storage.ledger.credit(9, 5, "pay:1", "payment", at(1))
+        await cashier.credit(storage, 9, 5, "pay:1", "payment", at(1))
         assert (tmp_path / "state.json").read_bytes() == document.dump()  # a change appends, never rewrites
     finally:
         await storage.close()
@@ -115,7 +140,7 @@ async def test_a_torn_last_line_is_ignored_and_cut_off(tmp_path: Path) -> None:
         await reopened.close()
 
 
-BAD_LINES = [b"{not json\n", b'{"op":"_check","a":[],"k":{}}\n', b'{"op":"credit","a":[],"k":{}}\n']
+BAD_LINES = [b"{not json\n", b'{"op":"_check","a":[],"k":{}}\n', b'{"op":"apply","a":[],"k":{}}\n']
 
 
 @pytest.mark.parametrize("bad", BAD_LINES)
@@ -142,7 +167,7 @@ async def test_compaction_keeps_the_state(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     file = await asyncio.to_thread(load, path, compact_min_bytes=1, compact_ratio=0.0)  # fold after every group
     await busy_day(file, users=20)
-    await asyncio.gather(*(file.change("credit", 3, 1, f"c:{i}", "payment", at(i)) for i in range(40)))
+    await asyncio.gather(*(cashier.credit(store(file), 3, 1, f"c:{i}", "payment", at(i)) for i in range(40)))
     before = await dump(file)
     await file.close()  # waits for the compaction in flight
 
@@ -165,10 +190,10 @@ async def test_concurrent_changes_share_fsyncs_and_each_returns_durable(tmp_path
 
     path = tmp_path / "state.json"
     file = await asyncio.to_thread(load, path, fsync=counting_fsync)
-    await file.change("ensure_user", UserRef(1), 0, NOW)
+    await cashier.ensure_user(store(file), UserRef(1), 0, NOW)
     fsyncs.clear()
 
-    entries = await asyncio.gather(*(file.change("credit", 1, 1, f"pay:{i}", "payment", at(i)) for i in range(50)))
+    entries = await asyncio.gather(*(cashier.credit(store(file), 1, 1, f"pay:{i}", "payment", at(i)) for i in range(50)))
 
     assert len(entries) == 50 and 1 <= len(fsyncs) < 50
     assert json_journal.read_durable(path, State.parse, State.empty).balance(1) == 50  # durable when returned
@@ -178,7 +203,7 @@ async def test_concurrent_changes_share_fsyncs_and_each_returns_durable(tmp_path
 async def test_a_failed_group_rolls_back_every_change_in_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "state.json"
     file = await asyncio.to_thread(load, path)
-    await file.change("ensure_user", UserRef(1), 10, NOW)
+    await cashier.ensure_user(store(file), UserRef(1), 10, NOW)
     real_append = json_journal.append
 
     def failing_append(fd: int, data: bytes, fsync: Any) -> None:
@@ -186,13 +211,13 @@ async def test_a_failed_group_rolls_back_every_change_in_it(tmp_path: Path, monk
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(json_journal, "append", failing_append)
-    results = await asyncio.gather(*(file.change("credit", 1, 1, f"pay:{i}", "payment", at(i)) for i in range(10)),
+    results = await asyncio.gather(*(cashier.credit(store(file), 1, 1, f"pay:{i}", "payment", at(i)) for i in range(10)),
                                    return_exceptions=True)
 
     assert all(isinstance(result, StorageUnavailableError) for result in results)
     assert await file.read(lambda state: state.balance(1)) == 10
     monkeypatch.setattr(json_journal, "append", real_append)
-    await file.change("credit", 1, 5, "pay:after", "payment", at(99))
+    await cashier.credit(store(file), 1, 5, "pay:after", "payment", at(99))
     await file.close()
     reopened = await asyncio.to_thread(load, path)
     try:
@@ -230,6 +255,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from adapters.storage import json_file
 from adapters.storage.json_storage import JsonStorage
+from core import cashier
 from ports.events import UserRef
 
 json_file.COMPACT_MIN_BYTES, json_file.COMPACT_RATIO = 20_000, 0.0  # compactions run all along
@@ -237,14 +263,14 @@ json_file.COMPACT_MIN_BYTES, json_file.COMPACT_RATIO = 20_000, 0.0  # compaction
 
 async def worker(storage, user):
     now = datetime.now(timezone.utc)
-    await storage.users.ensure(UserRef(id=user), welcome_amount=10, now=now)
+    await cashier.ensure_user(storage, UserRef(id=user), welcome_amount=10, now=now)
     i = 0
     while True:
         key = f"op:{user}:{i}"
         if i % 3 == 2:
-            await storage.ledger.debit(user, 1, key, "test", now)
+            await cashier.debit(storage, user, 1, key, "test", now)
         else:
-            await storage.ledger.credit(user, 2, key, "test", now)
+            await cashier.credit(storage, user, 2, key, "test", now)
         print(key, flush=True)
         i += 1
 

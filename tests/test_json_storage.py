@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import cashier
 import asyncio
 import json
 import os
@@ -97,10 +98,10 @@ async def test_state_survives_close_and_reopen(tmp_path: Path) -> None:
         message_id=9,
     )
     storage = await JsonStorage.open(tmp_path)
-    await storage.users.ensure(UserRef(USER, "ru", "alice", "Alice"), welcome_amount=100, now=NOW)
+    await cashier.ensure_user(storage, UserRef(USER, "ru", "alice", "Alice"), welcome_amount=100, now=NOW)
     await storage.users.set_language(USER, "en")
-    await storage.ledger.credit(USER, 50, "pay:1", "payment", at(1))
-    await storage.jobs.launch(full_job())
+    await cashier.credit(storage, USER, 50, "pay:1", "payment", at(1))
+    await cashier.launch(storage, full_job())
     await storage.drafts.put(draft)
     user = await storage.users.get(USER)
     entries = await storage.ledger.entries(USER)
@@ -114,7 +115,7 @@ async def test_state_survives_close_and_reopen(tmp_path: Path) -> None:
         assert await reopened.jobs.get("j1") == full_job()
         assert await reopened.jobs.find_by_task("task-1") == full_job()
         assert await reopened.drafts.get("d1") == draft
-        assert (await reopened.ledger.debit(USER, 120, "spend:all", "launch", at(5))).balance_after == 0
+        assert (await cashier.debit(reopened, USER, 120, "spend:all", "launch", at(5))).balance_after == 0
     finally:
         await reopened.close()
 
@@ -155,7 +156,7 @@ async def test_a_corrupt_state_file_raises_instead_of_starting_empty(tmp_path: P
 
 async def test_a_state_whose_balance_disagrees_with_its_ledger_is_refused(tmp_path: Path) -> None:
     storage = await JsonStorage.open(tmp_path)
-    await storage.users.ensure(UserRef(USER), welcome_amount=100, now=NOW)
+    await cashier.ensure_user(storage, UserRef(USER), welcome_amount=100, now=NOW)
     await storage.close()
     await fold_journals(tmp_path)
     doc = json.loads((tmp_path / "state.json").read_bytes())
@@ -168,7 +169,7 @@ async def test_a_state_whose_balance_disagrees_with_its_ledger_is_refused(tmp_pa
 
 async def test_leftover_temp_files_from_a_crash_are_removed_on_open(tmp_path: Path) -> None:
     storage = await JsonStorage.open(tmp_path)
-    await storage.users.ensure(UserRef(USER), welcome_amount=100, now=NOW)
+    await cashier.ensure_user(storage, UserRef(USER), welcome_amount=100, now=NOW)
     await storage.close()
     leftover = tmp_path / "state.json.abc123.tmp"
     leftover.write_bytes(b'{"half a wri')
@@ -186,13 +187,13 @@ async def test_a_failed_write_raises_unavailable_and_leaves_memory_equal_to_disk
 ) -> None:
     storage = await JsonStorage.open(tmp_path)
     try:
-        await storage.users.ensure(UserRef(USER), welcome_amount=100, now=NOW)
+        await cashier.ensure_user(storage, UserRef(USER), welcome_amount=100, now=NOW)
         real_append = json_journal.append
         fail_appends(monkeypatch)
         with pytest.raises(StorageUnavailableError, match="state.journal") as raised:
-            await storage.ledger.debit(USER, 30, "spend:1", "launch", at(1))
+            await cashier.debit(storage, USER, 30, "spend:1", "launch", at(1))
         with pytest.raises(StorageUnavailableError):
-            await storage.jobs.launch(full_job())
+            await cashier.launch(storage, full_job())
 
         assert isinstance(raised.value.__cause__, OSError)
         assert await storage.ledger.balance(USER) == 100 == disk_balance(tmp_path)
@@ -201,7 +202,7 @@ async def test_a_failed_write_raises_unavailable_and_leaves_memory_equal_to_disk
         assert list(tmp_path.glob("*.tmp")) == []
 
         monkeypatch.setattr(json_journal, "append", real_append)
-        entry = await storage.ledger.debit(USER, 30, "spend:1", "launch", at(2))
+        entry = await cashier.debit(storage, USER, 30, "spend:1", "launch", at(2))
         assert entry.balance_after == 70
         assert await storage.ledger.balance(USER) == 70 == disk_balance(tmp_path)
     finally:
@@ -218,15 +219,15 @@ async def test_a_failed_write_raises_unavailable_and_leaves_memory_equal_to_disk
 async def test_an_idempotent_repeat_does_not_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     storage = await JsonStorage.open(tmp_path)
     try:
-        await storage.users.ensure(UserRef(USER, "ru", "alice"), welcome_amount=100, now=NOW)
-        await storage.ledger.credit(USER, 5, "pay:1", "payment", at(1))
-        await storage.jobs.launch(full_job())
+        await cashier.ensure_user(storage, UserRef(USER, "ru", "alice"), welcome_amount=100, now=NOW)
+        await cashier.credit(storage, USER, 5, "pay:1", "payment", at(1))
+        await cashier.launch(storage, full_job())
 
         forbid_appends(monkeypatch)
-        await storage.users.ensure(UserRef(USER, "ru", "alice"), welcome_amount=100, now=at(9))
-        await storage.ledger.credit(USER, 5, "pay:1", "payment", at(9))
-        await storage.jobs.launch(full_job())
-        assert await storage.jobs.refund("j1", at(9)) is None
+        await cashier.ensure_user(storage, UserRef(USER, "ru", "alice"), welcome_amount=100, now=at(9))
+        await cashier.credit(storage, USER, 5, "pay:1", "payment", at(9))
+        await cashier.launch(storage, full_job())
+        assert await cashier.refund_job(storage, "j1", at(9)) is None
     finally:
         await storage.close()
 
@@ -234,9 +235,9 @@ async def test_an_idempotent_repeat_does_not_write(tmp_path: Path, monkeypatch: 
 async def test_concurrent_writes_leave_the_file_equal_to_memory(tmp_path: Path) -> None:
     storage = await JsonStorage.open(tmp_path)
     try:
-        await storage.users.ensure(UserRef(USER), welcome_amount=0, now=NOW)
+        await cashier.ensure_user(storage, UserRef(USER), welcome_amount=0, now=NOW)
 
-        await asyncio.gather(*(storage.ledger.credit(USER, i, f"pay:{i}", "payment", at(i)) for i in range(1, 31)))
+        await asyncio.gather(*(cashier.credit(storage, USER, i, f"pay:{i}", "payment", at(i)) for i in range(1, 31)))
 
         assert await storage.ledger.balance(USER) == sum(range(1, 31)) == disk_balance(tmp_path)
     finally:
@@ -247,7 +248,7 @@ async def test_a_cancelled_caller_still_finishes_the_write_before_the_next_opera
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     storage = await JsonStorage.open(tmp_path)
-    await storage.users.ensure(UserRef(USER), welcome_amount=100, now=NOW)
+    await cashier.ensure_user(storage, UserRef(USER), welcome_amount=100, now=NOW)
     entered, release = threading.Event(), threading.Event()
     real_append = json_journal.append
 
@@ -258,7 +259,7 @@ async def test_a_cancelled_caller_still_finishes_the_write_before_the_next_opera
 
     monkeypatch.setattr(json_journal, "append", slow_append)
     try:
-        credit = asyncio.create_task(storage.ledger.credit(USER, 5, "pay:1", "payment", at(1)))
+        credit = asyncio.create_task(cashier.credit(storage, USER, 5, "pay:1", "payment", at(1)))
         assert await asyncio.to_thread(entered.wait, 10)
         credit.cancel()
         balance_read = asyncio.create_task(storage.ledger.balance(USER))
@@ -297,10 +298,10 @@ async def test_operations_after_close_raise_unavailable(tmp_path: Path) -> None:
 async def test_a_naive_datetime_is_rejected_before_anything_changes(tmp_path: Path) -> None:
     storage = await JsonStorage.open(tmp_path)
     try:
-        await storage.users.ensure(UserRef(USER), welcome_amount=10, now=NOW)
+        await cashier.ensure_user(storage, UserRef(USER), welcome_amount=10, now=NOW)
 
         with pytest.raises(ValueError, match="naive"):
-            await storage.ledger.credit(USER, 5, "pay:1", "payment", datetime(2026, 1, 1))
+            await cashier.credit(storage, USER, 5, "pay:1", "payment", datetime(2026, 1, 1))
 
         assert await storage.ledger.balance(USER) == 10 == disk_balance(tmp_path)
     finally:
@@ -309,8 +310,8 @@ async def test_a_naive_datetime_is_rejected_before_anything_changes(tmp_path: Pa
 
 async def test_blocked_survives_reopen_and_a_state_older_than_the_field_reads_as_not_blocked(tmp_path: Path) -> None:
     storage = await JsonStorage.open(tmp_path)
-    await storage.users.ensure(UserRef(USER), welcome_amount=0, now=NOW)
-    await storage.users.ensure(UserRef(USER + 1), welcome_amount=0, now=NOW)
+    await cashier.ensure_user(storage, UserRef(USER), welcome_amount=0, now=NOW)
+    await cashier.ensure_user(storage, UserRef(USER + 1), welcome_amount=0, now=NOW)
     await storage.users.set_blocked(USER, True)
     await storage.close()
     await fold_journals(tmp_path)
@@ -366,7 +367,7 @@ async def test_the_inbox_survives_close_and_reopen(tmp_path: Path) -> None:
 async def test_inbox_writes_go_to_their_own_file_and_leave_the_state_alone(tmp_path: Path) -> None:
     storage = await JsonStorage.open(tmp_path)
     try:
-        await storage.users.ensure(UserRef(USER), welcome_amount=100, now=NOW)
+        await cashier.ensure_user(storage, UserRef(USER), welcome_amount=100, now=NOW)
         state_before = (tmp_path / "state.journal").stat()
 
         await storage.inbox.put(update(1))
@@ -465,7 +466,7 @@ async def test_a_failed_inbox_write_raises_unavailable_and_leaves_memory_equal_t
 async def test_inbox_and_user_repeats_do_not_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     storage = await JsonStorage.open(tmp_path)
     try:
-        await storage.users.ensure(UserRef(USER), welcome_amount=0, now=NOW)
+        await cashier.ensure_user(storage, UserRef(USER), welcome_amount=0, now=NOW)
         await storage.users.set_blocked(USER, True)
         await storage.inbox.put(update(1))
         await storage.inbox.put(update(2))
@@ -498,20 +499,21 @@ from pathlib import Path
 
 sys.path.insert(0, sys.argv[2])
 from adapters.storage.json_storage import JsonStorage
+from core import cashier
 from ports.events import UserRef
 
 
 async def main():
     storage = await JsonStorage.open(Path(sys.argv[1]))
     now = datetime.now(timezone.utc)
-    await storage.users.ensure(UserRef(id=1), welcome_amount=10, now=now)
+    await cashier.ensure_user(storage, UserRef(id=1), welcome_amount=10, now=now)
     i = 0
     while True:
         key = f"op:{i}"
         if i % 3 == 2:
-            await storage.ledger.debit(1, 1, key, "test", now)
+            await cashier.debit(storage, 1, 1, key, "test", now)
         else:
-            await storage.ledger.credit(1, 2, key, "test", now)
+            await cashier.credit(storage, 1, 2, key, "test", now)
         print(key, flush=True)
         i += 1
 

@@ -7,6 +7,7 @@ Run with ``-s`` to see the measured takeover times.
 
 from __future__ import annotations
 
+from core import cashier
 import asyncio
 import hashlib
 import logging
@@ -343,7 +344,7 @@ async def test_json_storage_uses_a_held_file_lock_and_refuses_a_second_opener(tm
     lock = FileLeaderLock(data)
     assert await lock.try_acquire()
     storage = await JsonStorage.open(data, lock=lock)
-    await storage.users.ensure(UserRef(id=1), welcome_amount=10, now=datetime.now(timezone.utc))
+    await cashier.ensure_user(storage, UserRef(id=1), welcome_amount=10, now=datetime.now(timezone.utc))
     with pytest.raises(StorageUnavailableError):
         await JsonStorage.open(data)  # a second storage without the lock
     assert await FileLeaderLock(data).try_acquire() is False

@@ -7,6 +7,7 @@ time by ``bounded``.
 
 from __future__ import annotations
 
+from core import cashier
 import asyncio
 import os
 import subprocess
@@ -61,7 +62,7 @@ async def other(storage: PostgresStorage) -> AsyncIterator[PostgresStorage]:
 
 
 async def user_with_balance(storage: PostgresStorage, balance: int, user_id: int = USER) -> None:
-    await storage.users.ensure(UserRef(id=user_id), welcome_amount=balance, now=NOW)
+    await cashier.ensure_user(storage, UserRef(id=user_id), welcome_amount=balance, now=NOW)
 
 
 def make_job(job_id: str, price: int = 30) -> Job:
@@ -100,7 +101,7 @@ async def test_fifty_concurrent_debits_from_two_pools_against_25_succeed_exactly
     await user_with_balance(storage, 25)
 
     results = await asyncio.gather(
-        *((storage if i % 2 else other).ledger.debit(USER, 1, f"spend:{i}", "launch", NOW) for i in range(50)),
+        *(cashier.debit(storage if i % 2 else other, USER, 1, f"spend:{i}", "launch", NOW) for i in range(50)),
         return_exceptions=True,
     )
 
@@ -133,7 +134,7 @@ async def test_concurrent_launches_of_one_job_from_two_pools_charge_once(storage
     await user_with_balance(storage, 100)
     job = make_job("j1", price=30)
 
-    results = await asyncio.gather(*((storage if i % 2 else other).jobs.launch(job) for i in range(10)))
+    results = await asyncio.gather(*(cashier.launch(storage if i % 2 else other, job) for i in range(10)))
 
     assert all(stored == job for stored, _ in results)
     assert sorted(created for _, created in results) == [False] * 9 + [True]
@@ -144,11 +145,11 @@ async def test_concurrent_launches_of_one_job_from_two_pools_charge_once(storage
 @bounded(30)
 async def test_concurrent_refunds_from_two_pools_credit_once(storage, other) -> None:
     await user_with_balance(storage, 100)
-    await storage.jobs.launch(make_job("j1", price=30))
+    await cashier.launch(storage, make_job("j1", price=30))
     await storage.jobs.transition("j1", ACTIVE_JOB_STATES, JobState.FAILED, error="rejected")
 
     results = await asyncio.gather(
-        *((storage if i % 2 else other).jobs.refund("j1", NOW + timedelta(seconds=9)) for i in range(10))
+        *(cashier.refund_job(storage if i % 2 else other, "j1", NOW + timedelta(seconds=9)) for i in range(10))
     )
 
     assert [job.state for job in results if job is not None] == [JobState.REFUNDED]
@@ -165,10 +166,10 @@ async def test_a_debit_blocked_past_statement_timeout_is_unavailable_and_moves_n
         async with storage.pool.acquire() as locker, locker.transaction():
             await locker.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", USER)  # holds the row lock
             with pytest.raises(StorageUnavailableError, match="statement_timeout") as raised:
-                await slow.ledger.debit(USER, 1, "spend:1", "launch", NOW)
+                await cashier.debit(slow, USER, 1, "spend:1", "launch", NOW)
         assert isinstance(raised.value.__cause__, asyncpg.QueryCanceledError)
         assert await slow.ledger.balance(USER) == 10
-        assert (await slow.ledger.debit(USER, 1, "spend:1", "launch", NOW)).balance_after == 9
+        assert (await cashier.debit(slow, USER, 1, "spend:1", "launch", NOW)).balance_after == 9
     finally:
         await slow.close()
 
@@ -177,7 +178,7 @@ async def test_a_debit_blocked_past_statement_timeout_is_unavailable_and_moves_n
 async def test_a_launch_for_an_unknown_user_raises_unknown_user_even_when_free(storage) -> None:
     for price in (0, 30):
         with pytest.raises(UnknownUserError):
-            await storage.jobs.launch(make_job(f"j{price}", price=price))
+            await cashier.launch(storage, make_job(f"j{price}", price=price))
 
     assert await storage.jobs.in_states(set(JobState)) == []
 
@@ -188,13 +189,13 @@ async def test_a_launch_for_an_unknown_user_raises_unknown_user_even_when_free(s
 @bounded(10)
 async def test_datetimes_come_back_aware_in_utc(storage) -> None:
     moscow = timezone(timedelta(hours=3))
-    await storage.users.ensure(UserRef(id=USER), welcome_amount=0, now=NOW.astimezone(moscow))
+    await cashier.ensure_user(storage, UserRef(id=USER), welcome_amount=0, now=NOW.astimezone(moscow))
 
     user = await storage.users.get(USER)
 
     assert user is not None and user.created_at == NOW and user.created_at.tzinfo == timezone.utc
     with pytest.raises(ValueError, match="naive"):
-        await storage.ledger.credit(USER, 1, "pay:1", "payment", NOW.replace(tzinfo=None))
+        await cashier.credit(storage, USER, 1, "pay:1", "payment", NOW.replace(tzinfo=None))
 
 
 def update(update_id: int) -> InboxUpdate:
@@ -303,7 +304,7 @@ async def test_an_operation_waits_for_a_free_connection_of_an_exhausted_pool(sto
     small = await pg.open_storage(min_size=2, max_size=2, acquire_timeout=10)
     try:
         held = [await small.pool.acquire() for _ in range(2)]
-        waiting = asyncio.create_task(small.ledger.debit(USER, 1, "spend:1", "launch", NOW))
+        waiting = asyncio.create_task(cashier.debit(small, USER, 1, "spend:1", "launch", NOW))
         await asyncio.sleep(0.3)
         assert not waiting.done()
 
@@ -323,11 +324,11 @@ async def test_an_exhausted_pool_times_out_into_unavailable_then_recovers(storag
     try:
         held = [await small.pool.acquire() for _ in range(2)]
         with pytest.raises(StorageUnavailableError, match="max_size=2"):
-            await small.ledger.debit(USER, 1, "spend:1", "launch", NOW)
+            await cashier.debit(small, USER, 1, "spend:1", "launch", NOW)
         for conn in held:
             await small.pool.release(conn)
 
-        assert (await small.ledger.debit(USER, 1, "spend:1", "launch", NOW)).balance_after == 9
+        assert (await cashier.debit(small, USER, 1, "spend:1", "launch", NOW)).balance_after == 9
     finally:
         await small.close()
 
@@ -386,13 +387,13 @@ async def test_too_many_connections_is_unavailable_with_a_pool_size_hint(storage
 @bounded(30)
 async def test_no_session_is_left_idle_in_transaction_after_normal_and_refused_operations(storage, other) -> None:
     await user_with_balance(storage, 50)
-    await storage.jobs.launch(make_job("j1", price=30))
+    await cashier.launch(storage, make_job("j1", price=30))
     with pytest.raises(InsufficientBalanceError):
-        await other.jobs.launch(make_job("j2", price=30))
+        await cashier.launch(other, make_job("j2", price=30))
     with pytest.raises(ValueError):
         await other.jobs.transition("j1", {JobState.CREATED}, JobState.SUBMITTED, price=0)
     await other.jobs.transition("j1", ACTIVE_JOB_STATES, JobState.FAILED)
-    await asyncio.gather(storage.jobs.refund("j1", NOW), other.jobs.refund("j1", NOW))
+    await asyncio.gather(cashier.refund_job(storage, "j1", NOW), cashier.refund_job(other, "j1", NOW))
     await other.inbox.put(update(1))
     await storage.inbox.done(1, NOW)
 

@@ -27,7 +27,18 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from adapters.storage.json_codec import decimal_text, decode, encode, encode_field, utc_text
+from adapters.storage.checks import (
+    FINISHED,
+    count,
+    counts,
+    finished_state,
+    flag,
+    markup_text,
+    model_id_of,
+    price_text,
+    user_cursor,
+)
+from adapters.storage.entity_codec import decode, encode, utc_text
 from ports.admin import AuditEntry, Broadcast, BroadcastState, Overrides, PriceDrift
 
 FORMAT = "trt-bot-admin"
@@ -35,7 +46,6 @@ VERSION = 1
 AUDIT_CAP = 10_000  # the newest entries kept; older ones are dropped by the write that goes past it
 
 Record = dict[str, Any]
-FINISHED = frozenset({BroadcastState.DONE.value, BroadcastState.CANCELLED.value})
 
 
 class CorruptAdminError(ValueError):
@@ -229,59 +239,6 @@ class AdminDocument:
         records = [record for record in self._broadcasts.values() if record["state"] == BroadcastState.SENDING.value]
         records.sort(key=lambda record: (record["created_at"], record["id"]))
         return [decode(Broadcast, record) for record in records]
-
-
-# --- argument checks (shared with the PostgreSQL roles, so both refuse the same values) ------------
-
-
-def count(value: int) -> int:
-    if type(value) is not int or value < 0:
-        raise ValueError(f"expected an int >= 0, got {value!r}")
-    return value
-
-
-def flag(value: bool) -> bool:
-    if type(value) is not bool:
-        raise TypeError(f"expected a bool, got {type(value).__name__} {value!r}")
-    return value
-
-
-def model_id_of(value: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"a model id is a non-empty string, got {value!r}")
-    return value
-
-
-def markup_text(markup: Decimal) -> str:
-    """The plain decimal text of a markup: a finite Decimal > 0 (a float would not be exact)."""
-    if not isinstance(markup, Decimal):
-        raise TypeError(f"a markup is a Decimal, got {type(markup).__name__} {markup!r}")
-    if not markup.is_finite() or markup <= 0:
-        raise ValueError(f"a markup must be a finite Decimal > 0, got {markup!r}")
-    return format(markup, "f")
-
-
-def price_text(credits: Decimal) -> str:
-    """An operator's price, KIE credits per billed unit: a finite Decimal > 0, as plain text."""
-    text = decimal_text(credits, "credits")
-    if credits <= 0:
-        raise ValueError(f"a price must be > 0 credits, got {credits!r}")
-    return text
-
-
-def user_cursor(value: int) -> int:
-    return encode_field(Broadcast, "cursor", value)  # an exact int (a bool is refused)
-
-
-def counts(delivered: int, failed: int, blocked: int) -> tuple[int, int, int]:
-    return count(delivered), count(failed), count(blocked)
-
-
-def finished_state(state: BroadcastState) -> BroadcastState:
-    state = BroadcastState(state)
-    if state.value not in FINISHED:
-        raise ValueError(f"a broadcast finishes as done or cancelled, not {state.value}")
-    return state
 
 
 def _expect_text(value: Any) -> None:

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from adapters.storage.json_admin import AdminDocument, count
+from adapters.storage.entity_codec import encode
 from adapters.storage.json_file import DurableFile
+from adapters.storage.json_ops import JsonData
 from adapters.storage.json_state import State
 from ports.admin import AuditEntry, Broadcast, BroadcastState, Overrides, PriceDrift
 
@@ -37,14 +39,20 @@ def load_admin_file(data_dir: Path) -> AdminFile:
 
 
 class JsonAudit:
-    def __init__(self, file: AdminFile) -> None:
-        self._file = file
+    """Entries are recorded in the state document (so that a unit of work commits an audit entry with the
+    money movement it explains: json_rows.py); those admin.json holds from before are read alongside."""
+
+    def __init__(self, file: AdminFile, state: StateFile) -> None:
+        self._file, self._state = file, state
 
     async def record(self, entry: AuditEntry) -> None:
-        await self._file.change("record", entry)
+        await self._state.change("apply", [["audit", "add", JsonData(list(encode(entry).values()))]])
 
     async def recent(self, limit: int = 20) -> list[AuditEntry]:
-        return await self._file.read(lambda admin: admin.recent(limit))
+        limit = count(limit)
+        newer = await self._state.read(lambda state: state.audit_recent(limit))
+        older = await self._file.read(lambda admin: admin.recent(limit))
+        return sorted(newer + older, key=lambda entry: entry.at, reverse=True)[:limit]  # stable: ties keep order
 
 
 class JsonRuntime:

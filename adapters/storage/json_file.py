@@ -36,7 +36,7 @@ import asyncio
 import fcntl
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -130,8 +130,21 @@ class DurableFile(Generic[D]):
         await self._durable(self._latest())
         return result
 
+    async def document(self) -> D:
+        """The live document, for a unit of work's reads (json_uow.py): never change it outside ``change``;
+        what it shows may not be durable yet (``read`` waits for that)."""
+        return await self._usable()
+
     async def change(self, op: str, /, *args: Any, **kwargs: Any) -> Any:
         """Run ``document.op(*args, **kwargs)``; when it reports a change, make it durable before returning."""
+        result, durable = await self.apply(op, *args, **kwargs)
+        await durable
+        return result
+
+    async def apply(self, op: str, /, *args: Any, **kwargs: Any) -> tuple[Any, Awaitable[None]]:
+        """``change`` in two steps: run the operation on the document now and return its result with what to
+        await for it to be durable. Between the two, later operations already see the change (as they do
+        during ``change``): a unit of work releases its row locks there, so units on one row share an fsync."""
         if op.startswith("_"):
             raise ValueError(f"{op!r} is not a document operation")
         line = encode_call(op, args, kwargs)  # a value that cannot be journaled fails before anything changes
@@ -149,8 +162,7 @@ class DurableFile(Generic[D]):
                 self._flusher = asyncio.ensure_future(self._flush())
         else:
             waiter = self._latest()
-        await self._durable(waiter)
-        return result
+        return result, self._durable(waiter)
 
     async def close(self) -> None:
         """Refuse further operations, wait for the ones in flight and any compaction, close the journal."""

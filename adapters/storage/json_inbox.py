@@ -28,7 +28,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.storage.json_codec import decode, encode_field, payload_text, utc_text
+from adapters.storage.entity_codec import decode, encode_field, payload_text, utc_text
 from ports.storage import InboxUpdate
 
 FORMAT = "trt-bot-inbox"
@@ -147,7 +147,7 @@ class InboxDocument:
 
 
 def _record(update: InboxUpdate) -> tuple[dict[str, Any], str]:
-    """The update's fields as JSON values, and its payload as JSON text (json_codec.payload_text)."""
+    """The update's fields as JSON values, and its payload as JSON text (entity_codec.payload_text)."""
     record = {name: encode_field(InboxUpdate, name, getattr(update, name)) for name in _FIELDS}
     return record, payload_text(update)
 

@@ -8,6 +8,7 @@ same method with the same arguments on the same document replays a change exactl
     tuple {"$t": [...]}   set/frozenset {"$s": [...]}   dict {"$d": [[key, value], ...]}
     datetime {"$dt": iso}   date {"$date": iso}   Decimal {"$dec": "1.5"}
     Enum {"$e": "module:Class", "v": value}   dataclass {"$c": "module:Class", "v": {field: value}}
+    JsonData(value) {"$j": value}: JSON data carried as is (a unit of work's rows: json_uow.py)
 
 Lists, str, int, bool, float and None are themselves. A class is looked up only among modules already
 imported (a record never imports code). Encoding raises TypeError/ValueError for anything else, before the
@@ -26,6 +27,14 @@ from enum import Enum
 from typing import Any
 
 _PLAIN = (str, int, bool, float, type(None))
+
+
+@dataclasses.dataclass(frozen=True)
+class JsonData:
+    """A value that is JSON data already (str keys, lists, str, int, bool, float, None): journaled verbatim, read
+    back as the plain value. The caller vouches for it; json.dumps still refuses what is not JSON."""
+
+    value: Any
 
 
 def encode_call(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
@@ -48,6 +57,8 @@ def decode_call(line: bytes) -> tuple[str, list[Any], dict[str, Any]]:
 
 
 def _encode(value: Any) -> Any:
+    if type(value) is JsonData:
+        return {"$j": value.value}
     if isinstance(value, Enum):
         return {"$e": _class_name(type(value)), "v": _encode(value.value)}
     if type(value) in _PLAIN:
@@ -91,6 +102,8 @@ def _decode(value: Any) -> Any:
             return date.fromisoformat(inner)
         if tag == "$dec":
             return Decimal(inner)
+        if tag == "$j":
+            return inner
     if set(value) == {"$e", "v"}:
         return _class(value["$e"])(_decode(value["v"]))
     if set(value) == {"$c", "v"}:

@@ -1,6 +1,6 @@
 """ports.admin's Stats and UserDirectory on the state document (json_state.State mixes them in).
 
-Read-only but for ``touch``, which writes ``last_seen_at`` at most once per billing_checks.TOUCH_EVERY per
+Read-only but for ``touch``, which writes ``last_seen_at`` at most once per checks.TOUCH_EVERY per
 user. Times are compared as the codec's fixed-width UTC ISO text, which sorts chronologically. A window of
 ``d`` days is ``(now - d days, now]``, as in the PostgreSQL storage; text ties sort by code point (there by
 ``COLLATE "C"``), so both give the same answers.
@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from adapters.storage import billing_checks as checks
-from adapters.storage.json_codec import decode, encode_field, utc_text
+from adapters.storage import checks
+from adapters.storage.entity_codec import decode, encode_field, utc_text
 from ports.admin import ModelCosts, Revenue, StatsSummary
 from ports.billing import TopupState
 from ports.storage import JobState, User

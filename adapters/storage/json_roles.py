@@ -21,12 +21,6 @@ class JsonPayments:
     def __init__(self, file: StateFile) -> None:
         self._file = file
 
-    async def record_stars(self, payment: StarsPayment) -> tuple[StarsPayment, bool]:
-        return await self._file.change("record_stars", payment)
-
-    async def refund_stars(self, charge_id: str, now: datetime) -> tuple[StarsPayment | None, bool]:
-        return await self._file.change("refund_stars", charge_id, now)
-
     async def get(self, charge_id: str) -> StarsPayment | None:
         return await self._file.read(lambda state: state.payment(charge_id))
 
@@ -38,28 +32,12 @@ class JsonTopups:
     def __init__(self, file: StateFile) -> None:
         self._file = file
 
-    async def create(self, topup: ManualTopup) -> None:
-        await self._file.change("create_topup", topup)
-
     async def get(self, topup_id: str) -> ManualTopup | None:
         return await self._file.read(lambda state: state.topup(topup_id))
-
-    async def approve(self, topup_id: str, admin_id: int, now: datetime) -> tuple[ManualTopup | None, bool]:
-        return await self._file.change("decide_topup", topup_id, admin_id, now, approve=True)
-
-    async def reject(self, topup_id: str, admin_id: int, now: datetime) -> tuple[ManualTopup | None, bool]:
-        return await self._file.change("decide_topup", topup_id, admin_id, now, approve=False)
-
 
 class JsonFreeUsage:
     def __init__(self, file: StateFile) -> None:
         self._file = file
-
-    async def consume(self, user_id: int, day: str, limit: int, job_id: str) -> bool:
-        return await self._file.change("consume_free", user_id, day, limit, job_id)
-
-    async def release(self, job_id: str) -> bool:
-        return await self._file.change("release_free", job_id)
 
     async def used(self, user_id: int, day: str) -> int:
         return await self._file.read(lambda state: state.free_used(user_id, day))
@@ -68,12 +46,6 @@ class JsonFreeUsage:
 class JsonReferrals:
     def __init__(self, file: StateFile) -> None:
         self._file = file
-
-    async def link(self, invitee_id: int, inviter_id: int, now: datetime) -> bool:
-        return await self._file.change("link_referral", invitee_id, inviter_id, now)
-
-    async def reward(self, invitee_id: int, inviter_bonus: int, invitee_bonus: int, now: datetime) -> int | None:
-        return await self._file.change("reward_referral", invitee_id, inviter_bonus, invitee_bonus, now)
 
     async def stats(self, inviter_id: int) -> ReferralStats:
         return await self._file.read(lambda state: state.referral_stats(inviter_id))

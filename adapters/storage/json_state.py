@@ -1,9 +1,10 @@
-"""The whole bot state as one JSON document held in memory, with the storage rules applied to it.
+"""The whole bot state as one JSON document held in memory: rows, no rules (the core decides).
 
-Pure and synchronous: no files, no locks (json_storage.py adds both). Every operation validates first and
-mutates only once nothing can fail any more, so a rejected call (insufficient balance, conflicting key,
-bad value) leaves the document untouched. Mutating operations return ``(result, changed)``; ``changed``
-is False for an idempotent repeat, which then costs no write.
+Pure and synchronous: no files, no locks (json_storage.py adds both). Changes are ``apply`` (json_rows.py:
+a unit of work's rows, checked against the backstop constraints, all or nothing), the job compare-and-set
+and a few single-field updates. Each validates first and mutates only once nothing can fail any more, so a
+rejected call leaves the document untouched. Mutating operations return ``(result, changed)``; ``changed``
+is False for a no-op, which then costs no write.
 
 Document layout (format version 1)::
 
@@ -11,9 +12,11 @@ Document layout (format version 1)::
      "users":    {"<user id>": User},
      "accounts": {"<user id>": {"balance": int, "entries": [LedgerEntry, ... oldest first]}},
      "drafts":   {"<draft id>": Draft},
-     "jobs":     {"<job id>": Job}}
+     "jobs":     {"<job id>": Job},
+     "audit":    [AuditEntry, ... oldest first]}  (json_rows.py; absent in older documents)
 
-plus the sections of ports.billing (json_billing.py, which also keeps each user's debt); json_reports.py
+plus the sections of ports.billing (json_billing.py, which also keeps each user's debt) and of the outbox
+(json_outbox.py: messages to send, updates applied); json_reports.py
 answers ports.admin's Stats and UserDirectory from the same document.
 """
 
@@ -21,20 +24,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from datetime import datetime
 from typing import Any
 
-from adapters.storage.json_billing import BillingRules
-from adapters.storage.json_codec import decode, encode, encode_field
+from adapters.storage.json_billing import BillingRows
+from adapters.storage.entity_codec import decode, encode, encode_field
+from adapters.storage.json_outbox import OutboxRules
 from adapters.storage.json_reports import ReportQueries
-from ports.events import UserRef
+from adapters.storage.json_rows import RowTables
 from ports.storage import (
     JOB_MUTABLE_FIELDS,
-    MAX_BALANCE,
-    BalanceLimitError,
     Draft,
-    IdempotencyConflictError,
-    InsufficientBalanceError,
     Job,
     JobState,
     LedgerEntry,
@@ -46,15 +45,13 @@ FORMAT = "trt-bot-state"
 VERSION = 1
 
 Record = dict[str, Any]
-_REFUNDABLE = frozenset({JobState.FAILED.value, JobState.TIMED_OUT.value})
-_REFRESHED_USER_FIELDS = ("username", "first_name", "language_code")
 
 
 class CorruptStateError(ValueError):
     """The bytes are not a state document this code can read."""
 
 
-class State(BillingRules, ReportQueries):
+class State(BillingRows, ReportQueries, RowTables, OutboxRules):
     def __init__(self, doc: Record) -> None:
         self._doc = doc
         self._users: dict[str, Record] = doc["users"]
@@ -70,6 +67,8 @@ class State(BillingRules, ReportQueries):
             if job["task_id"] is not None:
                 self._job_id_by_task[job["task_id"]] = job_id
         self._init_billing()
+        self._init_rows()
+        self._init_outbox()
 
     # --- document ---------------------------------------------------------------------------
 
@@ -117,39 +116,14 @@ class State(BillingRules, ReportQueries):
         for key, record in self._jobs.items():
             _same(key, decode(Job, record).id)
         self._check_billing()
+        self._check_rows()
+        self._check_outbox()
 
     # --- users ------------------------------------------------------------------------------
 
     def user(self, user_id: int) -> User | None:
         record = self._users.get(str(user_id))
         return None if record is None else decode(User, record)
-
-    def ensure_user(self, ref: UserRef, welcome_amount: int, now: datetime) -> tuple[tuple[User, bool], bool]:
-        if type(welcome_amount) is not int or welcome_amount < 0:
-            raise ValueError(f"welcome_amount must be an int >= 0, got {welcome_amount!r}")
-        record = self._users.get(str(ref.id))
-        if record is not None:
-            fresh = {name: encode_field(User, name, getattr(ref, name)) for name in _REFRESHED_USER_FIELDS}
-            changes = {name: value for name, value in fresh.items() if record[name] != value}
-            record.update(changes)
-            return (decode(User, record), False), bool(changes)
-        record = encode(
-            User(
-                id=ref.id,
-                created_at=now,
-                language_code=ref.language_code,
-                username=ref.username,
-                first_name=ref.first_name,
-            )
-        )
-        welcome = None
-        if welcome_amount > 0:
-            welcome, _ = self._plan(ref.id, 0, welcome_amount, f"welcome:{ref.id}", "welcome", now)
-        self._users[str(ref.id)] = record
-        self._accounts[str(ref.id)] = {"balance": 0, "entries": []}
-        if welcome is not None:
-            self._apply(welcome)
-        return (decode(User, record), True), True
 
     def set_user_field(self, user_id: int, name: str, value: Any) -> tuple[None, bool]:
         record = self._user_record(user_id)
@@ -197,51 +171,6 @@ class State(BillingRules, ReportQueries):
         newest = records[max(len(records) - limit, 0) :] if limit else []
         return [decode(LedgerEntry, record) for record in reversed(newest)]
 
-    def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> tuple[LedgerEntry, bool]:
-        return self._move(user_id, _positive(amount), key, reason, now)
-
-    def debit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> tuple[LedgerEntry, bool]:
-        return self._move(user_id, -_positive(amount), key, reason, now)
-
-    def _move(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> tuple[LedgerEntry, bool]:
-        account = self._account(user_id)
-        record, new = self._plan(user_id, account["balance"], amount, key, reason, now)
-        if new:
-            self._apply(record)
-        return decode(LedgerEntry, record), new
-
-    def _plan(
-        self, user_id: int, balance: int, amount: int, key: str, reason: str, now: datetime
-    ) -> tuple[Record, bool]:
-        """The entry for a movement of ``amount`` (signed) and whether it is new; changes nothing."""
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"an idempotency key must be a non-empty string, got {key!r}")
-        existing = self._entry_by_key.get(key)
-        if existing is not None:
-            if existing["user_id"] != user_id or existing["amount"] != amount:
-                raise IdempotencyConflictError(
-                    f"key {key!r} already moved {existing['amount']} for user {existing['user_id']}, "
-                    f"not {amount} for user {user_id}"
-                )
-            return existing, False
-        if balance + amount < 0:
-            raise InsufficientBalanceError(balance, -amount)
-        if balance + amount > MAX_BALANCE:  # what PostgreSQL's BIGINT refuses is refused here the same way
-            raise BalanceLimitError(balance, amount)
-        entry = LedgerEntry(
-            key=key, user_id=user_id, amount=amount, balance_after=balance + amount, reason=reason, created_at=now
-        )
-        return encode(entry), True
-
-    def _apply(self, entry: Record) -> None:
-        settlement = self._settlement(entry)  # json_billing: a credit first pays off the user's debt
-        account = self._accounts[str(entry["user_id"])]
-        account["entries"].append(entry)
-        account["balance"] = entry["balance_after"]
-        self._entry_by_key[entry["key"]] = entry
-        if settlement is not None:
-            self._settle(account, settlement)
-
     def _account(self, user_id: int) -> Record:
         account = self._accounts.get(str(user_id))
         if account is None:
@@ -271,25 +200,6 @@ class State(BillingRules, ReportQueries):
         job_id = self._job_id_by_task.get(task_id)
         return None if job_id is None else self.job(job_id)
 
-    def launch(self, job: Job) -> tuple[tuple[Job, bool], bool]:
-        record = encode(job)
-        existing = self._jobs.get(job.id)
-        if existing is not None:
-            return (decode(Job, existing), False), False
-        if job.price < 0:
-            raise ValueError(f"job {job.id}: negative price {job.price}")
-        charge = None
-        if job.price > 0:
-            balance = self._account(job.user_id)["balance"]
-            charge, new = self._plan(job.user_id, balance, -job.price, f"launch:{job.id}", "launch", job.created_at)
-            charge = charge if new else None
-        elif str(job.user_id) not in self._users:
-            raise UnknownUserError(f"unknown user {job.user_id}")
-        if charge is not None:
-            self._apply(charge)
-        self._store_job(None, record)
-        return (decode(Job, record), True), True
-
     def transition(
         self, job_id: str, allowed_from: Collection[JobState], to: JobState, changes: dict[str, Any]
     ) -> tuple[Job | None, bool]:
@@ -307,23 +217,6 @@ class State(BillingRules, ReportQueries):
         updated = {**record, **updates}
         if updated == record:
             return decode(Job, record), False
-        self._store_job(record, updated)
-        return decode(Job, updated), True
-
-    def refund(self, job_id: str, now: datetime) -> tuple[Job | None, bool]:
-        updated_at = encode_field(Job, "updated_at", now)
-        record = self._jobs.get(job_id)
-        if record is None or record["state"] not in _REFUNDABLE:
-            return None, False
-        credit = None
-        if record["price"] > 0:
-            user_id = record["user_id"]
-            balance = self._account(user_id)["balance"]
-            credit, new = self._plan(user_id, balance, record["price"], f"refund:{job_id}", "refund", now)
-            credit = credit if new else None
-        updated = {**record, "state": JobState.REFUNDED.value, "updated_at": updated_at}
-        if credit is not None:
-            self._apply(credit)
         self._store_job(record, updated)
         return decode(Job, updated), True
 
@@ -345,14 +238,6 @@ class State(BillingRules, ReportQueries):
         if new["task_id"] is not None:
             self._job_id_by_task[new["task_id"]] = new["id"]
         self._jobs[new["id"]] = new
-
-
-def _positive(amount: int) -> int:
-    if type(amount) is not int:
-        raise TypeError(f"an amount must be an int of the smallest unit, got {type(amount).__name__}")
-    if amount <= 0:
-        raise ValueError(f"an amount must be > 0, got {amount}")
-    return amount
 
 
 def _count(value: int) -> int:

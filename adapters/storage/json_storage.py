@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from adapters.storage.file_leader_lock import LOCK_FILE, FileLeaderLock
 from adapters.storage.json_admin_roles import AdminFile, JsonAudit, JsonBroadcasts, JsonRuntime, load_admin_file
 from adapters.storage.json_file import DurableFile, lock_directory
 from adapters.storage.json_inbox import InboxDocument
+from adapters.storage.json_outbox import message_record
 from adapters.storage.json_roles import (
     JsonDirectory,
     JsonFreeUsage,
@@ -35,7 +36,8 @@ from adapters.storage.json_roles import (
     JsonTopups,
 )
 from adapters.storage.json_state import State
-from ports.events import UserRef
+from adapters.storage.json_uow import JsonUnitOfWork, RowLocks
+from ports.outbox import OutboxMessage
 from ports.storage import Draft, InboxUpdate, Job, JobState, LedgerEntry, StorageUnavailableError, User
 
 STATE_FILE = "state.json"
@@ -55,13 +57,19 @@ class JsonStorage:
         self.ledger = _Ledger(state)
         self.drafts = _Drafts(state)
         self.jobs = _Jobs(state)
-        self.inbox = _Inbox(inbox)
+        self.inbox = _Inbox(inbox, state)
+        self.outbox = _Outbox(state)
         self.payments, self.topups = JsonPayments(state), JsonTopups(state)  # json_roles.py
         self.free_usage, self.referrals = JsonFreeUsage(state), JsonReferrals(state)
         self.stats, self.directory = JsonStats(state), JsonDirectory(state)
-        self.audit = JsonAudit(admin)
+        self.audit = JsonAudit(admin, state)
         self.runtime = JsonRuntime(admin)
         self.broadcasts = JsonBroadcasts(admin, state)
+        self._state, self._row_locks = state, RowLocks()
+
+    def unit_of_work(self) -> JsonUnitOfWork:
+        """ports.uow.UnitOfWork over the state file (json_uow.py): its writes become one journal record."""
+        return JsonUnitOfWork(self._state, self._row_locks)
 
     @classmethod
     async def open(cls, data_dir: Path, *, lock: FileLeaderLock | None = None) -> JsonStorage:
@@ -81,9 +89,6 @@ class JsonStorage:
 class _Users:
     def __init__(self, file: StateFile) -> None:
         self._file = file
-
-    async def ensure(self, ref: UserRef, welcome_amount: int, now: datetime) -> tuple[User, bool]:
-        return await self._file.change("ensure_user", ref, welcome_amount, now)
 
     async def get(self, user_id: int) -> User | None:
         return await self._file.read(lambda state: state.user(user_id))
@@ -108,12 +113,6 @@ class _Ledger:
     async def balance(self, user_id: int) -> int:
         return await self._file.read(lambda state: state.balance(user_id))
 
-    async def credit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
-        return await self._file.change("credit", user_id, amount, key, reason, now)
-
-    async def debit(self, user_id: int, amount: int, key: str, reason: str, now: datetime) -> LedgerEntry:
-        return await self._file.change("debit", user_id, amount, key, reason, now)
-
     async def debt(self, user_id: int) -> int:
         return await self._file.read(lambda state: state.debt(user_id))
 
@@ -136,9 +135,6 @@ class _Jobs:
     def __init__(self, file: StateFile) -> None:
         self._file = file
 
-    async def launch(self, job: Job) -> tuple[Job, bool]:
-        return await self._file.change("launch", job)
-
     async def get(self, job_id: str) -> Job | None:
         return await self._file.read(lambda state: state.job(job_id))
 
@@ -150,9 +146,6 @@ class _Jobs:
     ) -> Job | None:
         return await self._file.change("transition", job_id, allowed_from, to, changes)
 
-    async def refund(self, job_id: str, now: datetime) -> Job | None:
-        return await self._file.change("refund", job_id, now)
-
     async def in_states(self, states: Collection[JobState], limit: int = 1000) -> list[Job]:
         return await self._file.read(lambda state: state.jobs_in_states(states, limit))
 
@@ -161,8 +154,11 @@ class _Jobs:
 
 
 class _Inbox:
-    def __init__(self, file: InboxFile) -> None:
-        self._file = file
+    """The inbox file, and the state file's record of the updates applied (json_outbox.py): an update whose
+    state change, messages and done mark were committed together is done, whatever inbox.json says yet."""
+
+    def __init__(self, file: InboxFile, state: StateFile) -> None:
+        self._file, self._state = file, state
 
     async def put(self, update: InboxUpdate) -> bool:
         if update.text is not None:  # the document keeps the text only: journal it without the parsed copy
@@ -170,13 +166,52 @@ class _Inbox:
         return await self._file.change("put", update)
 
     async def pending(self, limit: int = 100) -> list[InboxUpdate]:
-        return await self._file.read(lambda inbox: inbox.pending(limit))
+        while True:
+            updates = await self._file.read(lambda inbox: inbox.pending(limit))
+            applied = await self._state.read(lambda state: state.applied([u.update_id for u in updates]))
+            if not applied:
+                return updates
+            for update_id in sorted(applied):  # committed before a crash cut the inbox's own mark short
+                await self._file.change("done", update_id, self._state_time(updates, update_id))
 
-    async def done(self, update_id: int, now: datetime) -> None:
+    async def done(self, update_id: int, now: datetime, messages: Sequence[OutboxMessage] = (),
+                   sent: Sequence[str] = ()) -> None:
+        if type(update_id) is not int:
+            raise TypeError(f"an update id is an int, got {type(update_id).__name__}")
+        if messages or sent:
+            records = [message_record(message) for message in messages]
+            await self._state.change("outbox_add", records, update_id, now, list(sent))  # the commit point
         await self._file.change("done", update_id, now)
+
+    @staticmethod
+    def _state_time(updates: list[InboxUpdate], update_id: int) -> datetime:
+        return next(update.received_at for update in updates if update.update_id == update_id)
 
     async def depth(self) -> int:
         return await self._file.read(lambda inbox: inbox.depth())
+
+
+class _Outbox:
+    def __init__(self, file: StateFile) -> None:
+        self._file = file
+
+    async def add(self, messages: Sequence[OutboxMessage]) -> None:
+        await self._file.change("outbox_add", [message_record(message) for message in messages])
+
+    async def pending(self, limit: int = 100, chat_id: int | None = None) -> list[OutboxMessage]:
+        return await self._file.read(lambda state: state.outbox_pending(limit, chat_id))
+
+    async def sent(self, keys: Sequence[str], now: datetime) -> None:
+        await self._file.change("outbox_sent", list(keys), now)
+
+    async def retry_later(self, key: str, attempts: int, next_attempt_at: datetime) -> None:
+        await self._file.change("outbox_retry", key, attempts, next_attempt_at)
+
+    async def drop_chat(self, chat_id: int, now: datetime) -> int:
+        return await self._file.change("outbox_drop_chat", chat_id, now)
+
+    async def depth(self) -> int:
+        return await self._file.read(lambda state: state.outbox_depth())
 
 
 # --- opening (runs in a worker thread) ----------------------------------------------------------

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core import pending
+from core import cashier, pending
 from core.callback_data import AdminAction
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.handlers import admin_catalog, broadcast
-from core.handlers.admin_tools import audit, command_key, find_user, parse_amount, parse_user_id
+from core.handlers.admin_tools import audit, audit_entry, command_key, find_user, parse_amount, parse_user_id
 from core.handlers.navigation import stale
 from core.handlers.payments import refund_notice
 from core.handlers.referral import fmt_for_user
@@ -101,20 +101,17 @@ async def money_command(services: Services, turn: Turn, credit: bool) -> Reply:
         return Reply([turn.send(render_notice(text))], rejected="AMOUNT_LIMIT")
     action_name = "credit" if credit else "debit"
     key = command_key(services, action_name)
-    ledger = services.storage.ledger
+    move = cashier.credit if credit else cashier.debit
+    entry = audit_entry(turn, action_name, user=user.id, amount=amount, key=key)  # committed with the money
     try:
-        if credit:
-            await ledger.credit(user.id, amount, key, "admin", turn.now)
-        else:
-            await ledger.debit(user.id, amount, key, "admin", turn.now)
+        await move(services.storage, user.id, amount, key, "admin", turn.now, audit=entry)
     except InsufficientBalanceError as error:
         text = turn.fmt.t("admin.money.insufficient", balance=turn.fmt.money(error.balance))
         return Reply([turn.send(render_notice(text))], rejected="INSUFFICIENT_BALANCE")
     except BalanceLimitError as error:
         text = turn.fmt.t("admin.money.balance_limit", balance=turn.fmt.money(error.balance))
         return Reply([turn.send(render_notice(text))], rejected="BALANCE_LIMIT")
-    await audit(services, turn, action_name, user=user.id, amount=amount, key=key)
-    balance = await ledger.balance(user.id)
+    balance = await services.storage.ledger.balance(user.id)
     text = turn.fmt.t(f"admin.money.{action_name}ed", user_id=user.id, amount=turn.fmt.money(amount),
                       balance=turn.fmt.money(balance))
     return Reply([turn.send(render_notice(text))])
@@ -153,7 +150,7 @@ async def refund_command(services: Services, turn: Turn) -> Reply:
         await services.stars.refund(payment.user_id, charge_id)
     except StarsRefundError as error:
         return Reply([turn.send(render_notice(turn.fmt.t("admin.refund.refused", reason=str(error))))], rejected="REFUSED")
-    refunded, changed = await services.storage.payments.refund_stars(charge_id, turn.now)
+    refunded, changed = await cashier.refund_stars(services.storage, charge_id, turn.now)
     await audit(services, turn, "refund_stars", charge=charge_id, user=payment.user_id, stars=payment.stars)
     effects = [turn.send(render_notice(turn.fmt.t("admin.refund.done", stars=payment.stars, user_id=payment.user_id)))]
     if changed and refunded is not None:

@@ -19,7 +19,12 @@ def is_admin(services: Services, turn: Turn) -> bool:
 
 async def audit(services: Services, turn: Turn, action: str, **details: object) -> None:
     """Every admin action lands in the audit log."""
-    await services.storage.audit.record(AuditEntry(turn.now, turn.user.id, action, details))
+    await services.storage.audit.record(audit_entry(turn, action, **details))
+
+
+def audit_entry(turn: Turn, action: str, **details: object) -> AuditEntry:
+    """The audit entry of this admin's action (for a unit of work that records it with the change it explains)."""
+    return AuditEntry(turn.now, turn.user.id, action, details)
 
 
 def command_key(services: Services, action: str) -> str:

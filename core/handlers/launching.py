@@ -6,7 +6,7 @@ import contextlib
 from dataclasses import replace
 from datetime import timedelta
 
-from core import free_tier
+from core import cashier, free_tier
 from core.callback_data import Again, Confirm, Launch, Menu
 from core.context import Reply, Services, Turn
 from core.drafts import Ready, build_input, current_options, draft_from_input, next_step, text_length
@@ -29,8 +29,9 @@ async def launch(services: Services, turn: Turn, data: Launch) -> Reply:
     draft = await storage.drafts.get(data.draft)
     if draft is None or draft.user_id != turn.user.id:
         return await stale(services, turn)
-    if await storage.jobs.get(draft.id) is not None:
-        return Reply(toast=turn.fmt.t("launch.already"), rejected="DUPLICATE_LAUNCH")
+    launched = await storage.jobs.get(draft.id)
+    if launched is not None:
+        return await _launched_before(services, turn, launched)
     model = services.catalog.model(draft.model_id)
     if model is None or not model.enabled:
         return Reply([turn.show(render_unavailable(turn.fmt))], rejected="MODEL_UNAVAILABLE")
@@ -66,22 +67,40 @@ async def launch(services: Services, turn: Turn, data: Launch) -> Reply:
         source_job_id=draft.source_job_id,
     )
     try:
-        job, created = await storage.jobs.launch(job)
+        job, created = await cashier.launch(storage, job)
     except StorageUnavailableError:
         if free:  # give the free try back if storage lets us; the launch error is what propagates
             with contextlib.suppress(StorageUnavailableError):
-                await storage.free_usage.release(draft.id)
+                await cashier.release_free(storage, draft.id)
         raise
     except InsufficientBalanceError as error:
         offer = await free_tier.offer(services, turn.user.id, turn.now, turn.fmt.language)
         screen = render_insufficient(turn.fmt, draft.id, price, error.balance, offer)
         return Reply([turn.show(screen)], rejected="INSUFFICIENT_BALANCE")
     if not created:
-        return Reply(toast=turn.fmt.t("launch.already"), rejected="DUPLICATE_LAUNCH")
+        return await _launched_before(services, turn, job)
     if turn.user.active_draft_id == draft.id:
         await storage.users.set_active_draft(turn.user.id, None)
-    progress = render_progress(turn.fmt, localized(model.names, turn.fmt.language), price, "created")
-    return Reply([turn.show(progress)], toast=turn.fmt.t("launch.started"), started_job=job.id)
+    progress = turn.show(render_progress(turn.fmt, localized(model.names, turn.fmt.language), price, "created"))
+    return Reply([progress], toast=turn.fmt.t("launch.started"), started_job=job.id,
+                 once={progress: f"launch:{job.id}"})
+
+
+async def _launched_before(services: Services, turn: Turn, job: Job) -> Reply:
+    """A double tap, or the same launch processed again after a crash (the job carries that update's
+    correlation id): nothing is charged twice. A repeat whose job has not started yet starts it and gives its
+    progress screen again (sent once: keyed by the job)."""
+    cid = correlation_id.get()
+    repeat = job.user_id == turn.user.id and cid not in ("", "-") and job.cid == cid
+    if not repeat or job.state is not JobState.CREATED:
+        return Reply(toast=turn.fmt.t("launch.already"), rejected="DUPLICATE_LAUNCH")
+    if turn.user.active_draft_id == job.id:
+        await services.storage.users.set_active_draft(turn.user.id, None)
+    model = services.catalog.model(job.model_id)
+    name = localized(model.names, turn.fmt.language) if model else job.model_id
+    progress = turn.show(render_progress(turn.fmt, name, job.price, "created"))
+    return Reply([progress], toast=turn.fmt.t("launch.already"), rejected="DUPLICATE_LAUNCH", started_job=job.id,
+                 once={progress: f"launch:{job.id}"})
 
 
 def notice(turn: Turn, text: str, draft_id: str | None = None) -> Screen:

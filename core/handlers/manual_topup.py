@@ -4,16 +4,15 @@ credited from reading a picture."""
 
 from __future__ import annotations
 
-from core import pending
+from core import cashier, pending
 from core.callback_data import AMOUNT_DIGITS, ApproveTopUp, ManualAmount, RejectTopUp
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
-from core.handlers.admin_tools import audit
 from core.handlers.navigation import stale
-from core.handlers.referral import fmt_for_user, reward_first_topup
+from core.handlers.referral import bonuses, fmt_for_user, reward_notices, reward_of
 from core.views.common import button
 from core.views.payments import render_manual_amounts, render_notice, render_receipt_request
-from ports.billing import ManualTopup
+from ports.billing import ManualTopup, TopupState
 from ports.effects import Effect, ResultKind, SendFile, SendScreen
 from ports.media import MediaKind, MediaRef
 
@@ -43,7 +42,7 @@ async def receipt(services: Services, turn: Turn, ref: MediaRef, amount_text: st
         return Reply([turn.send(render_notice(turn.fmt.t("manual.need_receipt")))], rejected="VALIDATION_FAIL")
     kind = ResultKind.PHOTO if ref.kind is MediaKind.PHOTO else ResultKind.DOCUMENT
     topup = ManualTopup(services.new_id(), turn.user.id, amount, ref.file_id, kind.value, turn.now)
-    await services.storage.topups.create(topup)
+    await cashier.create_topup(services.storage, topup)
     await services.storage.users.set_active_draft(turn.user.id, None)
     who = f"@{turn.user.username}" if turn.user.username else (turn.user.first_name or "")
     effects: list[Effect] = [turn.send(render_notice(turn.fmt.t("manual.sent", amount=turn.fmt.money(amount))))]
@@ -57,28 +56,36 @@ async def receipt(services: Services, turn: Turn, ref: MediaRef, amount_text: st
 
 async def decide(services: Services, turn: Turn, topup_id: str, approve: bool) -> Reply:
     """An admin's decision (the route is admin-only)."""
-    topups = services.storage.topups
-    call = topups.approve if approve else topups.reject
-    topup, won = await call(topup_id, turn.user.id, turn.now)
+    topup, topped = await cashier.decide_topup(  # the decision, the money, the bonus and the audit entry: one unit
+        services.storage, topup_id, turn.user.id, turn.now, approve, bonuses(services)
+    )
     if topup is None:
         return await stale(services, turn)
-    if not won:
+    wanted = TopupState.APPROVED if approve else TopupState.REJECTED
+    repeat = topped is None and topup.decided_by == turn.user.id and topup.state is wanted
+    if topped is None and not repeat:
         state = turn.fmt.t(f"manual.state.{topup.state.value}")
         return Reply(toast=turn.fmt.t("manual.already", state=state, admin=topup.decided_by), rejected="ALREADY_DECIDED")
-    await audit(services, turn, "topup_approve" if approve else "topup_reject", topup=topup.id, user=topup.user_id,
-                amount=topup.amount)
+    # A repeat (this admin's decision again: its update processed again after a crash, or a second press) gives
+    # the notices again; their outbox keys send each once. The audit entry was written with the decision.
     user_fmt = await fmt_for_user(services, topup.user_id)
-    effects: list[Effect] = [turn.send(render_notice(turn.fmt.t(
+    done = turn.send(render_notice(turn.fmt.t(
         "manual.admin_done" if approve else "manual.admin_rejected", id=topup.id, amount=turn.fmt.money(topup.amount)
-    )))]
+    )))
+    once: dict[Effect, str] = {done: f"topup:{topup.id}:admin"}
     if approve:
-        balance = await services.storage.ledger.balance(topup.user_id)
+        if topped is None:
+            balance = await services.storage.ledger.balance(topup.user_id)
+            reward = await reward_of(services, topup.user_id, topup.decided_at or turn.now)
+        else:
+            balance, reward = topped.balance, topped.reward
         text = user_fmt.t("manual.credited", amount=user_fmt.money(topup.amount), balance=user_fmt.money(balance))
-        effects.append(SendScreen(topup.user_id, render_notice(text, "manual_credited")))
-        effects += await reward_first_topup(services, turn, invitee_id=topup.user_id)
+        once[SendScreen(topup.user_id, render_notice(text, "manual_credited"))] = f"topup:{topup.id}:user"
+        once.update(await reward_notices(services, reward))
     else:
-        effects.append(SendScreen(topup.user_id, render_notice(user_fmt.t("manual.rejected"), "manual_rejected")))
-    return Reply(effects, toast=turn.fmt.t("manual.toast_done"))
+        once[SendScreen(topup.user_id, render_notice(user_fmt.t("manual.rejected"), "manual_rejected"))] = \
+            f"topup:{topup.id}:user"
+    return Reply(list(once), toast=turn.fmt.t("manual.toast_done"), once=once)
 
 
 async def approve(services: Services, turn: Turn, data: ApproveTopUp) -> Reply:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 from decimal import ROUND_DOWN, Decimal
 
+from core import cashier
 from core.callback_data import BuyStars, TopUp
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.handlers.drafting import owned_draft
 from core.handlers.navigation import stale
-from core.handlers.referral import reward_first_topup
+from core.handlers.referral import bonuses, reward_notices, reward_of
 from core.views.payments import render_notice, render_receipt, render_support, render_topup
 from ports.billing import StarsPayment
 from ports.effects import AnswerPreCheckout, SendInvoice
@@ -88,7 +89,7 @@ async def pre_checkout(services: Services, turn: Turn) -> Reply:
 
 
 async def payment_received(services: Services, turn: Turn) -> Reply:
-    """Credit exactly once per charge id, in one storage operation with the ledger, then the receipt.
+    """Credit exactly once per charge id, with the referral bonus it earns, in one unit of work; then the receipt.
     Money Telegram took is always credited (at the configured rate), whatever the payload says."""
     event = turn.event
     assert isinstance(event, PaymentReceived)
@@ -99,24 +100,31 @@ async def payment_received(services: Services, turn: Turn) -> Reply:
     log_fields = {"charge": event.charge_id, "stars": event.total_amount, "amount": amount,
                   "currency": services.settings.prices.currency.code, "user": turn.user.id}
     try:
-        _, created = await services.storage.payments.record_stars(payment)
+        recorded, topped = await cashier.pay_stars(services.storage, payment, bonuses(services))
     except BalanceLimitError:
         # Only a forged update can get here (no real payment takes a balance past 64 bits): nothing was stored.
         log.error("PAYMENT_UNCREDITABLE", extra=log_fields)
         return Reply(rejected="BALANCE_LIMIT")
-    if not created:
+    if topped is None:
         log.info("PAYMENT_DUPLICATE", extra=log_fields)
-        return Reply(rejected="DUPLICATE_PAYMENT")
-    log.info("PAYMENT_CREDITED", extra=log_fields)
-    balance = await services.storage.ledger.balance(turn.user.id)
-    receipt = turn.fmt.t(
+        if recorded.user_id != turn.user.id:
+            return Reply(rejected="DUPLICATE_PAYMENT")
+        # Credited before: the same payment again (its update processed again after a crash, or Telegram's
+        # repeat). The receipt and the bonus notices are given again; their outbox keys send each once.
+        balance = await services.storage.ledger.balance(turn.user.id)
+        reward = await reward_of(services, turn.user.id, recorded.created_at)
+    else:
+        log.info("PAYMENT_CREDITED", extra=log_fields)
+        balance, reward = topped.balance, topped.reward
+    receipt_text = turn.fmt.t(
         "pay.receipt", stars=event.total_amount, amount=turn.fmt.money(amount), balance=turn.fmt.money(balance)
     )
     order = _order(event.payload)
     draft_id = order if order and await owned_draft(services, turn, order) is not None else None
-    effects = [turn.send(render_receipt(turn.fmt, receipt, draft_id, services.settings.support_contact))]
-    effects += await reward_first_topup(services, turn)
-    return Reply(effects)
+    receipt = turn.send(render_receipt(turn.fmt, receipt_text, draft_id, services.settings.support_contact))
+    once = {receipt: f"receipt:{event.charge_id}"}
+    once.update(await reward_notices(services, reward))
+    return Reply(list(once), rejected="DUPLICATE_PAYMENT" if topped is None else None, once=once)
 
 
 async def payment_refunded(services: Services, turn: Turn) -> Reply:
@@ -130,7 +138,7 @@ async def payment_refunded(services: Services, turn: Turn) -> Reply:
         # Only the payer's own refund update takes money back: anyone else's is logged and ignored.
         log.warning("REFUND_PAYER_MISMATCH charge=%s sender=%s payer=%s", event.charge_id, turn.user.id, charged.user_id)
         return Reply(rejected="REFUND_NOT_PAYER")
-    payment, changed = await services.storage.payments.refund_stars(event.charge_id, turn.now)
+    payment, changed = await cashier.refund_stars(services.storage, event.charge_id, turn.now)
     if payment is None or not changed:
         return Reply(rejected="NOTHING_TO_REFUND")
     return Reply([turn.send(render_notice(await refund_notice(services, turn, payment), "payment_refunded"))])

@@ -4,7 +4,9 @@ once per pair; never for inviting oneself."""
 from __future__ import annotations
 
 import string
+from datetime import datetime
 
+from core import cashier
 from core.context import Reply, Services, Turn
 from core.i18n import Fmt, resolve_language
 from core.views.payments import render_notice, render_referrals
@@ -44,7 +46,7 @@ async def link_from_start(services: Services, turn: Turn, args: str) -> None:
     inviter = user_for(args[len(PREFIX):])
     if inviter is None or inviter == turn.user.id or await services.storage.users.get(inviter) is None:
         return
-    await services.storage.referrals.link(turn.user.id, inviter, turn.now)
+    await cashier.link_referral(services.storage, turn.user.id, inviter, turn.now)
 
 
 async def screen(services: Services, turn: Turn) -> Reply:
@@ -56,26 +58,34 @@ async def screen(services: Services, turn: Turn) -> Reply:
     return Reply([turn.show(view)])
 
 
-async def reward_first_topup(services: Services, turn: Turn, invitee_id: int | None = None) -> list[Effect]:
-    """Called after every paid top-up; pays the pair's bonus the first time. Effects tell both users."""
-    settings = services.settings
-    invitee_id = invitee_id if invitee_id is not None else turn.user.id
-    if settings.referral_bonus_inviter <= 0 and settings.referral_bonus_invitee <= 0:
-        return []
-    inviter_id = await services.storage.referrals.reward(
-        invitee_id, settings.referral_bonus_inviter, settings.referral_bonus_invitee, turn.now
-    )
-    if inviter_id is None:
-        return []
-    effects: list[Effect] = []
-    for user_id, key, amount in (
-        (inviter_id, "ref.bonus_inviter", settings.referral_bonus_inviter),
-        (invitee_id, "ref.bonus_invitee", settings.referral_bonus_invitee),
+def bonuses(services: Services) -> cashier.Bonuses:
+    """What a pair earns after the invitee's first paid top-up (paid in that top-up's unit of work)."""
+    return cashier.Bonuses(services.settings.referral_bonus_inviter, services.settings.referral_bonus_invitee)
+
+
+async def reward_of(services: Services, invitee_id: int, paid_at: datetime) -> cashier.ReferralReward | None:
+    """The bonus a top-up recorded at ``paid_at`` paid, read back (its update is processed again after a crash)."""
+    async with services.storage.unit_of_work() as uow:  # read only: nothing is committed
+        referral = await uow.referrals.get(invitee_id)
+    if referral is None or referral.rewarded_at is None or referral.rewarded_at < paid_at:
+        return None
+    return cashier.ReferralReward(referral.inviter_id, invitee_id, referral.inviter_bonus, referral.invitee_bonus)
+
+
+async def reward_notices(services: Services, reward: cashier.ReferralReward | None) -> dict[Effect, str]:
+    """Tell both users about the bonus a top-up paid; with their outbox keys (each is sent once)."""
+    if reward is None:
+        return {}
+    notices: dict[Effect, str] = {}
+    for user_id, role, amount in (
+        (reward.inviter_id, "inviter", reward.inviter_bonus),
+        (reward.invitee_id, "invitee", reward.invitee_bonus),
     ):
         if amount > 0:
             fmt = await fmt_for_user(services, user_id)
-            effects.append(SendScreen(user_id, render_notice(fmt.t(key, amount=fmt.money(amount)), "referral_bonus")))
-    return effects
+            text = fmt.t(f"ref.bonus_{role}", amount=fmt.money(amount))
+            notices[SendScreen(user_id, render_notice(text, "referral_bonus"))] = f"referral:{reward.invitee_id}:{role}"
+    return notices
 
 
 async def fmt_for_user(services: Services, user_id: int) -> Fmt:

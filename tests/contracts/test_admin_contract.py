@@ -5,6 +5,7 @@ Runs once per entry of conftest.STORAGE_IMPLEMENTATIONS. Every test is bounded i
 
 from __future__ import annotations
 
+from core import cashier
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -63,7 +64,7 @@ def draft(broadcast_id: str = "b1", created: float = 0, text: str = "Новая 
 
 async def users(storage: Storage, *ids: int, blocked: tuple[int, ...] = ()) -> None:
     for user_id in ids:
-        await storage.users.ensure(UserRef(id=user_id), welcome_amount=0, now=NOW)
+        await cashier.ensure_user(storage, UserRef(id=user_id), welcome_amount=0, now=NOW)
     for user_id in blocked:
         await storage.users.set_blocked(user_id, True)
 

@@ -7,6 +7,7 @@ each call borrows its own pooled connection, so they really overlap in the datab
 
 from __future__ import annotations
 
+from core import cashier
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
@@ -30,7 +31,7 @@ def at(seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float 
 
 
 async def new_user(storage: Storage, user_id: int = USER, balance: int = 0, username: str | None = None) -> None:
-    await storage.users.ensure(UserRef(id=user_id, username=username), welcome_amount=balance, now=NOW)
+    await cashier.ensure_user(storage, UserRef(id=user_id, username=username), welcome_amount=balance, now=NOW)
 
 
 def stars(
@@ -87,8 +88,8 @@ async def assert_ledger_matches(storage: Storage, user_id: int = USER) -> None:
 async def test_a_stars_payment_credits_once_when_recorded_twice(storage: Storage) -> None:
     await new_user(storage)
 
-    first, created = await storage.payments.record_stars(stars("ch-1", 150))
-    again, created_again = await storage.payments.record_stars(stars("ch-1", 150))
+    first, created = await cashier.record_stars(storage, stars("ch-1", 150))
+    again, created_again = await cashier.record_stars(storage, stars("ch-1", 150))
 
     assert (created, created_again) == (True, False)
     assert first == again == stars("ch-1", 150)
@@ -102,7 +103,7 @@ async def test_a_stars_payment_credits_once_when_recorded_twice(storage: Storage
 async def test_a_stars_payment_delivered_concurrently_credits_once(storage: Storage) -> None:
     await new_user(storage)
 
-    results = await asyncio.gather(*(storage.payments.record_stars(stars("ch-1", 150)) for _ in range(8)))
+    results = await asyncio.gather(*(cashier.record_stars(storage, stars("ch-1", 150)) for _ in range(8)))
 
     assert sorted(created for _, created in results) == [False] * 7 + [True]
     assert await storage.ledger.balance(USER) == 150
@@ -113,8 +114,8 @@ async def test_a_stars_payment_delivered_concurrently_credits_once(storage: Stor
 async def test_two_charges_with_the_same_payload_credit_twice(storage: Storage) -> None:
     await new_user(storage)
 
-    await storage.payments.record_stars(stars("ch-1", 100, payload="stars:50"))
-    await storage.payments.record_stars(stars("ch-2", 100, payload="stars:50", created=at(1)))
+    await cashier.record_stars(storage, stars("ch-1", 100, payload="stars:50"))
+    await cashier.record_stars(storage, stars("ch-2", 100, payload="stars:50", created=at(1)))
 
     assert await storage.ledger.balance(USER) == 200
     assert [p.charge_id for p in await storage.payments.for_user(USER)] == ["ch-2", "ch-1"]  # newest first
@@ -125,7 +126,7 @@ async def test_two_charges_with_the_same_payload_credit_twice(storage: Storage) 
 @bounded(20)
 async def test_a_payment_of_an_unknown_user_is_refused_and_not_stored(storage: Storage) -> None:
     with pytest.raises(UnknownUserError):
-        await storage.payments.record_stars(stars("ch-1"))
+        await cashier.record_stars(storage, stars("ch-1"))
 
     assert await storage.payments.get("ch-1") is None
 
@@ -133,10 +134,10 @@ async def test_a_payment_of_an_unknown_user_is_refused_and_not_stored(storage: S
 @bounded(20)
 async def test_refund_with_enough_balance_debits_the_amount_back_once(storage: Storage) -> None:
     await new_user(storage, balance=50)
-    await storage.payments.record_stars(stars("ch-1", 100))
+    await cashier.record_stars(storage, stars("ch-1", 100))
 
-    refunded, changed = await storage.payments.refund_stars("ch-1", at(60))
-    again, changed_again = await storage.payments.refund_stars("ch-1", at(120))
+    refunded, changed = await cashier.refund_stars(storage, "ch-1", at(60))
+    again, changed_again = await cashier.refund_stars(storage, "ch-1", at(120))
 
     assert (changed, changed_again) == (True, False)
     assert refunded is not None and refunded.refunded_at == at(60)
@@ -146,16 +147,16 @@ async def test_refund_with_enough_balance_debits_the_amount_back_once(storage: S
     newest = (await all_entries(storage))[0]
     assert (newest.key, newest.amount, newest.reason) == ("stars_refund:ch-1", -100, "refund_stars")
     assert newest.balance_after == 50
-    assert await storage.payments.refund_stars("ch-unknown", at(60)) == (None, False)
+    assert await cashier.refund_stars(storage, "ch-unknown", at(60)) == (None, False)
     await assert_ledger_matches(storage)
 
 
 @bounded(20)
 async def test_concurrent_refunds_of_one_charge_take_it_back_once(storage: Storage) -> None:
     await new_user(storage, balance=50)
-    await storage.payments.record_stars(stars("ch-1", 100))
+    await cashier.record_stars(storage, stars("ch-1", 100))
 
-    results = await asyncio.gather(*(storage.payments.refund_stars("ch-1", at(60)) for _ in range(6)))
+    results = await asyncio.gather(*(cashier.refund_stars(storage, "ch-1", at(60)) for _ in range(6)))
 
     assert sorted(changed for _, changed in results) == [False] * 5 + [True]
     assert await storage.ledger.balance(USER) == 50
@@ -165,62 +166,62 @@ async def test_concurrent_refunds_of_one_charge_take_it_back_once(storage: Stora
 @bounded(20)
 async def test_a_refund_beyond_the_balance_leaves_a_debt_that_credits_settle_first(storage: Storage) -> None:
     await new_user(storage, balance=20)
-    await storage.payments.record_stars(stars("ch-1", 300))
-    await storage.ledger.debit(USER, 270, "spend", "launch", at(1))  # 50 left of 320
+    await cashier.record_stars(storage, stars("ch-1", 300))
+    await cashier.debit(storage, USER, 270, "spend", "launch", at(1))  # 50 left of 320
 
-    _, changed = await storage.payments.refund_stars("ch-1", at(2))
+    _, changed = await cashier.refund_stars(storage, "ch-1", at(2))
 
     assert changed
     assert (await storage.ledger.balance(USER), await storage.ledger.debt(USER)) == (0, 250)
     taken = (await all_entries(storage))[0]
     assert (taken.key, taken.amount, taken.balance_after) == ("stars_refund:ch-1", -50, 0)
 
-    gift = await storage.ledger.credit(USER, 100, "gift-1", "admin", at(3))  # less than the debt: all of it goes
+    gift = await cashier.credit(storage, USER, 100, "gift-1", "admin", at(3))  # less than the debt: all of it goes
     assert (gift.key, gift.amount, gift.balance_after) == ("gift-1", 100, 100)  # the credit entry itself
     settle, credit = (await all_entries(storage))[:2]
     assert credit == gift
     assert (settle.key, settle.amount, settle.reason, settle.balance_after) == ("settle:gift-1", -100, "debt", 0)
     assert (await storage.ledger.balance(USER), await storage.ledger.debt(USER)) == (0, 150)
 
-    await storage.ledger.credit(USER, 200, "gift-2", "admin", at(4))  # more than the debt: the rest stays
+    await cashier.credit(storage, USER, 200, "gift-2", "admin", at(4))  # more than the debt: the rest stays
     settle = (await all_entries(storage))[0]
     assert (settle.key, settle.amount, settle.balance_after) == ("settle:gift-2", -150, 50)
     assert (await storage.ledger.balance(USER), await storage.ledger.debt(USER)) == (50, 0)
 
     count = len(await all_entries(storage))
-    await storage.ledger.credit(USER, 200, "gift-2", "admin", at(5))  # a repeat settles nothing again
-    await storage.ledger.credit(USER, 10, "gift-3", "admin", at(6))  # no debt left: no settle entry
+    await cashier.credit(storage, USER, 200, "gift-2", "admin", at(5))  # a repeat settles nothing again
+    await cashier.credit(storage, USER, 10, "gift-3", "admin", at(6))  # no debt left: no settle entry
     assert len(await all_entries(storage)) == count + 1
     assert (await storage.ledger.balance(USER), await storage.ledger.debt(USER)) == (60, 0)
     await assert_ledger_matches(storage)
 
 
 async def _credit_by_ledger(storage: Storage) -> tuple[str, int]:
-    await storage.ledger.credit(USER, 40, "gift", "admin", at(10))
+    await cashier.credit(storage, USER, 40, "gift", "admin", at(10))
     return "gift", 40
 
 
 async def _credit_by_stars(storage: Storage) -> tuple[str, int]:
-    await storage.payments.record_stars(stars("ch-2", 40, created=at(10)))
+    await cashier.record_stars(storage, stars("ch-2", 40, created=at(10)))
     return "stars:ch-2", 40
 
 
 async def _credit_by_manual_topup(storage: Storage) -> tuple[str, int]:
-    await storage.topups.create(topup("t-1", 40))
-    await storage.topups.approve("t-1", ADMIN_A, at(10))
+    await cashier.create_topup(storage, topup("t-1", 40))
+    await cashier.approve_topup(storage, "t-1", ADMIN_A, at(10))
     return "manual:t-1", 40
 
 
 async def _credit_by_referral(storage: Storage) -> tuple[str, int]:
     await new_user(storage, FRIEND)
-    assert await storage.referrals.link(USER, FRIEND, at(5))
-    await storage.referrals.reward(USER, 10, 40, at(10))
+    assert await cashier.link_referral(storage, USER, FRIEND, at(5))
+    await cashier.reward_referral(storage, USER, 10, 40, at(10))
     return f"ref:{USER}:invitee", 40
 
 
 async def _credit_by_job_refund(storage: Storage) -> tuple[str, int]:
     await storage.jobs.transition("j-1", [JobState.CREATED], JobState.FAILED, error="boom")
-    await storage.jobs.refund("j-1", at(10))
+    await cashier.refund_job(storage, "j-1", at(10))
     return "refund:j-1", 30
 
 
@@ -234,10 +235,10 @@ async def test_every_kind_of_credit_settles_the_debt_first(
     storage: Storage, credit: Callable[[Storage], Awaitable[tuple[str, int]]]
 ) -> None:
     await new_user(storage, balance=100)
-    await storage.jobs.launch(make_job("j-1", price=30))  # 70 left
-    await storage.payments.record_stars(stars("ch-1", 100))  # 170
-    await storage.ledger.debit(USER, 150, "spend", "launch", at(1))  # 20
-    await storage.payments.refund_stars("ch-1", at(2))  # takes 20, owes 80
+    await cashier.launch(storage, make_job("j-1", price=30))  # 70 left
+    await cashier.record_stars(storage, stars("ch-1", 100))  # 170
+    await cashier.debit(storage, USER, 150, "spend", "launch", at(1))  # 20
+    await cashier.refund_stars(storage, "ch-1", at(2))  # takes 20, owes 80
 
     key, amount = await credit(storage)
 
@@ -252,10 +253,10 @@ async def test_every_kind_of_credit_settles_the_debt_first(
 async def test_racing_payments_refunds_credits_and_debits_keep_the_books_exact(storage: Storage) -> None:
     await new_user(storage)
     for n in range(4):
-        await storage.payments.record_stars(stars(f"ch-{n}", 100, created=at(n)))
-    calls = [storage.payments.refund_stars(f"ch-{n}", at(10)) for n in range(3)]
-    calls += [storage.ledger.credit(USER, 25, f"gift-{n}", "admin", at(10)) for n in range(4)]
-    calls += [storage.ledger.debit(USER, 60, f"spend-{n}", "launch", at(10)) for n in range(4)]
+        await cashier.record_stars(storage, stars(f"ch-{n}", 100, created=at(n)))
+    calls = [cashier.refund_stars(storage, f"ch-{n}", at(10)) for n in range(3)]
+    calls += [cashier.credit(storage, USER, 25, f"gift-{n}", "admin", at(10)) for n in range(4)]
+    calls += [cashier.debit(storage, USER, 60, f"spend-{n}", "launch", at(10)) for n in range(4)]
 
     results = await asyncio.gather(*calls, return_exceptions=True)
 
@@ -283,11 +284,11 @@ async def test_debt_of_an_unknown_user_is_refused(storage: Storage) -> None:
 @bounded(20)
 async def test_a_manual_topup_approved_by_two_admins_at_once_credits_once(storage: Storage) -> None:
     await new_user(storage)
-    await storage.topups.create(topup("t-1", 500))
+    await cashier.create_topup(storage, topup("t-1", 500))
     assert await storage.topups.get("t-1") == topup("t-1", 500)
 
     results = await asyncio.gather(
-        storage.topups.approve("t-1", ADMIN_A, at(60)), storage.topups.approve("t-1", ADMIN_B, at(60))
+        cashier.approve_topup(storage, "t-1", ADMIN_A, at(60)), cashier.approve_topup(storage, "t-1", ADMIN_B, at(60))
     )
 
     assert sorted(changed for _, changed in results) == [False, True]
@@ -299,19 +300,19 @@ async def test_a_manual_topup_approved_by_two_admins_at_once_credits_once(storag
     [entry] = await all_entries(storage)
     assert (entry.key, entry.reason) == ("manual:t-1", "topup")
 
-    assert await storage.topups.reject("t-1", ADMIN_B, at(120)) == (decided, False)
-    assert await storage.topups.approve("t-unknown", ADMIN_A, at(60)) == (None, False)
-    assert await storage.topups.reject("t-unknown", ADMIN_A, at(60)) == (None, False)
+    assert await cashier.reject_topup(storage, "t-1", ADMIN_B, at(120)) == (decided, False)
+    assert await cashier.approve_topup(storage, "t-unknown", ADMIN_A, at(60)) == (None, False)
+    assert await cashier.reject_topup(storage, "t-unknown", ADMIN_A, at(60)) == (None, False)
 
 
 @bounded(20)
 async def test_a_rejected_topup_credits_nothing_and_cannot_be_approved_after(storage: Storage) -> None:
     await new_user(storage)
-    await storage.topups.create(topup("t-1", 500))
-    await storage.topups.create(topup("t-1", 900))  # a repeat: the first one stands
+    await cashier.create_topup(storage, topup("t-1", 500))
+    await cashier.create_topup(storage, topup("t-1", 900))  # a repeat: the first one stands
 
-    rejected, changed = await storage.topups.reject("t-1", ADMIN_A, at(60))
-    approved, approved_now = await storage.topups.approve("t-1", ADMIN_B, at(61))
+    rejected, changed = await cashier.reject_topup(storage, "t-1", ADMIN_A, at(60))
+    approved, approved_now = await cashier.approve_topup(storage, "t-1", ADMIN_B, at(61))
 
     assert changed and not approved_now
     assert rejected is not None and (rejected.state, rejected.decided_by, rejected.amount) == (
@@ -326,7 +327,7 @@ async def test_a_rejected_topup_credits_nothing_and_cannot_be_approved_after(sto
 @bounded(20)
 async def test_a_topup_of_an_unknown_user_is_refused(storage: Storage) -> None:
     with pytest.raises(UnknownUserError):
-        await storage.topups.create(topup("t-1"))
+        await cashier.create_topup(storage, topup("t-1"))
     assert await storage.topups.get("t-1") is None
 
 
@@ -337,31 +338,31 @@ async def test_a_topup_of_an_unknown_user_is_refused(storage: Storage) -> None:
 async def test_free_tries_stop_at_the_limit_and_a_repeat_answers_the_same(storage: Storage) -> None:
     free = storage.free_usage
 
-    assert await free.consume(USER, DAY, 2, "j-1") is True
-    assert await free.consume(USER, DAY, 2, "j-1") is True  # the same job: no second try taken
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-1") is True
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-1") is True  # the same job: no second try taken
     assert await free.used(USER, DAY) == 1
-    assert await free.consume(USER, DAY, 2, "j-2") is True
-    assert await free.consume(USER, DAY, 2, "j-3") is False
-    assert await free.consume(USER, DAY, 2, "j-3") is False  # answered as the first call
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-2") is True
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-3") is False
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-3") is False  # answered as the first call
     assert await free.used(USER, DAY) == 2
 
-    assert await free.release("j-2") is True
-    assert await free.release("j-2") is False
-    assert await free.release("j-3") is False  # refused: nothing to give back
-    assert await free.release("j-unknown") is False
+    assert await cashier.release_free(storage, "j-2") is True
+    assert await cashier.release_free(storage, "j-2") is False
+    assert await cashier.release_free(storage, "j-3") is False  # refused: nothing to give back
+    assert await cashier.release_free(storage, "j-unknown") is False
     assert await free.used(USER, DAY) == 1
-    assert await free.consume(USER, DAY, 2, "j-4") is True
-    assert await free.consume(USER, DAY, 2, "j-5") is False
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-4") is True
+    assert await cashier.consume_free(storage, USER, DAY, 2, "j-5") is False
 
 
 @bounded(20)
 async def test_free_tries_are_counted_per_user_and_per_day(storage: Storage) -> None:
     free = storage.free_usage
 
-    assert await free.consume(USER, DAY, 1, "j-1") is True
-    assert await free.consume(USER, NEXT_DAY, 1, "j-2") is True
-    assert await free.consume(FRIEND, DAY, 1, "j-3") is True
-    assert await free.consume(USER, DAY, 1, "j-4") is False
+    assert await cashier.consume_free(storage, USER, DAY, 1, "j-1") is True
+    assert await cashier.consume_free(storage, USER, NEXT_DAY, 1, "j-2") is True
+    assert await cashier.consume_free(storage, FRIEND, DAY, 1, "j-3") is True
+    assert await cashier.consume_free(storage, USER, DAY, 1, "j-4") is False
 
     assert [await free.used(USER, DAY), await free.used(USER, NEXT_DAY), await free.used(FRIEND, DAY)] == [1, 1, 1]
     assert await free.used(THIRD, DAY) == 0
@@ -373,9 +374,9 @@ async def test_free_tries_are_counted_per_user_and_per_day(storage: Storage) -> 
 async def test_concurrent_free_tries_never_pass_the_limit(storage: Storage) -> None:
     free = storage.free_usage
 
-    answers = await asyncio.gather(*(free.consume(USER, DAY, 3, f"j-{n}") for n in range(12)))
-    repeats = await asyncio.gather(*(free.consume(USER, DAY, 3, "j-same") for _ in range(5)))
-    releases = await asyncio.gather(*(free.release("j-0") for _ in range(5)))
+    answers = await asyncio.gather(*(cashier.consume_free(storage, USER, DAY, 3, f"j-{n}") for n in range(12)))
+    repeats = await asyncio.gather(*(cashier.consume_free(storage, USER, DAY, 3, "j-same") for _ in range(5)))
+    releases = await asyncio.gather(*(cashier.release_free(storage, "j-0") for _ in range(5)))
 
     assert answers.count(True) == 3
     assert len(set(repeats)) == 1
@@ -391,12 +392,12 @@ async def test_a_referral_links_once_never_to_oneself(storage: Storage) -> None:
     for user_id in (USER, FRIEND, THIRD):
         await new_user(storage, user_id)
 
-    assert await storage.referrals.link(FRIEND, FRIEND, NOW) is False
-    assert await storage.referrals.link(FRIEND, 999, NOW) is False  # an inviter who never came
-    assert await storage.referrals.link(FRIEND, USER, NOW) is True
-    assert await storage.referrals.link(FRIEND, USER, NOW) is False
-    assert await storage.referrals.link(FRIEND, THIRD, NOW) is False  # already linked to USER
-    results = await asyncio.gather(*(storage.referrals.link(THIRD, USER, NOW) for _ in range(5)))
+    assert await cashier.link_referral(storage, FRIEND, FRIEND, NOW) is False
+    assert await cashier.link_referral(storage, FRIEND, 999, NOW) is False  # an inviter who never came
+    assert await cashier.link_referral(storage, FRIEND, USER, NOW) is True
+    assert await cashier.link_referral(storage, FRIEND, USER, NOW) is False
+    assert await cashier.link_referral(storage, FRIEND, THIRD, NOW) is False  # already linked to USER
+    results = await asyncio.gather(*(cashier.link_referral(storage, THIRD, USER, NOW) for _ in range(5)))
     assert sorted(results) == [False] * 4 + [True]
 
     stats = await storage.referrals.stats(USER)
@@ -407,12 +408,12 @@ async def test_a_referral_links_once_never_to_oneself(storage: Storage) -> None:
 async def test_a_referral_reward_credits_both_once(storage: Storage) -> None:
     for user_id in (USER, FRIEND, THIRD):
         await new_user(storage, user_id)
-    await storage.referrals.link(FRIEND, USER, NOW)
-    await storage.referrals.link(THIRD, USER, NOW)
+    await cashier.link_referral(storage, FRIEND, USER, NOW)
+    await cashier.link_referral(storage, THIRD, USER, NOW)
 
-    assert await storage.referrals.reward(FRIEND, 5000, 2000, at(60)) == USER
-    assert await storage.referrals.reward(FRIEND, 5000, 2000, at(61)) is None
-    assert await storage.referrals.reward(USER, 5000, 2000, at(61)) is None  # USER was invited by no one
+    assert await cashier.reward_referral(storage, FRIEND, 5000, 2000, at(60)) == USER
+    assert await cashier.reward_referral(storage, FRIEND, 5000, 2000, at(61)) is None
+    assert await cashier.reward_referral(storage, USER, 5000, 2000, at(61)) is None  # USER was invited by no one
 
     assert (await storage.ledger.balance(USER), await storage.ledger.balance(FRIEND)) == (5000, 2000)
     [inviter_entry] = await all_entries(storage, USER)
@@ -428,9 +429,9 @@ async def test_a_referral_reward_credits_both_once(storage: Storage) -> None:
 async def test_concurrent_referral_rewards_pay_once(storage: Storage) -> None:
     await new_user(storage, USER)
     await new_user(storage, FRIEND)
-    await storage.referrals.link(FRIEND, USER, NOW)
+    await cashier.link_referral(storage, FRIEND, USER, NOW)
 
-    results = await asyncio.gather(*(storage.referrals.reward(FRIEND, 300, 100, at(60)) for _ in range(6)))
+    results = await asyncio.gather(*(cashier.reward_referral(storage, FRIEND, 300, 100, at(60)) for _ in range(6)))
 
     assert sorted(results, key=str) == [USER] + [None] * 5
     assert (await storage.ledger.balance(USER), await storage.ledger.balance(FRIEND)) == (300, 100)
@@ -453,12 +454,12 @@ async def test_the_summary_counts_a_known_data_set_exactly(storage: Storage) -> 
         ("j-4", "gamma", 20, JobState.REFUNDED),
         ("j-5", "beta", 10, None),
     ):
-        await storage.jobs.launch(make_job(job_id, price=price, user_id=1, model_id=model))
+        await cashier.launch(storage, make_job(job_id, price=price, user_id=1, model_id=model))
         if end is JobState.DELIVERED:
             await storage.jobs.transition(job_id, [JobState.CREATED], JobState.DELIVERED)
         elif end is JobState.REFUNDED:
             await storage.jobs.transition(job_id, [JobState.CREATED], JobState.FAILED)
-            await storage.jobs.refund(job_id, at(minutes=-1))
+            await cashier.refund_job(storage, job_id, at(minutes=-1))
     for charge_id, amount, created in (
         ("p-1", 100, at(hours=-2)),
         ("p-2", 200, at(days=-3)),
@@ -468,17 +469,17 @@ async def test_the_summary_counts_a_known_data_set_exactly(storage: Storage) -> 
         ("p-6", 10, at(days=-7)),  # exactly 7 days back: in the 30-day window only
         ("p-7", 1000, at(hours=1)),  # after ``now``: in no window
     ):
-        await storage.payments.record_stars(stars(charge_id, amount, user_id=2, created=created))
-    await storage.payments.refund_stars("p-4", at(hours=-4))
+        await cashier.record_stars(storage, stars(charge_id, amount, user_id=2, created=created))
+    await cashier.refund_stars(storage, "p-4", at(hours=-4))
     for topup_id, amount, decided, approve in (
         ("t-1", 70, at(hours=-1), True),
         ("t-2", 80, at(days=-8), True),
         ("t-3", 90, at(hours=-1), False),
         ("t-4", 60, None, None),
     ):
-        await storage.topups.create(topup(topup_id, amount, user_id=3))
+        await cashier.create_topup(storage, topup(topup_id, amount, user_id=3))
         if decided is not None:
-            await (storage.topups.approve if approve else storage.topups.reject)(topup_id, ADMIN_A, decided)
+            await (cashier.approve_topup if approve else cashier.reject_topup)(storage, topup_id, ADMIN_A, decided)
 
     summary = await storage.stats.summary(NOW, top=2)
 
@@ -552,8 +553,8 @@ async def test_touch_records_activity_at_most_every_ten_minutes(storage: Storage
 async def test_a_free_job_round_trips(storage: Storage) -> None:
     await new_user(storage)
 
-    launched, created = await storage.jobs.launch(make_job("j-free", price=0, free=True))
-    paid, _ = await storage.jobs.launch(make_job("j-paid", price=0))
+    launched, created = await cashier.launch(storage, make_job("j-free", price=0, free=True))
+    paid, _ = await cashier.launch(storage, make_job("j-paid", price=0))
     moved = await storage.jobs.transition("j-free", [JobState.CREATED], JobState.SUBMITTED, task_id="t-1")
 
     assert created and launched.free is True and paid.free is False
@@ -569,7 +570,7 @@ async def test_an_admin_ban_is_stored_and_lifted(storage):
     from datetime import datetime, timezone
 
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    await storage.users.ensure(UserRef(501), 0, now)
+    await cashier.ensure_user(storage, UserRef(501), 0, now)
     assert await storage.users.set_banned(501, True) is True
     assert (await storage.users.get(501)).banned is True
     assert await storage.users.set_banned(501, False) is True

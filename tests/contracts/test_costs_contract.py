@@ -6,6 +6,7 @@ Runs once per entry of conftest.STORAGE_IMPLEMENTATIONS (JSON files and PostgreS
 
 from __future__ import annotations
 
+from core import cashier
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -76,9 +77,9 @@ async def test_a_drift_is_noted_once_until_a_price_is_confirmed(storage: Storage
 
 @bounded()
 async def test_what_kie_charged_is_stored_with_the_job(storage: Storage, tmp_path):
-    await storage.users.ensure(UserRef(5), 100, NOW)
+    await cashier.ensure_user(storage, UserRef(5), 100, NOW)
     job = Job("j1", 5, 5, "z-image", {"prompt": "x"}, 16, JobState.RUNNING, NOW, NOW, NOW + timedelta(hours=1))
-    await storage.jobs.launch(job)
+    await cashier.launch(storage, job)
     done = await storage.jobs.transition("j1", {JobState.RUNNING}, JobState.SUCCEEDED, cost_credits=Decimal("1.25"))
     assert done is not None and done.cost_credits == Decimal("1.25")
     async with reopened(storage, tmp_path) as again:
@@ -87,13 +88,13 @@ async def test_what_kie_charged_is_stored_with_the_job(storage: Storage, tmp_pat
 
 @bounded()
 async def test_costs_per_model_compare_what_users_paid_with_what_kie_charged(storage: Storage):
-    await storage.users.ensure(UserRef(5), 1000, NOW)
+    await cashier.ensure_user(storage, UserRef(5), 1000, NOW)
     cases = [("a", "z-image", 16, "1.6", JobState.DELIVERED, 0), ("b", "z-image", 16, "0.8", JobState.DELIVERED, 0),
              ("c", "z-image", 16, None, JobState.DELIVERED, 0), ("d", "veo3", 100, "20", JobState.DELIVERED, 0),
              ("e", "veo3", 100, "20", JobState.REFUNDED, 0), ("f", "veo3", 100, "20", JobState.DELIVERED, -40)]
     for job_id, model, price, cost, state, days in cases:
         at = NOW + timedelta(days=days)
-        await storage.jobs.launch(Job(job_id, 5, 5, model, {}, price, JobState.RUNNING, at, at, at + timedelta(hours=1)))
+        await cashier.launch(storage, Job(job_id, 5, 5, model, {}, price, JobState.RUNNING, at, at, at + timedelta(hours=1)))
         await storage.jobs.transition(job_id, {JobState.RUNNING}, state,
                                       cost_credits=None if cost is None else Decimal(cost))
     costs = {item.model_id: item for item in await storage.stats.costs(NOW - timedelta(days=30))}

@@ -5,6 +5,7 @@ Runs once per entry of conftest.STORAGE_IMPLEMENTATIONS.
 
 from __future__ import annotations
 
+from core import cashier
 import asyncio
 import json
 from dataclasses import replace
@@ -35,7 +36,7 @@ def at(seconds: float) -> datetime:
 
 
 async def user_with_balance(storage: Storage, balance: int, user_id: int = USER) -> None:
-    await storage.users.ensure(UserRef(id=user_id, language_code="ru"), welcome_amount=balance, now=NOW)
+    await cashier.ensure_user(storage, UserRef(id=user_id, language_code="ru"), welcome_amount=balance, now=NOW)
 
 
 def make_job(job_id: str, price: int = 30, user_id: int = USER, created: float = 0, **fields: object) -> Job:
@@ -64,8 +65,8 @@ async def ledger_total(storage: Storage, user_id: int = USER) -> int:
 async def test_welcome_is_credited_once_when_ensure_is_called_twice(storage: Storage) -> None:
     ref = UserRef(id=USER, language_code="en", username="alice", first_name="Alice")
 
-    user, created = await storage.users.ensure(ref, welcome_amount=50, now=NOW)
-    again, created_again = await storage.users.ensure(ref, welcome_amount=50, now=at(60))
+    user, created = await cashier.ensure_user(storage, ref, welcome_amount=50, now=NOW)
+    again, created_again = await cashier.ensure_user(storage, ref, welcome_amount=50, now=at(60))
 
     assert (created, created_again) == (True, False)
     assert user == again
@@ -79,7 +80,7 @@ async def test_welcome_is_credited_once_when_ensure_is_called_twice(storage: Sto
 async def test_welcome_is_credited_once_when_ensure_runs_concurrently(storage: Storage) -> None:
     ref = UserRef(id=USER)
 
-    results = await asyncio.gather(*(storage.users.ensure(ref, welcome_amount=50, now=NOW) for _ in range(10)))
+    results = await asyncio.gather(*(cashier.ensure_user(storage, ref, welcome_amount=50, now=NOW) for _ in range(10)))
 
     assert sorted(created for _, created in results) == [False] * 9 + [True]
     assert await storage.ledger.balance(USER) == 50
@@ -87,7 +88,7 @@ async def test_welcome_is_credited_once_when_ensure_runs_concurrently(storage: S
 
 
 async def test_ensure_with_zero_welcome_creates_the_user_without_ledger_entries(storage: Storage) -> None:
-    await storage.users.ensure(UserRef(id=USER), welcome_amount=0, now=NOW)
+    await cashier.ensure_user(storage, UserRef(id=USER), welcome_amount=0, now=NOW)
 
     assert await storage.users.get(USER) is not None
     assert await storage.ledger.balance(USER) == 0
@@ -95,9 +96,9 @@ async def test_ensure_with_zero_welcome_creates_the_user_without_ledger_entries(
 
 
 async def test_ensure_refreshes_username_first_name_and_language_code(storage: Storage) -> None:
-    await storage.users.ensure(UserRef(USER, "ru", "old", "Old"), welcome_amount=10, now=NOW)
+    await cashier.ensure_user(storage, UserRef(USER, "ru", "old", "Old"), welcome_amount=10, now=NOW)
 
-    user, created = await storage.users.ensure(UserRef(USER, "en", "new", "New"), welcome_amount=10, now=at(5))
+    user, created = await cashier.ensure_user(storage, UserRef(USER, "en", "new", "New"), welcome_amount=10, now=at(5))
 
     assert not created
     assert (user.language_code, user.username, user.first_name) == ("en", "new", "New")
@@ -131,7 +132,7 @@ async def test_blocked_round_trips_and_survives_other_user_changes(storage: Stor
 
     await storage.users.set_blocked(USER, True)
     blocked = await storage.users.get(USER)
-    await storage.users.ensure(UserRef(id=USER, language_code="en"), welcome_amount=0, now=at(1))
+    await cashier.ensure_user(storage, UserRef(id=USER, language_code="en"), welcome_amount=0, now=at(1))
     await storage.users.set_language(USER, "en")
     still_blocked = await storage.users.get(USER)
     await storage.users.set_blocked(USER, True)  # a repeat changes nothing
@@ -148,7 +149,7 @@ async def test_set_blocked_of_an_unknown_user_is_a_no_op(storage: Storage) -> No
     await storage.users.set_blocked(USER, True)
 
     assert await storage.users.get(USER) is None
-    user, created = await storage.users.ensure(UserRef(id=USER), welcome_amount=0, now=NOW)
+    user, created = await cashier.ensure_user(storage, UserRef(id=USER), welcome_amount=0, now=NOW)
     assert created and user.blocked is False
 
 
@@ -158,8 +159,8 @@ async def test_set_blocked_of_an_unknown_user_is_a_no_op(storage: Storage) -> No
 async def test_credit_then_debit_gives_the_balance_and_entries_newest_first(storage: Storage) -> None:
     await user_with_balance(storage, 10)
 
-    await storage.ledger.credit(USER, 100, "pay:1", "payment", at(1))
-    debit = await storage.ledger.debit(USER, 30, "spend:1", "launch", at(2))
+    await cashier.credit(storage, USER, 100, "pay:1", "payment", at(1))
+    debit = await cashier.debit(storage, USER, 30, "spend:1", "launch", at(2))
 
     assert await storage.ledger.balance(USER) == 80
     assert debit.amount == -30 and debit.balance_after == 80
@@ -176,10 +177,10 @@ async def test_credit_then_debit_gives_the_balance_and_entries_newest_first(stor
 async def test_a_repeated_key_is_a_no_op_returning_the_first_entry(storage: Storage) -> None:
     await user_with_balance(storage, 0)
 
-    first = await storage.ledger.credit(USER, 100, "pay:1", "payment", at(1))
-    again = await storage.ledger.credit(USER, 100, "pay:1", "payment", at(99))
-    spent = await storage.ledger.debit(USER, 40, "spend:1", "launch", at(2))
-    spent_again = await storage.ledger.debit(USER, 40, "spend:1", "launch", at(98))
+    first = await cashier.credit(storage, USER, 100, "pay:1", "payment", at(1))
+    again = await cashier.credit(storage, USER, 100, "pay:1", "payment", at(99))
+    spent = await cashier.debit(storage, USER, 40, "spend:1", "launch", at(2))
+    spent_again = await cashier.debit(storage, USER, 40, "spend:1", "launch", at(98))
 
     assert (again, spent_again) == (first, spent)
     assert await storage.ledger.balance(USER) == 60
@@ -189,14 +190,14 @@ async def test_a_repeated_key_is_a_no_op_returning_the_first_entry(storage: Stor
 async def test_a_key_reused_for_another_movement_raises_idempotency_conflict(storage: Storage) -> None:
     await user_with_balance(storage, 100)
     await user_with_balance(storage, 100, user_id=OTHER_USER)
-    await storage.ledger.credit(USER, 10, "pay:1", "payment", at(1))
+    await cashier.credit(storage, USER, 10, "pay:1", "payment", at(1))
 
     with pytest.raises(IdempotencyConflictError):
-        await storage.ledger.credit(USER, 11, "pay:1", "payment", at(2))
+        await cashier.credit(storage, USER, 11, "pay:1", "payment", at(2))
     with pytest.raises(IdempotencyConflictError):
-        await storage.ledger.debit(USER, 10, "pay:1", "payment", at(2))
+        await cashier.debit(storage, USER, 10, "pay:1", "payment", at(2))
     with pytest.raises(IdempotencyConflictError):
-        await storage.ledger.credit(OTHER_USER, 10, "pay:1", "payment", at(2))
+        await cashier.credit(storage, OTHER_USER, 10, "pay:1", "payment", at(2))
 
     assert await storage.ledger.balance(USER) == 110
     assert await storage.ledger.balance(OTHER_USER) == 100
@@ -206,19 +207,19 @@ async def test_a_debit_beyond_the_balance_raises_and_leaves_the_balance_unchange
     await user_with_balance(storage, 20)
 
     with pytest.raises(InsufficientBalanceError) as raised:
-        await storage.ledger.debit(USER, 21, "spend:1", "launch", at(1))
+        await cashier.debit(storage, USER, 21, "spend:1", "launch", at(1))
 
     assert (raised.value.balance, raised.value.needed) == (20, 21)
     assert await storage.ledger.balance(USER) == 20
     assert len(await storage.ledger.entries(USER)) == 1
-    assert (await storage.ledger.debit(USER, 20, "spend:1", "launch", at(2))).balance_after == 0
+    assert (await cashier.debit(storage, USER, 20, "spend:1", "launch", at(2))).balance_after == 0
 
 
 async def test_ten_concurrent_debits_of_one_against_five_succeed_exactly_five_times(storage: Storage) -> None:
     await user_with_balance(storage, 5)
 
     results = await asyncio.gather(
-        *(storage.ledger.debit(USER, 1, f"spend:{i}", "launch", at(i)) for i in range(10)),
+        *(cashier.debit(storage, USER, 1, f"spend:{i}", "launch", at(i)) for i in range(10)),
         return_exceptions=True,
     )
 
@@ -232,13 +233,13 @@ async def test_the_ledger_sums_to_the_balance_after_a_mixed_sequence(storage: St
     await user_with_balance(storage, 7)
     for i in range(30):
         if i % 3 == 0:
-            await storage.ledger.credit(USER, 5 + i, f"c:{i}", "payment", at(i))
-            await storage.ledger.credit(USER, 5, "c:0", "payment", at(i))  # a repeat: a no-op
+            await cashier.credit(storage, USER, 5 + i, f"c:{i}", "payment", at(i))
+            await cashier.credit(storage, USER, 5, "c:0", "payment", at(i))  # a repeat: a no-op
         elif i % 7 == 0:
             with pytest.raises(InsufficientBalanceError):
-                await storage.ledger.debit(USER, 10_000, f"d:{i}", "launch", at(i))
+                await cashier.debit(storage, USER, 10_000, f"d:{i}", "launch", at(i))
         else:
-            await storage.ledger.debit(USER, 3, f"d:{i}", "launch", at(i))
+            await cashier.debit(storage, USER, 3, f"d:{i}", "launch", at(i))
 
     balance = await storage.ledger.balance(USER)
     assert balance == await ledger_total(storage)
@@ -252,18 +253,18 @@ async def test_amounts_must_be_positive(storage: Storage) -> None:
 
     for amount in (0, -5):
         with pytest.raises(ValueError):
-            await storage.ledger.credit(USER, amount, f"c:{amount}", "payment", NOW)
+            await cashier.credit(storage, USER, amount, f"c:{amount}", "payment", NOW)
         with pytest.raises(ValueError):
-            await storage.ledger.debit(USER, amount, f"d:{amount}", "launch", NOW)
+            await cashier.debit(storage, USER, amount, f"d:{amount}", "launch", NOW)
 
     assert await storage.ledger.balance(USER) == 10
 
 
 async def test_the_ledger_rejects_an_unknown_user(storage: Storage) -> None:
     with pytest.raises(UnknownUserError):
-        await storage.ledger.credit(USER, 10, "pay:1", "payment", NOW)
+        await cashier.credit(storage, USER, 10, "pay:1", "payment", NOW)
     with pytest.raises(UnknownUserError):
-        await storage.ledger.debit(USER, 10, "spend:1", "launch", NOW)
+        await cashier.debit(storage, USER, 10, "spend:1", "launch", NOW)
     with pytest.raises(UnknownUserError):
         await storage.ledger.balance(USER)
 
@@ -275,7 +276,7 @@ async def test_launch_debits_the_price_and_stores_the_job_together(storage: Stor
     await user_with_balance(storage, 100)
     job = make_job("j1", price=30)
 
-    stored, created = await storage.jobs.launch(job)
+    stored, created = await cashier.launch(storage, job)
 
     assert created and stored == job
     assert await storage.jobs.get("j1") == job
@@ -287,7 +288,7 @@ async def test_launch_debits_the_price_and_stores_the_job_together(storage: Stor
 async def test_returned_jobs_are_copies_that_callers_cannot_change_in_storage(storage: Storage) -> None:
     await user_with_balance(storage, 100)
     job = replace(make_job("j1"), input={"prompt": "a cat", "image_urls": ["https://x/a.png"], "extra": {"n": 1}})
-    stored, _ = await storage.jobs.launch(job)
+    stored, _ = await cashier.launch(storage, job)
 
     stored.input["image_urls"].append("https://x/b.png")
     loaded = await storage.jobs.get("j1")
@@ -301,8 +302,8 @@ async def test_a_double_launch_charges_once_and_returns_the_same_job(storage: St
     await user_with_balance(storage, 100)
     job = make_job("j1", price=30)
 
-    first = await storage.jobs.launch(job)
-    second = await storage.jobs.launch(replace(job, price=99, created_at=at(5)))
+    first = await cashier.launch(storage, job)
+    second = await cashier.launch(storage, replace(job, price=99, created_at=at(5)))
 
     assert first == (job, True)
     assert second == (job, False)
@@ -313,7 +314,7 @@ async def test_a_concurrent_double_launch_charges_once(storage: Storage) -> None
     await user_with_balance(storage, 100)
     job = make_job("j1", price=30)
 
-    results = await asyncio.gather(*(storage.jobs.launch(job) for _ in range(5)))
+    results = await asyncio.gather(*(cashier.launch(storage, job) for _ in range(5)))
 
     assert all(stored == job for stored, _ in results)
     assert sorted(created for _, created in results) == [False] * 4 + [True]
@@ -325,7 +326,7 @@ async def test_a_launch_with_insufficient_balance_stores_no_job_and_charges_noth
     await user_with_balance(storage, 10)
 
     with pytest.raises(InsufficientBalanceError):
-        await storage.jobs.launch(make_job("j1", price=30))
+        await cashier.launch(storage, make_job("j1", price=30))
 
     assert await storage.jobs.get("j1") is None
     assert await storage.jobs.for_user(USER) == []
@@ -335,7 +336,7 @@ async def test_a_launch_with_insufficient_balance_stores_no_job_and_charges_noth
 
 async def test_a_transition_from_an_allowed_state_sets_the_state_and_fields(storage: Storage) -> None:
     await user_with_balance(storage, 100)
-    await storage.jobs.launch(make_job("j1"))
+    await cashier.launch(storage, make_job("j1"))
 
     moved = await storage.jobs.transition(
         "j1", {JobState.CREATED}, JobState.SUBMITTED, task_id="task-1", updated_at=at(3), progress_message_id=7
@@ -353,7 +354,7 @@ async def test_a_transition_from_an_allowed_state_sets_the_state_and_fields(stor
 
 async def test_a_transition_from_a_disallowed_state_returns_none(storage: Storage) -> None:
     await user_with_balance(storage, 100)
-    await storage.jobs.launch(make_job("j1"))
+    await cashier.launch(storage, make_job("j1"))
 
     assert await storage.jobs.transition("j1", {JobState.RUNNING}, JobState.SUCCEEDED, result_text="x") is None
     job = await storage.jobs.get("j1")
@@ -362,7 +363,7 @@ async def test_a_transition_from_a_disallowed_state_returns_none(storage: Storag
 
 async def test_a_duplicate_transition_returns_none(storage: Storage) -> None:
     await user_with_balance(storage, 100)
-    await storage.jobs.launch(make_job("j1"))
+    await cashier.launch(storage, make_job("j1"))
 
     first = await storage.jobs.transition("j1", {JobState.CREATED}, JobState.SUBMITTED, task_id="t1")
     duplicate = await storage.jobs.transition("j1", {JobState.CREATED}, JobState.SUBMITTED, task_id="t2")
@@ -373,7 +374,7 @@ async def test_a_duplicate_transition_returns_none(storage: Storage) -> None:
 
 async def test_a_transition_changing_an_immutable_field_raises_value_error(storage: Storage) -> None:
     await user_with_balance(storage, 100)
-    await storage.jobs.launch(make_job("j1", price=30))
+    await cashier.launch(storage, make_job("j1", price=30))
 
     with pytest.raises(ValueError):
         await storage.jobs.transition("j1", {JobState.CREATED}, JobState.SUBMITTED, price=0)
@@ -388,10 +389,10 @@ async def test_a_transition_of_an_unknown_job_returns_none(storage: Storage) -> 
 
 async def test_a_refund_credits_once_even_when_called_twice_concurrently(storage: Storage) -> None:
     await user_with_balance(storage, 100)
-    await storage.jobs.launch(make_job("j1", price=30))
+    await cashier.launch(storage, make_job("j1", price=30))
     await storage.jobs.transition("j1", ACTIVE_JOB_STATES, JobState.FAILED, error="rejected")
 
-    results = await asyncio.gather(storage.jobs.refund("j1", at(9)), storage.jobs.refund("j1", at(9)))
+    results = await asyncio.gather(cashier.refund_job(storage, "j1", at(9)), cashier.refund_job(storage, "j1", at(9)))
 
     refunded = [job for job in results if job is not None]
     assert len(refunded) == 1 and refunded[0].state is JobState.REFUNDED and refunded[0].updated_at == at(9)
@@ -399,15 +400,15 @@ async def test_a_refund_credits_once_even_when_called_twice_concurrently(storage
     assert await storage.ledger.balance(USER) == 100
     refund = (await storage.ledger.entries(USER))[0]
     assert (refund.key, refund.amount, refund.reason) == ("refund:j1", 30, "refund")
-    assert await storage.jobs.refund("j1", at(10)) is None
+    assert await cashier.refund_job(storage, "j1", at(10)) is None
 
 
 async def test_a_timed_out_job_is_refundable(storage: Storage) -> None:
     await user_with_balance(storage, 100)
-    await storage.jobs.launch(make_job("j1", price=30))
+    await cashier.launch(storage, make_job("j1", price=30))
     await storage.jobs.transition("j1", ACTIVE_JOB_STATES, JobState.TIMED_OUT, error="timeout")
 
-    refunded = await storage.jobs.refund("j1", at(9))
+    refunded = await cashier.refund_job(storage, "j1", at(9))
 
     assert refunded is not None and refunded.state is JobState.REFUNDED
     assert await storage.ledger.balance(USER) == 100
@@ -415,20 +416,20 @@ async def test_a_timed_out_job_is_refundable(storage: Storage) -> None:
 
 async def test_the_refund_of_a_job_that_never_failed_returns_none(storage: Storage) -> None:
     await user_with_balance(storage, 100)
-    await storage.jobs.launch(make_job("j1", price=30))
+    await cashier.launch(storage, make_job("j1", price=30))
     await storage.jobs.transition("j1", ACTIVE_JOB_STATES, JobState.DELIVERED)
 
-    assert await storage.jobs.refund("j1", at(1)) is None
-    assert await storage.jobs.refund("unknown", at(1)) is None
+    assert await cashier.refund_job(storage, "j1", at(1)) is None
+    assert await cashier.refund_job(storage, "unknown", at(1)) is None
     assert await storage.ledger.balance(USER) == 70
 
 
 async def test_a_zero_price_launch_and_refund_leave_no_ledger_entries(storage: Storage) -> None:
     await user_with_balance(storage, 0)
 
-    _, created = await storage.jobs.launch(make_job("free", price=0))
+    _, created = await cashier.launch(storage, make_job("free", price=0))
     await storage.jobs.transition("free", ACTIVE_JOB_STATES, JobState.FAILED)
-    refunded = await storage.jobs.refund("free", at(1))
+    refunded = await cashier.refund_job(storage, "free", at(1))
 
     assert created and refunded is not None and refunded.state is JobState.REFUNDED
     assert await storage.ledger.entries(USER) == []
@@ -437,8 +438,8 @@ async def test_a_zero_price_launch_and_refund_leave_no_ledger_entries(storage: S
 
 async def test_find_by_task_returns_the_job_carrying_that_task_id(storage: Storage) -> None:
     await user_with_balance(storage, 100)
-    await storage.jobs.launch(make_job("j1"))
-    await storage.jobs.launch(make_job("j2"))
+    await cashier.launch(storage, make_job("j1"))
+    await cashier.launch(storage, make_job("j2"))
     await storage.jobs.transition("j2", {JobState.CREATED}, JobState.SUBMITTED, task_id="task-2")
 
     found = await storage.jobs.find_by_task("task-2")
@@ -450,7 +451,7 @@ async def test_find_by_task_returns_the_job_carrying_that_task_id(storage: Stora
 async def test_in_states_returns_matching_jobs_oldest_first(storage: Storage) -> None:
     await user_with_balance(storage, 100)
     for job_id, created in (("late", 30), ("early", 10), ("middle", 20), ("done", 5)):
-        await storage.jobs.launch(make_job(job_id, price=1, created=created))
+        await cashier.launch(storage, make_job(job_id, price=1, created=created))
     await storage.jobs.transition("done", ACTIVE_JOB_STATES, JobState.DELIVERED)
     await storage.jobs.transition("middle", ACTIVE_JOB_STATES, JobState.RUNNING)
 
@@ -465,8 +466,8 @@ async def test_for_user_returns_the_users_jobs_newest_first_with_paging(storage:
     await user_with_balance(storage, 100)
     await user_with_balance(storage, 100, user_id=OTHER_USER)
     for i in (3, 1, 4, 0, 2):
-        await storage.jobs.launch(make_job(f"j{i}", price=1, created=i))
-    await storage.jobs.launch(make_job("theirs", price=1, user_id=OTHER_USER, created=9))
+        await cashier.launch(storage, make_job(f"j{i}", price=1, created=i))
+    await cashier.launch(storage, make_job("theirs", price=1, user_id=OTHER_USER, created=9))
 
     first_page = await storage.jobs.for_user(USER, limit=2)
     second_page = await storage.jobs.for_user(USER, limit=2, offset=2)

@@ -1,7 +1,7 @@
 """ports.admin.AuditLog on PostgreSQL: the ``audit_log`` table of 0001 (index ``audit_log_newest`` of 0003).
 
 ``actor`` is a TEXT column (it may also name 'system'); the admin's Telegram id is stored as its decimal text
-and read back as an int. ``details`` is JSONB, validated as JSON data first (json_codec, like the JSON
+and read back as an int. ``details`` is JSONB, validated as JSON data first (entity_codec, like the JSON
 storage) and parsed on the way out, so each entry returned is a fresh copy. Newest first means by ``at``,
 then by recording order (``id``), as in the JSON storage. Unlike the JSON storage (which keeps the newest
 json_admin.AUDIT_CAP entries), the table keeps every entry.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
-from adapters.storage.json_admin import count
-from adapters.storage.json_codec import encode
+from adapters.storage.checks import count
+from adapters.storage.entity_codec import encode
 from adapters.storage.postgres import codec
 from adapters.storage.postgres.db import Database
 from ports.admin import AuditEntry

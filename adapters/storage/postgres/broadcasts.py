@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from adapters.storage.json_admin import count, counts, finished_state, user_cursor
-from adapters.storage.json_codec import encode, utc_text
+from adapters.storage.checks import count, counts, finished_state, user_cursor
+from adapters.storage.entity_codec import encode, utc_text
 from adapters.storage.postgres import codec
 from adapters.storage.postgres.db import Database
 from ports.admin import Broadcast, BroadcastState

@@ -1,6 +1,6 @@
 """Rows <-> port entities, and the argument checks every role shares.
 
-Entities are validated with the JSON storage's converter (adapters/storage/json_codec.py) before anything
+Entities are validated with the JSON storage's converter (adapters/storage/entity_codec.py) before anything
 is sent, so both implementations refuse the same values with the same TypeError/ValueError: exact scalar
 types, timezone-aware datetimes, JSON data only in free-form mappings. JSONB columns are sent as JSON text
 and parsed on the way out, so every entity returned is a fresh copy a caller may change freely.
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from adapters.storage.json_codec import encode, encode_field, utc_text
+from adapters.storage.entity_codec import encode, encode_field, utc_text
 from ports.storage import Draft, InboxUpdate, Job, JobState, LedgerEntry, User
 
 USER_COLUMNS = (

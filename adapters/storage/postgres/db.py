@@ -22,7 +22,7 @@ from typing import NoReturn
 
 import asyncpg
 
-from ports.storage import StorageError, StorageUnavailableError
+from ports.storage import ConstraintViolationError, StorageError, StorageUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ def translate(error: BaseException, max_size: int | None = None) -> BaseExceptio
         return StorageUnavailableError(f"PostgreSQL unavailable: {type(error).__name__}: {error}")
     if isinstance(error, asyncpg.DataError):
         return ValueError(f"PostgreSQL cannot store this value: {error}")
+    if isinstance(error, asyncpg.IntegrityConstraintViolationError):
+        return ConstraintViolationError(f"a storage constraint refused the change: {error}")
     if isinstance(error, asyncpg.UndefinedTableError):
         return StorageError(f"{error}: the schema is missing; run `python -m entrypoints.migrate`")
     if isinstance(error, asyncpg.PostgresError):
@@ -88,11 +90,11 @@ class Database:
                 f"connections of the pool are busy; raise the pool size or find what holds them ({RUNBOOK_HINT})"
             ) from error
         except Exception as error:
-            self._reraise(error)
+            self.reraise(error)
         try:
             yield conn
         except Exception as error:
-            self._reraise(error)
+            self.reraise(error)
         finally:
             await self._release(conn)
 
@@ -111,7 +113,7 @@ class Database:
             log.warning("closing the PostgreSQL pool: %s: %s; terminating it", type(error).__name__, error)
             self.pool.terminate()
 
-    def _reraise(self, error: Exception) -> NoReturn:
+    def reraise(self, error: Exception) -> NoReturn:
         translated = translate(error, self.max_size)
         if translated is None:
             raise error

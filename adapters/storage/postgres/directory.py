@@ -2,14 +2,14 @@
 
 find: by id, or by ``lower(username)`` (indexed); a stale duplicate username answers with the user seen last,
 then the highest id, as in the JSON storage. touch: one guarded UPDATE that writes ``last_seen_at`` only when
-it is unset or at least billing_checks.TOUCH_EVERY old, so most calls change no row at all.
+it is unset or at least checks.TOUCH_EVERY old, so most calls change no row at all.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from adapters.storage import billing_checks as checks
+from adapters.storage import checks
 from adapters.storage.postgres import codec
 from adapters.storage.postgres.db import Database
 from ports.storage import User

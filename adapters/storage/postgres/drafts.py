@@ -22,23 +22,16 @@ class PostgresDrafts:
         self._db = db
 
     async def put(self, draft: Draft) -> None:
-        record = codec.validated(draft)
         async with self._db.connection() as conn:
-            await conn.execute(
-                UPSERT,
-                draft.id,
-                draft.user_id,
-                draft.chat_id,
-                draft.model_id,
-                draft.created_at,
-                codec.dump(record["media"]),
-                draft.prompt,
-                codec.dump(record["options"]),
-                draft.message_id,
-                draft.source_job_id,
-            )
+            await conn.execute(UPSERT, *upsert_arguments(draft))
 
     async def get(self, draft_id: str) -> Draft | None:
         async with self._db.connection() as conn:
             row = await conn.fetchrow(SELECT, draft_id)
         return None if row is None else codec.draft(row)
+
+
+def upsert_arguments(draft: Draft) -> tuple[object, ...]:
+    record = codec.validated(draft)
+    return (draft.id, draft.user_id, draft.chat_id, draft.model_id, draft.created_at, codec.dump(record["media"]),
+            draft.prompt, codec.dump(record["options"]), draft.message_id, draft.source_job_id)

@@ -10,10 +10,12 @@ and drops the payload, keeping the id for deduplication. Ids done more than RETE
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Sequence
 
-from adapters.storage.json_codec import payload_text
-from adapters.storage.postgres import codec
+from adapters.storage.entity_codec import payload_text
+from adapters.storage.postgres import codec, outbox
 from adapters.storage.postgres.db import Database
+from ports.outbox import OutboxMessage
 from ports.storage import InboxUpdate
 
 RETENTION = timedelta(hours=24)  # Telegram redelivers an update for at most 24 h
@@ -24,6 +26,10 @@ PUT = (
 )
 PENDING = f"SELECT {codec.UPDATE_COLUMNS} FROM inbox WHERE done_at IS NULL ORDER BY update_id LIMIT $1"
 DONE = "UPDATE inbox SET done_at = $2, payload = NULL WHERE update_id = $1 AND done_at IS NULL"
+# Done, its messages, and the messages sent since the last commit marked sent ($3), in one statement: one
+# transaction, with no BEGIN/COMMIT round trips.
+DONE_WITH_OUTBOX = (f"WITH done AS ({DONE}), marked AS ({outbox.SENT.replace('$1', '$3')}) "
+                    + outbox.INSERT.format(rows=outbox.ROWS.format(4, 5, 6, 7, 8, 9)))
 DEPTH = "SELECT count(*) FROM inbox WHERE done_at IS NULL"
 PRUNE = "DELETE FROM inbox WHERE done_at < $1"
 
@@ -47,13 +53,19 @@ class PostgresInbox:
             rows = await conn.fetch(PENDING, codec.count(limit))
         return [codec.update(row) for row in rows]
 
-    async def done(self, update_id: int, now: datetime) -> None:
+    async def done(self, update_id: int, now: datetime, messages: Sequence[OutboxMessage] = (),
+                   sent: Sequence[str] = ()) -> None:
+        """Mark the update done, store its outbox ``messages`` and mark the ``sent`` keys sent: one statement."""
         if type(update_id) is not int:
             raise TypeError(f"an update id is an int, got {type(update_id).__name__}")
         now = codec.aware(now)
+        columns = outbox.arrays(messages) if messages or sent else None
         self._done_calls += 1
         async with self._db.connection() as conn:
-            await conn.execute(DONE, update_id, now)
+            if columns is None:
+                await conn.execute(DONE, update_id, now)
+            else:
+                await conn.execute(DONE_WITH_OUTBOX, update_id, now, list(sent), *columns)
             if self.prune_every > 0 and self._done_calls % self.prune_every == 0:
                 await conn.execute(PRUNE, now - RETENTION)
 

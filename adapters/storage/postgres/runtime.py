@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from adapters.storage.json_admin import flag, markup_text, model_id_of, price_text
-from adapters.storage.json_codec import encode
+from adapters.storage.checks import flag, markup_text, model_id_of, price_text
+from adapters.storage.entity_codec import encode
 from adapters.storage.postgres import codec
 from adapters.storage.postgres.db import Database
 from ports.admin import Overrides, PriceDrift

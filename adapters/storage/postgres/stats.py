@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from adapters.storage import billing_checks as checks
+from adapters.storage import checks
 from adapters.storage.postgres import codec
 from adapters.storage.postgres.db import Database
 from ports.admin import ModelCosts, Revenue, StatsSummary

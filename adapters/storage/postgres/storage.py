@@ -21,12 +21,14 @@ from adapters.storage.postgres.inbox import PostgresInbox
 from adapters.storage.postgres.jobs import PostgresJobs
 from adapters.storage.postgres.ledger import PostgresLedger
 from adapters.storage.postgres.migrations import apply_migrations
+from adapters.storage.postgres.outbox import PostgresOutbox
 from adapters.storage.postgres.payments import PostgresPayments
 from adapters.storage.postgres.referrals import PostgresReferrals
 from adapters.storage.postgres.runtime import PostgresRuntime
 from adapters.storage.postgres.stats import PostgresStats
 from adapters.storage.postgres.topups import PostgresTopups
 from adapters.storage.postgres.users import PostgresUsers
+from adapters.storage.postgres.uow import PostgresUnitOfWork
 
 APPLICATION_NAME = "trt-bot"
 
@@ -41,12 +43,17 @@ class PostgresStorage:
         self.drafts = PostgresDrafts(db)
         self.jobs = PostgresJobs(db)
         self.inbox = PostgresInbox(db)
+        self.outbox = PostgresOutbox(db)
         self.payments, self.topups = PostgresPayments(db), PostgresTopups(db)
         self.free_usage, self.referrals = PostgresFreeUsage(db), PostgresReferrals(db)
         self.stats, self.directory = PostgresStats(db), PostgresDirectory(db)
         self.audit = PostgresAudit(db)
         self.runtime = PostgresRuntime(db)
         self.broadcasts = PostgresBroadcasts(db)
+
+    def unit_of_work(self) -> PostgresUnitOfWork:
+        """ports.uow.UnitOfWork: one transaction on one pooled connection (uow.py)."""
+        return PostgresUnitOfWork(self._db)
 
     @property
     def pool(self) -> asyncpg.Pool:

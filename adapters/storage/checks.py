@@ -1,4 +1,4 @@
-"""The rules both storages apply alike to ports.billing and ports.admin arguments (JSON and PostgreSQL
+"""The checks both storages apply alike to the arguments of their read and admin roles (JSON and PostgreSQL
 import them, so both refuse the same values with the same errors and read a query the same way).
 
 Pure and synchronous: no storage, no I/O. Every check returns the value it accepted.
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
-from adapters.storage.json_codec import encode
-from ports.billing import ManualTopup, StarsPayment, TopupState
+from adapters.storage.entity_codec import decimal_text, encode_field
+from ports.admin import Broadcast, BroadcastState
 
 # ports.admin.StatsSummary: users_active and revenue are given for these windows (days back from ``now``).
 STATS_DAYS = (1, 7, 30)
@@ -21,15 +22,6 @@ TOUCH_EVERY = timedelta(minutes=10)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMERIC_ID = re.compile(r"^-?\d+$")
 _BIGINT = 2**63
-
-
-def amount(value: Any, what: str = "an amount") -> int:
-    """An int of the smallest unit, > 0 (a bool is refused)."""
-    if type(value) is not int:
-        raise TypeError(f"{what} must be an int of the smallest unit, got {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{what} must be > 0, got {value}")
-    return value
 
 
 def bonus(value: Any, what: str) -> int:
@@ -58,27 +50,6 @@ def day(value: Any) -> str:
     return value
 
 
-def stars_payment(payment: StarsPayment) -> dict[str, Any]:
-    """The payment's JSON form (types checked by the codec) once its amounts and ids are valid."""
-    record = encode(payment)
-    text_id(payment.charge_id, "a charge id")
-    amount(payment.stars, "stars")
-    amount(payment.amount, "a payment amount")
-    if payment.refunded_at is not None:
-        raise ValueError(f"payment {payment.charge_id}: a payment is recorded before any refund")
-    return record
-
-
-def new_topup(topup: ManualTopup) -> dict[str, Any]:
-    """A top-up to create: valid amount and id, still PENDING and undecided."""
-    record = encode(topup)
-    text_id(topup.id, "a top-up id")
-    amount(topup.amount, "a top-up amount")
-    if topup.state is not TopupState.PENDING or topup.decided_by is not None or topup.decided_at is not None:
-        raise ValueError(f"top-up {topup.id}: a new top-up is PENDING and undecided, got {topup.state.value}")
-    return record
-
-
 def directory_query(query: Any) -> int | str | None:
     """What UserDirectory.find looks for: a user id (int), a lower-case username (str), or None."""
     if not isinstance(query, str):
@@ -89,3 +60,52 @@ def directory_query(query: Any) -> int | str | None:
         return user_id if -_BIGINT <= user_id < _BIGINT else None  # beyond any stored id
     name = query.removeprefix("@")
     return name.lower() if name and not name.startswith("@") and not any(c.isspace() for c in name) else None
+
+
+# --- ports.admin arguments ------------------------------------------------------------------------
+
+FINISHED = frozenset({BroadcastState.DONE.value, BroadcastState.CANCELLED.value})
+
+
+def flag(value: bool) -> bool:
+    if type(value) is not bool:
+        raise TypeError(f"expected a bool, got {type(value).__name__} {value!r}")
+    return value
+
+
+def model_id_of(value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"a model id is a non-empty string, got {value!r}")
+    return value
+
+
+def markup_text(markup: Decimal) -> str:
+    """The plain decimal text of a markup: a finite Decimal > 0 (a float would not be exact)."""
+    if not isinstance(markup, Decimal):
+        raise TypeError(f"a markup is a Decimal, got {type(markup).__name__} {markup!r}")
+    if not markup.is_finite() or markup <= 0:
+        raise ValueError(f"a markup must be a finite Decimal > 0, got {markup!r}")
+    return format(markup, "f")
+
+
+def price_text(credits: Decimal) -> str:
+    """An operator's price, KIE credits per billed unit: a finite Decimal > 0, as plain text."""
+    text = decimal_text(credits, "credits")
+    if credits <= 0:
+        raise ValueError(f"a price must be > 0 credits, got {credits!r}")
+    return text
+
+
+def user_cursor(value: int) -> int:
+    return encode_field(Broadcast, "cursor", value)  # an exact int (a bool is refused)
+
+
+def counts(delivered: int, failed: int, blocked: int) -> tuple[int, int, int]:
+    return count(delivered), count(failed), count(blocked)
+
+
+def finished_state(state: BroadcastState) -> BroadcastState:
+    state = BroadcastState(state)
+    if state.value not in FINISHED:
+        raise ValueError(f"a broadcast finishes as done or cancelled, not {state.value}")
+    return state

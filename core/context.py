@@ -20,7 +20,8 @@ from ports.generation import GenerationGateway
 from ports.media import MediaProbe, MediaReader
 from ports.metrics import NO_METRICS, Metrics
 from ports.screens import Screen
-from ports.storage import Storage, User
+from ports.model import User
+from ports.storage import Storage
 
 ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 

@@ -15,7 +15,7 @@ from core.runtime import reload_overrides
 from core.views.costs import render_drift_alert
 from ports.admin import PriceDrift
 from ports.effects import Messenger, MessengerUnavailableError, RecipientBlockedError, SendScreen
-from ports.storage import Job
+from ports.model import Job
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from core.pricing import default_options
 from ports.catalog import InputKind, InputSpec, ModelSpec, OptionValue
-from ports.storage import Draft
+from ports.model import Draft
 
 # Telegram's own message limit bounds any prompt, whatever the catalog says.
 PROMPT_HARD_LIMIT = 4000

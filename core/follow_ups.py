@@ -15,7 +15,7 @@ from core.i18n import Fmt, localized
 from core.views.common import button
 from ports.catalog import Catalog, ModelSpec
 from ports.screens import Keyboard
-from ports.storage import Draft, Job, JobState
+from ports.model import Draft, Job, JobState
 
 SHORT_LABEL = 4  # a label this short goes four to a row
 

@@ -35,7 +35,7 @@ from ports.effects import (
 )
 from ports.generation import MARKET_API, GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
 from ports.outbox import OutboxMessage, OutboxWaker
-from ports.storage import ACTIVE_JOB_STATES, Job, JobState
+from ports.model import ACTIVE_JOB_STATES, Job, JobState
 from ports.screens import Keyboard
 from ports.trace import correlation_id
 

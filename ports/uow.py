@@ -166,16 +166,37 @@ class AuditRows(Protocol):
 
 
 class UnitOfWork(Protocol):
-    users: UserRows
-    accounts: AccountRows
-    ledger: LedgerRows
-    drafts: DraftRows
-    jobs: JobRows
-    payments: PaymentRows
-    topups: TopupRows
-    free_tries: FreeTryRows
-    referrals: ReferralRows
-    audit: AuditRows
+    """The repositories are read-only members: an implementation may expose a more specific type for each."""
+
+    @property
+    def users(self) -> UserRows: ...
+
+    @property
+    def accounts(self) -> AccountRows: ...
+
+    @property
+    def ledger(self) -> LedgerRows: ...
+
+    @property
+    def drafts(self) -> DraftRows: ...
+
+    @property
+    def jobs(self) -> JobRows: ...
+
+    @property
+    def payments(self) -> PaymentRows: ...
+
+    @property
+    def topups(self) -> TopupRows: ...
+
+    @property
+    def free_tries(self) -> FreeTryRows: ...
+
+    @property
+    def referrals(self) -> ReferralRows: ...
+
+    @property
+    def audit(self) -> AuditRows: ...
 
     async def commit(self) -> None:
         """Make every write of the unit durable at once. Raises StorageError (nothing written) when a

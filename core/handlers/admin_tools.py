@@ -8,8 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from core.context import Services, Turn
 from core.money import major_to_minor
-from ports.admin import AuditEntry
-from ports.storage import User
+from ports.model import AuditEntry, User
 from ports.trace import correlation_id
 
 

@@ -26,7 +26,7 @@ from core.views.order import render_confirmation, render_option_values, render_o
 from ports.catalog import ModelSpec
 from ports.events import CallbackPress
 from ports.screens import Screen
-from ports.storage import Draft
+from ports.model import Draft
 
 
 def message_screen(turn: Turn, text: str, model: ModelSpec | None = None, draft: Draft | None = None) -> Screen:

@@ -20,7 +20,8 @@ from core.views.common import button
 from core.views.order import render_insufficient
 from ports.events import CallbackPress
 from ports.screens import Screen
-from ports.storage import Draft, InsufficientBalanceError, Job, JobState, StorageUnavailableError
+from ports.model import Draft, Job, JobState
+from ports.storage import InsufficientBalanceError, StorageUnavailableError
 from ports.trace import correlation_id
 
 

@@ -12,7 +12,7 @@ from core.handlers.navigation import stale
 from core.handlers.referral import bonuses, fmt_for_user, reward_notices, reward_of
 from core.views.common import button
 from core.views.payments import render_manual_amounts, render_notice, render_receipt_request
-from ports.billing import ManualTopup, TopupState
+from ports.model import ManualTopup, TopupState
 from ports.effects import Effect, ResultKind, SendFile, SendScreen
 from ports.media import MediaKind, MediaRef
 

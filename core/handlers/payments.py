@@ -14,7 +14,7 @@ from core.handlers.drafting import owned_draft
 from core.handlers.navigation import stale
 from core.handlers.referral import bonuses, reward_notices, reward_of
 from core.views.payments import render_notice, render_receipt, render_support, render_topup
-from ports.billing import StarsPayment
+from ports.model import StarsPayment
 from ports.effects import AnswerPreCheckout, SendInvoice
 from ports.events import PaymentReceived, PaymentRefunded, PreCheckout
 from ports.storage import BalanceLimitError

@@ -13,7 +13,7 @@ from core.handlers.drafting import active_draft, apply_prompt, message_screen, n
 from ports.catalog import InputKind, InputSpec, ModelSpec
 from ports.generation import GatewayError
 from ports.media import MediaRef, MediaTooLargeError, MediaUnavailableError
-from ports.storage import Draft
+from ports.model import Draft
 
 FORMATS = {InputKind.IMAGE: "JPEG, PNG, WEBP", InputKind.VIDEO: "MP4, MOV, WEBM", InputKind.AUDIO: "MP3, OGG, WAV, M4A"}
 SECONDS_PER_UNIT = {"second": 1, "minute": 60}

@@ -8,7 +8,7 @@ from core.callback_data import Again, History, Invite, Menu, ResendResult, TopUp
 from core.i18n import LANGUAGES, Fmt
 from core.views.common import button, lines
 from ports.screens import Button, Screen
-from ports.storage import Job, JobState, LedgerEntry
+from ports.model import Job, JobState, LedgerEntry
 
 HISTORY_PAGE = 10
 

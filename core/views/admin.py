@@ -8,12 +8,11 @@ from typing import Sequence
 from core.callback_data import AdminAction, CancelBroadcast, Noop, PriceAction, SendBroadcast
 from core.i18n import LANGUAGES, Fmt, localized
 from core.views.common import button, lines
-from ports.admin import AuditEntry, Broadcast, StatsSummary
-from ports.billing import StarsPayment
+from ports.model import AuditEntry, Job, LedgerEntry, StarsPayment, User
+from ports.admin import Broadcast, StatsSummary
 from ports.catalog import ModelSpec
 from ports.generation import GatewayHealth
 from ports.screens import Button, Screen
-from ports.storage import Job, LedgerEntry, User
 
 MODELS_PAGE = 10
 

@@ -11,7 +11,7 @@ from core.free_tier import FreeOffer, FreeQuota
 from core.views.common import button, free_line, free_offer_line, free_offer_rows, lines
 from ports.catalog import InputSpec, ModelSpec, OptionValue
 from ports.screens import Button, Screen
-from ports.storage import Draft
+from ports.model import Draft
 
 PROMPT_PREVIEW = 300
 

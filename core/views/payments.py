@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.callback_data import Balance, BuyStars, Confirm, Invite, ManualAmount, ManualTopUp, Menu, TopUp
 from core.i18n import Fmt
 from core.views.common import button, lines
-from ports.billing import ReferralStats
+from ports.model import ReferralStats
 from ports.screens import Button, Screen
 
 

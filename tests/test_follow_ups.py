@@ -4,6 +4,7 @@ charged once, linked to its source, shown in history — delivered once, and ref
 
 from __future__ import annotations
 
+from core import cashier
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -214,7 +215,7 @@ async def test_again_on_a_follow_up_whose_job_lost_its_source_task_answers_menu_
         now = bot.clock.now()
         orphan = Job("fu-orphan", bot.user_id, bot.user_id, "veo/1080p", {"index": 0}, 0, JobState.DELIVERED, now, now,
                      now + timedelta(hours=1), task_id="t-orphan")
-        await bot.app.storage.jobs.launch(orphan)
+        await cashier.launch(bot.app.storage, orphan)
 
         outcome = await bot.press_data("again:fu-orphan")
 

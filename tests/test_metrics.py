@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from core import cashier
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
@@ -268,13 +269,13 @@ async def test_unfinished_jobs_are_counted_by_state_and_family(tmp_path, opened)
     catalog = load_catalog_files(Settings().CATALOG_PATH)
     async with opened(tmp_path) as storage:
         now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-        await storage.users.ensure(UserRef(1), 0, now)
+        await cashier.ensure_user(storage, UserRef(1), 0, now)
         for index, (model, state) in enumerate([("z-image", JobState.RUNNING), ("z-image", JobState.RUNNING),
                                                 ("veo/veo3_fast", JobState.CREATED), ("z-image", JobState.DELIVERED),
                                                 ("gone-model", JobState.FAILED)]):
             job = Job(id=f"j{index}", user_id=1, chat_id=1, model_id=model, input={}, price=0, state=JobState.CREATED,
                       created_at=now, updated_at=now, deadline_at=now + timedelta(hours=1))
-            await storage.jobs.launch(job)
+            await cashier.launch(storage, job)
             if state is not JobState.CREATED:
                 await storage.jobs.transition(job.id, {JobState.CREATED}, state, updated_at=now)
         gauge = JobGauge(storage.jobs, lambda: catalog)

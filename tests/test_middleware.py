@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from core import cashier
 from core.context import Reply
 from core.middleware import ADMIN, PAYER, USER, Request, chain, load_user, refuse_banned, require_admin
 from core.routes import CALLBACK_ROUTES, COMMAND_ROUTES, EVENT_ROUTES, STALE, UNKNOWN_COMMAND, route
@@ -76,9 +77,9 @@ async def test_every_admin_command_refuses_a_non_admin_as_an_unknown_command(tmp
 
 async def test_a_non_admin_pressing_approve_leaves_the_top_up_pending_and_the_balance_unchanged(tmp_path):
     async with running_bot(tmp_path, ADMIN_ID=(ADMIN_USER,), MANUAL_TOPUP_AMOUNTS="500") as bot:
-        await bot.app.storage.users.ensure(UserRef(OTHER, "ru"), 0, bot.clock.now())
+        await cashier.ensure_user(bot.app.storage, UserRef(OTHER, "ru"), 0, bot.clock.now())
         topup = ManualTopup("t1", OTHER, 50000, "file-1", "photo", bot.clock.now())
-        await bot.app.storage.topups.create(topup)
+        await cashier.create_topup(bot.app.storage, topup)
         other = bot.driver.__class__(bot.app.core, bot.chat, UserRef(OTHER, "ru"))
         await other.send("/start")
         outcome = await bot.app.core.process(_press(OTHER, "mok:t1"))
@@ -91,7 +92,7 @@ async def test_a_non_admin_pressing_approve_leaves_the_top_up_pending_and_the_ba
 
 async def test_a_banned_user_is_refused_on_every_route_but_an_admin_is_not(tmp_path):
     async with running_bot(tmp_path, ADMIN_ID=(ADMIN_USER,)) as bot:
-        await bot.app.storage.users.ensure(UserRef(OTHER, "ru"), 0, bot.clock.now())
+        await cashier.ensure_user(bot.app.storage, UserRef(OTHER, "ru"), 0, bot.clock.now())
         await bot.app.storage.users.set_banned(OTHER, True)
         for data in ("menu", "cat:image", "adm:stats", "not-a-button"):
             outcome = await bot.app.core.process(_press(OTHER, data))

@@ -18,11 +18,10 @@ from core import cashier, job_states
 from core.context import Services
 from core.cost_watch import check_cost
 from core.drafts import prompt_of
-from core.failures import failure_reason, raw_reason
 from core.follow_ups import follow_up_rows
 from core.i18n import Fmt, localized
 from core.views.admin import render_alert
-from core.views.jobs import keeps_transparency, render_done, render_failed, render_progress, result_effects
+from core.views.jobs import failed_notice, keeps_transparency, render_done, render_progress, result_effects
 from ports.catalog import ModelSpec, OutputKind
 from ports.effects import (
     EditScreen,
@@ -342,15 +341,7 @@ class JobRunner:
 
     def _refund_notice(self, job: Job) -> Effect:
         fmt, _, name = self._fmt_and_model(job)
-        admin = job.user_id in self._services.settings.admin_ids
-        screen = render_failed(
-            fmt, name, job.id, reason=fmt.t(f"failure.{failure_reason(job.error, job.error_message)}"),
-            refunded=job.price, timed_out=job.state is JobState.TIMED_OUT,
-            detail=raw_reason(job.error, job.error_message) if admin else None,
-        )
-        if job.progress_message_id is not None:
-            return EditScreen(job.chat_id, job.progress_message_id, screen)
-        return SendScreen(job.chat_id, screen)
+        return failed_notice(fmt, name, job, admin=job.user_id in self._services.settings.admin_ids)
 
     async def _send(self, job: Job, effects: list[Effect]) -> str | None:
         """Send with bounded retries. None when sent; "blocked" when the user blocked the bot;
@@ -381,9 +372,8 @@ class JobRunner:
         self._alerted[code] = now
         log.error("KIE_OPERATOR_ALERT", extra={"code": code, "admins": len(services.settings.admin_ids)})
         fmt = Fmt(services.settings.default_language, services.settings.prices.currency)
-        key = f"alert:{code}:{now.isoformat()}"
-        alerts = [SendScreen(admin_id, render_alert(fmt, code)) for admin_id in services.settings.admin_ids]
-        messages = [OutboxMessage(f"{key}:{alert.chat_id}", alert.chat_id, alert, now) for alert in alerts]
+        messages = [OutboxMessage(f"alert:{code}:{now.isoformat()}:{admin}", admin, SendScreen(admin, render_alert(fmt, code)),
+                                  now) for admin in services.settings.admin_ids]
         await services.storage.outbox.add(messages)
         await self._sender.send_now(messages)
 

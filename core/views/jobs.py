@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from core.callback_data import Again, Original
+from core.failures import failure_reason, raw_reason
 from core.i18n import Fmt, truncate
 from core.views.common import button, lines, menu_button
 from ports.catalog import ModelSpec, OutputKind
-from ports.effects import ALBUM_MAX, DeliveryNote, Effect, ResultKind, SendAlbum, SendMedia, SendScreen
+from ports.effects import ALBUM_MAX, DeliveryNote, EditScreen, Effect, ResultKind, SendAlbum, SendMedia, SendScreen
+from ports.model import Job, JobState
 from ports.screens import Keyboard, Screen
 
 CAPTION_LIMIT = 1024
@@ -75,6 +77,18 @@ def render_failed(
     )
     return Screen(text, result_keyboard(fmt, job_id), "job_failed")
 
+
+def failed_notice(fmt: Fmt, name: str, job: Job, admin: bool) -> Effect:
+    """What a failed or timed-out job tells its user: the progress message turned into the failure (a new
+    message when there is none); admins also see the generator's raw reason."""
+    screen = render_failed(
+        fmt, name, job.id, reason=fmt.t(f"failure.{failure_reason(job.error, job.error_message)}"),
+        refunded=job.price, timed_out=job.state is JobState.TIMED_OUT,
+        detail=raw_reason(job.error, job.error_message) if admin else None,
+    )
+    if job.progress_message_id is not None:
+        return EditScreen(job.chat_id, job.progress_message_id, screen)
+    return SendScreen(job.chat_id, screen)
 
 def result_effects(
     fmt: Fmt,

@@ -87,6 +87,14 @@ class Cluster:
             task.cancel()
         await asyncio.gather(*self._tasks[:2], return_exceptions=True)
 
+    async def abandon(self) -> None:
+        """Stop claiming and renewing, giving nothing back: what a process killed with -9 leaves behind (its
+        claims expire after ``inbox_lease``). For tests and the chaos bench."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
     async def release(self) -> None:
         """After the dispatcher stopped: stop renewing and give back what was not done."""
         for task in self._tasks:

@@ -99,7 +99,8 @@ async def run(args: argparse.Namespace) -> int:
         for name in ("leader", "worker"):
             port = free_port()
             env = base_env(api, port, DATABASE_URL=dsn, INSTANCE_ID=name, BENCH_TELEGRAM_LIMITS="off",
-                           LOG_LEVEL="WARNING", LOCK_RETRY_SECONDS="1")
+                           LOG_LEVEL=args.log_level, LOCK_RETRY_SECONDS="1",
+                           RATE_LIMIT_BURST="1000", RATE_LIMIT_PER_SECOND="1000")  # the limiter is not measured here
             process = await spawn(root, env, workdir / f"{name}.log")
             processes.append(process)
             await wait_healthy(port, active=None, process=process)
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=0.05, help="seconds between a reply and the next message")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a reply")
     parser.add_argument("--root", help="run this checkout's bot (default: this one)")
+    parser.add_argument("--log-level", default="WARNING")
     return asyncio.run(run(parser.parse_args(argv)))
 
 

@@ -24,7 +24,8 @@ from the inbox (stored by another instance, or before a restart) is marked done 
 Claims (several instances on PostgreSQL, entrypoints/cluster.py): with ``wake`` given, intake only stores
 and calls ``wake("intake")``; this process processes the updates its claimer hands to ``take`` (claimed in storage,
 one head per chat at a time), and every update marked done calls ``wake("done")``, since the chat's next
-update can be claimed now. The inbound limit then applies when a claimed update is taken (after storing).
+update can be claimed now. The inbound limit is applied by the instance that receives an update, before it is
+stored; a claimed update is not checked again (whichever instance stored it admitted it).
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class Dispatcher:
                 chat_id = None
             item = InboxUpdate(update_id, payload, self._clock.now(), chat_id, correlation_id.get(), text)
             admitted = None
-            if self.processing and self._wake is None:
+            if self.processing:
                 admitted = self._parsed(item)
                 if not self._admit(admitted):
                     # Shed before it is stored: nothing in it is kept, so a flood costs no durable write.
@@ -162,7 +163,7 @@ class Dispatcher:
         if not self.processing:
             return
         for item in items:
-            self._enqueue(item)
+            self._enqueue(item, self._parsed(item))
 
     async def stop(self, grace: float) -> None:
         """Stop taking updates into processing; let the running ones finish within ``grace`` seconds."""

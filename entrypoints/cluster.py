@@ -5,7 +5,7 @@ per chat at a time, under a lease), and drives the jobs whose lease it holds (co
 wakes it at once: the inbox's insert trigger NOTIFYs ``trt_inbox`` and a KIE callback heard by another
 instance NOTIFYs ``trt_jobs`` with the job's id; one dedicated connection LISTENs to both
 (adapters/storage/postgres/listener.py). A slow poll of the inbox is the fallback, and what takes over the
-updates of an instance that died (its leases expire after ``inbox_lease`` seconds).
+updates of an instance that died (claims.py: its claims end a few seconds after its sessions did).
 
 The leader lock stays for what must run once: getUpdates polling or setting the webhook, the sweeper (jobs
 nobody drives, broadcasts) and migrations (entrypoints/instance.py).
@@ -14,6 +14,7 @@ nobody drives, broadcasts) and migrations (entrypoints/instance.py).
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Callable
@@ -30,16 +31,20 @@ from entrypoints.inbox_claimer import InboxClaimer
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    inbox_lease: float = 10.0  # seconds an update's claim lasts unrenewed: a dead instance's updates wait this long
-    job_lease: float = 30.0  # the same for a job (renewed every third of it)
-    poll_seconds: float = 2.0  # the fallback look at the inbox when nothing woke the claimer
+    # Seconds an update's claim lasts unrenewed (renewed every third of it): what a hung instance's updates wait.
+    # A dead instance's (no session left, claims.py) are free once not renewed for 0.45 of it (3.6 s).
+    inbox_lease: float = 8.0
+    job_lease: float = 30.0  # the same for a job (renewed every 10 s; a dead driver's jobs free after 13.5 s)
+    poll_seconds: float = 1.0  # the fallback look at the inbox when nothing woke the claimer
     room_per_worker: int = 4  # claim at most WORKERS x this updates ahead of processing them
 
 
 def lease_owner(instance_id: str) -> str:
-    """This process's name on its leases: the instance id and a random suffix, so a restarted process with
+    """This process's name on its leases and its LISTEN connection's application_name: the instance id (what
+    PostgreSQL keeps of it: printable ASCII, 50 characters) and a random suffix, so a restarted process with
     the same id never mistakes the leases of its dead predecessor for its own."""
-    return f"{instance_id}/{secrets.token_hex(4)}"
+    name = re.sub(r"[^A-Za-z0-9._:-]", "_", instance_id)[:50] or "instance"
+    return f"{name}/{secrets.token_hex(4)}"
 
 
 class Cluster:
@@ -71,7 +76,7 @@ class Cluster:
         )
         self.listener = PostgresListener(
             self._dsn, {INBOX_CHANNEL: lambda _: claimer.wake("notify"), JOBS_CHANNEL: wake_job},
-            on_connect=lambda: claimer.wake("connect"),
+            on_connect=lambda: claimer.wake("connect"), application_name=self.owner,
         )
         dispatcher.processing = True
         claimer.wake("start")  # whatever is already waiting, at once

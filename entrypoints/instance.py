@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query", "my_chat_member"]
 PUMP_SECONDS = 1.0  # the active instance picks up updates other instances stored
 RESUME_SECONDS = 60.0  # and re-drives jobs whose delivery or refund is still pending
-JOB_SWEEP_SECONDS = 10.0  # with PostgreSQL: the leader starts the jobs nobody drives (their driver died)
+JOB_SWEEP_SECONDS = 5.0  # with PostgreSQL: the leader starts the jobs nobody drives (their driver died)
 
 
 StorageOpener = Callable[[], Any]  # async () -> Storage, called once the instance may open it

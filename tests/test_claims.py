@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+import asyncpg
 import pytest
 
 from adapters.storage.postgres.claims import PostgresInboxClaims, PostgresJobLeases
 from ports.events import UserRef
 from ports.storage import InboxUpdate, Job, JobState
-from tests.pg import open_pg
+from tests.pg import open_pg, session_database
 
 NOW = datetime(2026, 1, 14, 7, 0, tzinfo=timezone.utc)
 
@@ -75,6 +76,35 @@ async def test_an_expired_claim_is_taken_over_and_a_renewed_one_is_not():
         await expire(storage, "inbox")
         assert await live.renew() == 1  # the live one renews; the dead one does not
         assert ids(await other.claim(10)) == [1]
+
+
+async def test_a_claim_whose_owner_has_no_session_left_is_taken_over_once_it_was_not_renewed_for_a_while():
+    async with open_pg() as storage:
+        ghost = PostgresInboxClaims(storage.database, "ghost-1", lease_seconds=10, stale_after=4)
+        other = PostgresInboxClaims(storage.database, "other", lease_seconds=10, stale_after=4)
+        await put_all(storage, (1, 10))
+        session = await asyncpg.connect(await session_database(), server_settings={"application_name": "ghost-1"})
+        try:
+            assert ids(await ghost.claim(1)) == [1]
+            assert await other.claim(1) == []  # just renewed: alive whatever its sessions
+            await unrenewed_for(storage, 5)
+            assert await other.claim(1) == []  # its LISTEN session is there: slow, not dead
+        finally:
+            await session.close()
+        assert ids(await other.claim(1)) == [1]  # killed: taken over
+
+
+async def unrenewed_for(storage, seconds: float) -> None:
+    async with storage.pool.acquire() as conn:
+        await conn.execute("UPDATE inbox SET lease_until = lease_until - make_interval(secs => $1)", float(seconds))
+
+
+def test_a_lease_owner_fits_an_application_name():
+    for owner in ("", "x" * 64, "инстанс", "a\nb"):
+        with pytest.raises(ValueError):
+            PostgresInboxClaims(None, owner)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        PostgresInboxClaims(None, "a", lease_seconds=5, stale_after=6)  # type: ignore[arg-type]
 
 
 async def test_released_claims_go_back_at_once_and_done_ones_stay_done():

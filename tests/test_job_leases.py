@@ -5,6 +5,8 @@ over when its lease expires; a KIE callback heard by another instance wakes the 
 from __future__ import annotations
 
 import asyncio
+
+import asyncpg
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
@@ -102,22 +104,29 @@ async def _all_delivered(app: App, ids: list[str]) -> bool:
     return await states(app, ids) == {JobState.DELIVERED}
 
 
-async def test_a_job_held_by_a_dead_instance_is_taken_over_when_its_lease_expires(tmp_path):
+async def test_a_job_held_by_a_dead_instance_is_taken_over_once_it_stops_renewing(tmp_path):
     async with scratch_database(migrated=True) as dsn, runners(tmp_path, dsn, 1) as ([app], gateway, chat):
         await launch(app, "orphan")
-        dead = PostgresJobLeases(app.storage.database, "dead", lease_seconds=0.3)
+        dead = PostgresJobLeases(app.storage.database, "dead-one", lease_seconds=30)
+        alive = await asyncpg.connect(dsn, server_settings={"application_name": "dead-one"})  # its LISTEN connection
         assert await dead.acquire("orphan")  # and then the process is killed: never renewed, never released
         app.runner.start("orphan")
         await app.runner.wait_idle()
-        assert (await app.storage.jobs.get("orphan")).state is JobState.CREATED  # not ours to drive yet
-        await eventually(lambda: _resumed(app, "orphan"))  # the leader's sweep, once the lease has expired
+        assert (await app.storage.jobs.get("orphan")).state is JobState.CREATED  # not ours to drive
+        await unrenewed_for(app, "orphan", seconds=20)
+        assert await app.runner.resume() == 0  # its session is still there: a slow instance, not a dead one
+        await alive.close()  # the process is gone, its sessions with it
+        assert await app.runner.resume() == 1  # the leader's sweep takes it over
         await eventually(lambda: _all_delivered(app, ["orphan"]))
         await app.runner.wait_idle()
         assert len(gateway.submitted) == 1 and len(pictures(chat)) == 1
 
 
-async def _resumed(app: App, job_id: str) -> bool:
-    return await app.runner.resume() == 1
+async def unrenewed_for(app: App, job_id: str, seconds: float) -> None:
+    """As if the lease had last been renewed ``seconds`` ago."""
+    async with app.storage.pool.acquire() as conn:
+        await conn.execute("UPDATE jobs SET lease_until = lease_until - make_interval(secs => $2) WHERE id = $1",
+                           job_id, float(seconds))
 
 
 async def test_a_callback_heard_by_another_instance_wakes_the_driver_through_notify(tmp_path):

@@ -11,6 +11,13 @@ since our snapshot is re-checked under its lock (PostgreSQL re-evaluates the con
 version) and dropped. Because only heads are claimable, a chat's second update cannot be claimed until its
 first is done: one chat's updates are processed one at a time and in order across every instance.
 
+A lease ends in one of two ways: its time runs out (``lease_until``: a hung instance, alive but not renewing),
+or its holder is gone: no session of the database carries the owner's name as its ``application_name`` (each
+instance's LISTEN connection does, listener.py) and the lease was not renewed for ``stale_after`` seconds (a
+little over the renewal period). A process killed with -9 loses its sessions at once, so its work is taken over
+within seconds rather than after the whole lease; an instance whose LISTEN connection is only reconnecting
+keeps renewing through its pool and keeps its work.
+
 Order holds for updates in the order they were stored: two updates of one chat committed by different
 instances in the reverse of their update ids are seen in commit order (Telegram sends one update at a
 time per chat in practice, waiting for each acknowledgement).
@@ -28,7 +35,12 @@ INBOX_CHANNEL = "trt_inbox"  # migration 0011's trigger notifies it after every 
 JOBS_CHANNEL = "trt_jobs"  # payload: a job id whose driver should look at it now
 
 _LEASE = "clock_timestamp() + make_interval(secs => $2::float8)"
-_EXPIRED = "(lease_until IS NULL OR lease_until < clock_timestamp())"
+# $2: the lease's length, $4: stale_after (both seconds). Not renewed for stale_after = lease_until before now + $2 - $4.
+_ENDED = """(
+    claimed_by IS NULL OR lease_until IS NULL OR lease_until < clock_timestamp()
+    OR (lease_until < clock_timestamp() + make_interval(secs => $2::float8 - $4::float8)
+        AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = claimed_by))
+)"""
 
 CLAIM_INBOX = f"""
     WITH heads AS (
@@ -37,7 +49,7 @@ CLAIM_INBOX = f"""
         ORDER BY chat_id, update_id
     ), free AS (
         SELECT update_id FROM inbox
-        WHERE done_at IS NULL AND {_EXPIRED}
+        WHERE done_at IS NULL AND {_ENDED}
           AND (chat_id IS NULL OR update_id IN (SELECT update_id FROM heads))
         ORDER BY update_id
         LIMIT $3
@@ -53,14 +65,14 @@ NOTIFY = "SELECT pg_notify($1, $2)"
 
 ACQUIRE_JOB = f"""
     UPDATE jobs SET claimed_by = $1, lease_until = {_LEASE}
-    WHERE id = $3 AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until < clock_timestamp())
+    WHERE id = $3 AND (claimed_by = $1 OR {_ENDED})
     RETURNING id
 """
 RENEW_JOBS = f"UPDATE jobs SET lease_until = {_LEASE} WHERE claimed_by = $1 AND id = ANY($3::text[]) RETURNING id"
 RELEASE_JOB = "UPDATE jobs SET claimed_by = NULL, lease_until = NULL WHERE id = $2 AND claimed_by = $1"
 ORPHAN_JOBS = f"""
-    SELECT id FROM jobs WHERE state = ANY($1::text[]) AND (claimed_by IS NULL OR lease_until < clock_timestamp())
-    ORDER BY created_at, seq LIMIT $2
+    SELECT id FROM jobs WHERE state = ANY($1::text[]) AND {_ENDED}
+    ORDER BY created_at, seq LIMIT $3
 """
 
 
@@ -68,23 +80,33 @@ def _affected(status: str) -> int:
     return int(status.split()[-1])
 
 
-def _checked(owner: str, lease_seconds: float) -> None:
-    if not owner:
-        raise ValueError("a lease owner needs a name")
+OWNER_MAX = 63  # PostgreSQL keeps 63 bytes of an application_name
+
+
+def _checked(owner: str, lease_seconds: float, stale_after: float | None) -> float:
+    """The checked ``stale_after`` (default 0.45 of the lease: just over one renewal, made every third of it)."""
+    if not owner or len(owner) > OWNER_MAX or not owner.isascii() or not owner.isprintable():
+        raise ValueError(f"a lease owner is named by 1 to {OWNER_MAX} printable ASCII characters")
     if lease_seconds <= 0:
         raise ValueError("a lease lasts a positive number of seconds")
+    stale_after = lease_seconds * 0.45 if stale_after is None else stale_after
+    if not 0 < stale_after <= lease_seconds:
+        raise ValueError("stale_after is positive and no longer than the lease")
+    return float(stale_after)
 
 
 class PostgresInboxClaims:
-    """ports.claims.InboxClaims for ``owner`` (one per process); leases last ``lease_seconds``."""
+    """ports.claims.InboxClaims for ``owner`` (one per process); leases last ``lease_seconds`` and are renewed
+    more often than every ``stale_after`` seconds (see the module's docstring)."""
 
-    def __init__(self, db: Database, owner: str, lease_seconds: float = 10.0) -> None:
-        _checked(owner, lease_seconds)
+    def __init__(self, db: Database, owner: str, lease_seconds: float = 10.0, stale_after: float | None = None) -> None:
+        self.stale_after = _checked(owner, lease_seconds, stale_after)
         self._db, self.owner, self.lease_seconds = db, owner, float(lease_seconds)
 
     async def claim(self, limit: int) -> list[InboxUpdate]:
         async with self._db.connection() as conn:
-            rows = await conn.fetch(CLAIM_INBOX, self.owner, self.lease_seconds, codec.count(limit))
+            rows = await conn.fetch(
+                CLAIM_INBOX, self.owner, self.lease_seconds, codec.count(limit), self.stale_after)
         return sorted((codec.update(row) for row in rows), key=lambda update: update.update_id)
 
     async def renew(self) -> int:
@@ -100,15 +122,17 @@ class PostgresInboxClaims:
 
 
 class PostgresJobLeases:
-    """ports.claims.JobLeases for ``owner`` (one per process); leases last ``lease_seconds``."""
+    """ports.claims.JobLeases for ``owner`` (one per process); leases last ``lease_seconds`` and are renewed
+    more often than every ``stale_after`` seconds (see the module's docstring)."""
 
-    def __init__(self, db: Database, owner: str, lease_seconds: float = 30.0) -> None:
-        _checked(owner, lease_seconds)
+    def __init__(self, db: Database, owner: str, lease_seconds: float = 30.0, stale_after: float | None = None) -> None:
+        self.stale_after = _checked(owner, lease_seconds, stale_after)
         self._db, self.owner, self.lease_seconds = db, owner, float(lease_seconds)
 
     async def acquire(self, job_id: str) -> bool:
         async with self._db.connection() as conn:
-            return await conn.fetchval(ACQUIRE_JOB, self.owner, self.lease_seconds, job_id) is not None
+            row = await conn.fetchval(ACQUIRE_JOB, self.owner, self.lease_seconds, job_id, self.stale_after)
+        return row is not None
 
     async def renew(self, job_ids: Collection[str]) -> set[str]:
         if not job_ids:
@@ -123,7 +147,8 @@ class PostgresJobLeases:
 
     async def orphans(self, states: Collection[JobState], limit: int = 1000) -> list[str]:
         async with self._db.connection() as conn:
-            rows = await conn.fetch(ORPHAN_JOBS, [state.value for state in states], codec.count(limit))
+            rows = await conn.fetch(ORPHAN_JOBS, [state.value for state in states], self.lease_seconds,
+                                    codec.count(limit), self.stale_after)
         return [row["id"] for row in rows]
 
 

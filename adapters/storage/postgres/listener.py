@@ -5,7 +5,8 @@ to unrelated code, and the pool's connections are never reset: see storage.py's 
 payload (in the event loop; a handler must be quick: set an event, start a task). When the connection is
 lost it reconnects with a capped backoff; ``on_connect`` is called after every (re)connect, since whatever
 was notified while no connection listened is gone (the caller catches up with a look at the tables). The
-DSN is never logged.
+connection carries ``application_name``: the claims of other instances see this process is alive by it
+(claims.py). The DSN is never logged.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ class PostgresListener:
         handlers: Mapping[str, Handler],
         *,
         on_connect: Callable[[], None] = lambda: None,
+        application_name: str | None = None,
         connect_timeout: float = 5.0,
         retry_max: float = 5.0,
     ) -> None:
         self._dsn, self._handlers, self._on_connect = dsn, dict(handlers), on_connect
+        self._settings = {"application_name": application_name} if application_name else {}
         self._connect_timeout, self._retry_max = connect_timeout, retry_max
         self.connected = asyncio.Event()
         self.heard = 0  # notifications received, all channels (tests and /health read it)
@@ -47,7 +50,7 @@ class PostgresListener:
         while True:
             lost = asyncio.Event()
             try:
-                conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
+                conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout, server_settings=self._settings)
             except _ERRORS as error:
                 log.warning("LISTEN_CONNECT_FAILED", extra={"error": type(error).__name__, "retry_s": delay})
                 await asyncio.sleep(delay)

@@ -31,10 +31,16 @@ from entrypoints.inbox_claimer import InboxClaimer
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    # Seconds an update's claim lasts unrenewed (renewed every third of it): what a hung instance's updates wait.
-    # A dead instance's (no session left, claims.py) are free once not renewed for 0.45 of it (3.6 s).
-    inbox_lease: float = 8.0
-    job_lease: float = 30.0  # the same for a job (renewed every 10 s; a dead driver's jobs free after 13.5 s)
+    # An update's claim is renewed every inbox_renew seconds. It ends when not renewed for inbox_stale seconds
+    # while its owner has no session left (a process that died: claims.py), or after inbox_lease seconds without
+    # renewal whatever the sessions say (a hung instance). The lease is long so that an instance starved of CPU
+    # for a while (sessions open, renewals late) keeps its work rather than have it done twice.
+    inbox_lease: float = 30.0
+    inbox_renew: float = 2.0
+    inbox_stale: float = 4.0
+    job_lease: float = 60.0  # the same for a job
+    job_renew: float = 10.0
+    job_stale: float = 25.0
     poll_seconds: float = 1.0  # the fallback look at the inbox when nothing woke the claimer
     room_per_worker: int = 4  # claim at most WORKERS x this updates ahead of processing them
 
@@ -52,9 +58,10 @@ class Cluster:
         self.settings = settings = settings or ClusterSettings()
         self.owner = owner
         db = storage.database
-        self.inbox_claims = PostgresInboxClaims(db, owner, settings.inbox_lease)
+        self.inbox_claims = PostgresInboxClaims(db, owner, settings.inbox_lease, settings.inbox_stale)
         self.job_leases = LeaseKeeper(
-            PostgresJobLeases(db, owner, settings.job_lease), PostgresWakeups(db), every=settings.job_lease / 3,
+            PostgresJobLeases(db, owner, settings.job_lease, settings.job_stale), PostgresWakeups(db),
+            every=settings.job_renew,
         )
         self._dsn = dsn
         self.claimer: InboxClaimer | None = None
@@ -72,7 +79,7 @@ class Cluster:
         capacity = workers * settings.room_per_worker
         claimer = self.claimer = InboxClaimer(
             self.inbox_claims, dispatcher.take, lambda: capacity - dispatcher.pending,
-            poll_seconds=settings.poll_seconds, renew_seconds=settings.inbox_lease / 3,
+            poll_seconds=settings.poll_seconds, renew_seconds=settings.inbox_renew,
         )
         self.listener = PostgresListener(
             self._dsn, {INBOX_CHANNEL: lambda _: claimer.wake("notify"), JOBS_CHANNEL: wake_job},
@@ -94,7 +101,7 @@ class Cluster:
 
     async def abandon(self) -> None:
         """Stop claiming and renewing, giving nothing back: what a process killed with -9 leaves behind (its
-        claims expire after ``inbox_lease``). For tests and the chaos bench."""
+        claims end ``inbox_stale`` seconds after their last renewal, its sessions being gone). For tests."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -156,9 +156,9 @@ async def test_different_chats_are_handled_at_once_on_different_instances():
         await eventually(lambda: sum(kind == "end" for kind, _, _ in journal) == 3)
 
 
-async def test_the_updates_of_an_instance_that_died_are_taken_over_in_order_once_its_lease_expires():
+async def test_the_updates_of_an_instance_that_died_are_taken_over_in_order_once_its_sessions_are_gone():
     journal: list[tuple[str, str, str]] = []
-    timing = {"inbox_lease": 0.5, "poll_seconds": 0.1}
+    timing = {"inbox_lease": 30.0, "inbox_renew": 0.1, "inbox_stale": 0.3, "poll_seconds": 0.1}
     async with scratch_database(migrated=True) as dsn, nodes(dsn, 1, journal, **timing) as (a,):
         a.core.held[1] = asyncio.Event()  # never set: instance a hangs on chat 1 and then dies
         await a.post(text_update(1, "1:0"))

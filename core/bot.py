@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Awaitable, Callable, Sequence
 
 from core import group_chats, routes
 from core.broadcaster import Broadcaster
-from core.context import Reply, Services, Turn
-from core.handlers.admin_tools import is_admin
+from core.callback_data import Menu
+from core.context import Services
 from core.i18n import Fmt, resolve_language
 from core.job_runner import JobRunner
-from core.runtime import refresh_overrides
+from core.middleware import Request
 from core.views.common import button
-from ports.effects import AnswerCallback, AnswerPreCheckout, Effect, Messenger, SendScreen
-from ports.events import CallbackPress, Event, PaymentReceived, PaymentRefunded, PreCheckout
+from ports.effects import AnswerCallback, Effect, Messenger, SendScreen
+from ports.events import CallbackPress, Event, PaymentReceived, PaymentRefunded
 from ports.screens import Screen
 
 Apply = Callable[[Sequence[Effect]], Awaitable[None]]
@@ -92,16 +91,14 @@ class BotCore:
                 name, effects, rejected = group_chats.answer(event, self._fmt_for(event), self.services.settings.bot_username)
                 return Outcome(effects, name, rejected)
             event = group_chats.to_private_chat(event)
-        turn = await self._turn(event)
-        name, handler, fields = routes.route(event)
-        if turn.user.banned and not is_admin(self.services, turn) and not isinstance(event, PAID):
-            name, handler, fields = "banned", _banned, ()
-        reply = await handler(self.services, turn, fields)
+        route, data = routes.route(event)
+        request = Request(self.services, event, route.name, data)
+        reply = await route.endpoint(request)  # the handler behind its middlewares (user, ban, admin)
         effects = list(reply.effects)
         if isinstance(event, CallbackPress):
             # Every pressed button is answered, first, exactly once: no endless spinner.
             effects.insert(0, AnswerCallback(event.callback_id, reply.toast, reply.alert))
-        return Outcome(effects, name, reply.rejected, reply.started_job, reply.started_broadcast)
+        return Outcome(effects, request.route, reply.rejected, reply.started_job, reply.started_broadcast)
 
     def _fmt_for(self, event: Event) -> Fmt:
         settings = self.services.settings
@@ -110,7 +107,7 @@ class BotCore:
     def apology(self, event: Event) -> list[Effect]:
         """What the user sees when handling their update failed unexpectedly: a short apology, the menu."""
         fmt = self._fmt_for(event)
-        keyboard = ((button(fmt.t("btn.menu"), "menu", "new"),),)
+        keyboard = ((button(fmt.t("btn.menu"), Menu("new")),),)
         effects: list[Effect] = []
         if isinstance(event, CallbackPress):
             effects.append(AnswerCallback(event.callback_id))
@@ -118,26 +115,6 @@ class BotCore:
                                   getattr(event, "thread_id", None)))
         return effects
 
-    async def _turn(self, event: Event) -> Turn:
-        services = self.services
-        await refresh_overrides(services)  # prices and switches another instance may have changed
-        now = services.clock.now()
-        user, created = await services.storage.users.ensure(event.user, services.settings.welcome_balance, now)
-        if user.last_seen_at is None or now - user.last_seen_at >= SEEN_EVERY:
-            await services.storage.directory.touch(user.id, now)  # for "active users" in the stats
-        language = resolve_language(user.language, user.language_code, services.settings.default_language)
-        return Turn(event, user, Fmt(language, services.settings.prices.currency), now, created)
 
-
-SEEN_EVERY = timedelta(minutes=10)  # last_seen_at is refreshed at most this often (one write, not one per update)
-
-# Money already taken by Telegram is credited (and refunds taken back) even for a banned user.
+# Paid in a group: credited (or taken back) in the payer's private chat, never answered in the group.
 PAID = (PaymentReceived, PaymentRefunded)
-
-
-async def _banned(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    if isinstance(turn.event, PreCheckout):
-        return Reply([AnswerPreCheckout(turn.event.query_id, False, turn.fmt.t("pay.refused_banned"))], rejected="BANNED")
-    if isinstance(turn.event, CallbackPress):
-        return Reply(toast=turn.fmt.t("banned.text"), alert=True, rejected="BANNED")
-    return Reply([turn.send(Screen(turn.fmt.t("banned.text"), (), "banned"))], rejected="BANNED")

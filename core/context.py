@@ -18,6 +18,7 @@ from ports.effects import EditScreen, Effect, SendScreen
 from ports.events import CallbackPress, Command, Event
 from ports.generation import GenerationGateway
 from ports.media import MediaProbe, MediaReader
+from ports.metrics import NO_METRICS, Metrics
 from ports.screens import Screen
 from ports.storage import Storage, User
 
@@ -75,6 +76,7 @@ class Services:
     overrides: Overrides | None = None  # the runtime overrides applied (core/runtime.py)
     overrides_read_at: datetime | None = None
     probe: MediaProbe | None = None  # measures audio/video length when the transport does not report it
+    metrics: Metrics = NO_METRICS  # /metrics: job transitions (entrypoints/metrics.py)
     _prices_from: dict[tuple[int, PriceSettings], tuple[ModelSpec, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 

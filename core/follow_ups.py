@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.callback_data import FollowUp
 from core.i18n import Fmt, localized
 from core.views.common import button
 from ports.catalog import Catalog, ModelSpec
 from ports.screens import Keyboard
 from ports.storage import Draft, Job, JobState
 
-TAG = "fu"
-SHORT_LABEL = 4  # callback data: fu:<source job id>:<position in the source model's follow_ups>
+SHORT_LABEL = 4  # a label this short goes four to a row
 
 
 def applies(follow_up: ModelSpec | None, job: Job) -> bool:
@@ -44,7 +44,7 @@ def offered(catalog: Catalog, job: Job) -> list[tuple[int, ModelSpec]]:
 def follow_up_rows(fmt: Fmt, catalog: Catalog, job: Job) -> Keyboard:
     """One button per follow-up that applies (added above the result's own buttons): two to a row, four when
     every label is short (Midjourney's U1–U4 / V1–V4)."""
-    buttons = [button(localized(model.names, fmt.language), TAG, job.id, position)
+    buttons = [button(localized(model.names, fmt.language), FollowUp(job.id, position))
                for position, model in offered(catalog, job)]
     per_row = 4 if all(len(item.label) <= SHORT_LABEL for item in buttons) else 2
     return tuple(tuple(buttons[start:start + per_row]) for start in range(0, len(buttons), per_row))

@@ -26,7 +26,8 @@ def resolve_language(chosen: str | None, language_code: str | None, default: str
 
 def localized(values: Mapping[str, str], language: str) -> str:
     """A catalog name or description in the language, falling back to English, then anything."""
-    return values.get(language) or values.get("en") or next(iter(values.values()), "")
+    anything: str = next(iter(values.values()), "")
+    return values.get(language) or values.get("en") or anything
 
 
 @dataclass(frozen=True)

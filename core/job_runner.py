@@ -190,6 +190,7 @@ class JobRunner:
                 )
                 return None
             log.info("JOB_SUBMITTED", extra={"job": job.id, "task": task_id, "model": job.model_id})
+            services.metrics.job_reached(self._api(job), "submitted")
             return await services.storage.jobs.transition(
                 job.id, {JobState.CREATED}, JobState.SUBMITTED, task_id=task_id, updated_at=services.clock.now()
             )
@@ -317,6 +318,7 @@ class JobRunner:
             job.id, {JobState.SUCCEEDED}, JobState.DELIVERED, error=error, updated_at=self._services.clock.now()
         )
         log.info("JOB_DELIVERED", extra={"job": job.id, "user": job.user_id, "error": error})
+        self._services.metrics.job_reached(self._api(job), "delivered")
 
     def _follow_ups(self, fmt: Fmt, job: Job) -> Keyboard:
         """The follow-up buttons of the result (as if delivered: the job is marked so right after sending)."""
@@ -329,6 +331,7 @@ class JobRunner:
         if job.free:
             await self._services.storage.free_usage.release(job.id)  # the free try comes back too
         log.info("JOB_REFUNDED", extra={"job": job.id, "amount": job.price, "reason": job.error, "user": job.user_id})
+        self._services.metrics.job_reached(self._api(job), "refunded")
         fmt, _, name = self._fmt_and_model(job)
         admin = job.user_id in self._services.settings.admin_ids
         screen = render_failed(

@@ -14,7 +14,7 @@ class Currency:
 
     @property
     def minor_per_major(self) -> int:
-        return 10**self.minor_digits
+        return int(10**self.minor_digits)  # int ** int is typed Any: the exponent could be negative
 
 
 CURRENCIES: dict[str, Currency] = {

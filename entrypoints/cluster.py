@@ -19,11 +19,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Callable
 
-from adapters.storage.postgres.claims import (
-    INBOX_CHANNEL, JOBS_CHANNEL, PostgresInboxClaims, PostgresJobLeases, PostgresWakeups,
+from adapters.storage.postgres import (
+    INBOX_CHANNEL, JOBS_CHANNEL, PostgresInboxClaims, PostgresJobLeases, PostgresListener, PostgresStorage,
+    PostgresWakeups,
 )
-from adapters.storage.postgres.listener import PostgresListener
-from adapters.storage.postgres.storage import PostgresStorage
 from core.job_leases import LeaseKeeper
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.inbox_claimer import InboxClaimer

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Mapping
@@ -44,6 +45,7 @@ from entrypoints.telemetry import exception_caught, marker, new_cid
 from ports.clock import Clock
 from ports.effects import EditScreen, Effect, SendScreen
 from ports.events import CallbackPress, Event
+from ports.metrics import NO_METRICS, Metrics
 from ports.storage import Inbox, InboxUpdate, Users
 from ports.trace import correlation_id
 
@@ -84,9 +86,11 @@ class Dispatcher:
         limiter: RateLimiter | None = None,
         backlog_max: int = CHAT_BACKLOG_MAX,
         wake: Callable[[str], None] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._inbox, self._users, self._core = inbox, users, core
         self._parse, self._chat_of, self._clock = parse, chat_of, clock
+        self._metrics = metrics
         self._intake = IntakeLimit(limiter or RateLimiter(burst=10, per_second=2.0), backlog_max)
         self._delivery = Delivery(core.messenger, users)
         self._slots = asyncio.Semaphore(workers)
@@ -132,8 +136,10 @@ class Dispatcher:
                 if not self._admit(admitted):
                     # Shed before it is stored: nothing in it is kept, so a flood costs no durable write.
                     self._shed(admitted, stored=False)
+                    self._metrics.update_received(duplicate=False)
                     return True
             new = await self._inbox.put(item)
+            self._metrics.update_received(duplicate=not new)
             if not new:
                 log.info("UPDATE_DUPLICATE update_id=%s", update_id)
                 return False
@@ -238,6 +244,7 @@ class Dispatcher:
                 marker("CALLBACK_REJECTED", reason_code="RATE_LIMIT")
             marker("UPDATE_SHED", update_id=item.update_id, user=event.user.id, told=int(tell), stored=int(stored),
                    shed_total=self.shed)
+            self._metrics.update_processed("shed", 0.0, 0.0)
             effects = self._core.too_fast(event, tell)
             if effects or stored:  # most of a flood needs neither: no task for it
                 self._spawn(self._finish_shed(item, effects, stored), f"shed-{item.update_id}")
@@ -277,13 +284,16 @@ class Dispatcher:
     async def _process(self, entry: _Entry) -> None:
         item, event = entry.item, entry.event
         token = correlation_id.set(item.cid or new_cid())
+        started, verdict = time.perf_counter(), "error"
         try:
             if entry.crash is not None:
                 raise entry.crash
             if entry.malformed is not None:
+                verdict = "malformed"
                 marker("DISPATCH_FAIL", update_id=item.update_id, reason="MALFORMED_UPDATE", detail=entry.malformed)
                 return
             if event is None:
+                verdict = "ignored"
                 marker("DISPATCH_OK", update_id=item.update_id, ignored=1)
                 return
             if isinstance(event, CallbackPress):
@@ -293,10 +303,17 @@ class Dispatcher:
             self._report(event, outcome)
             await self._core.carry_out(event, outcome, self._delivery.apply)  # paced: no slot held
             marker("DISPATCH_OK", update_id=item.update_id)
+            verdict = "ok"
         except Exception as error:  # the per-update boundary: log, apologise, keep the worker going
             await self._fail(item, event, error)
         finally:
             correlation_id.reset(token)
+            self._measure(item, verdict, started)
+
+    def _measure(self, item: InboxUpdate, verdict: str, started: float) -> None:
+        """/metrics: how the update ended, its handling time, and its time since intake (queueing included)."""
+        since_received = (self._clock.now() - item.received_at).total_seconds()
+        self._metrics.update_processed(verdict, time.perf_counter() - started, since_received)
 
     @staticmethod
     def _report(event: Event, outcome: Outcome) -> None:

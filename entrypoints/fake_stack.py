@@ -14,7 +14,7 @@ import aiohttp
 
 from core.job_runner import RunnerSettings
 from entrypoints.instance import Instance
-from entrypoints.server import make_bot, make_instance
+from entrypoints.server import make_bot, make_instance, make_metrics
 from entrypoints.settings import Settings, load_settings
 from entrypoints.smoke_checks import SECRET_HEADER, callback_update, message_update
 from adapters.telegram.fake_bot_api import FakeBotApi, SentMessage
@@ -92,8 +92,10 @@ async def running_server(directory: Path, runner: RunnerSettings = FAST_RUNNER, 
     """``runner``: job polling for the test (its callback URL is filled in from the settings)."""
     async with FakeBotApi() as api:
         settings = server_settings(directory, api, **env)
-        async with make_bot(settings) as bot:
-            instance = make_instance(settings, bot, runner_settings=replace(runner, callback_url=settings.kie_callback_url()))
+        metrics = make_metrics(settings)
+        async with make_bot(settings, metrics) as bot:
+            instance = make_instance(settings, bot, runner_settings=replace(runner, callback_url=settings.kie_callback_url()),
+                                     metrics=metrics)
             await instance.start(host="127.0.0.1")
             try:
                 async with aiohttp.ClientSession() as http:

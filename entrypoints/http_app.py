@@ -1,4 +1,4 @@
-"""The one aiohttp application, in both bot modes: GET /health, POST /webhook/{secret path},
+"""The one aiohttp application, in both bot modes: GET /health, GET /metrics, POST /webhook/{secret path},
 POST /{KIE_CALLBACK_PATH}."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MAX_UPDATE_BYTES = 1024 * 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 VERSION = "0.2.0"
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus' text exposition format
 REJECTION_LOG_EVERY_S = 60.0  # rejected webhook posts: one line per status per minute at most
 
 
@@ -78,7 +79,15 @@ class HealthState:
 
 
 def _same(given: str | None, expected: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    """Constant-time equality. ``surrogateescape``: a header of bytes that are not UTF-8 (aiohttp keeps them as
+    lone surrogates) compares unequal instead of failing to encode (a 500)."""
+    return given is not None and hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
+
+
+def _bearer(request: web.Request) -> str | None:
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else None
 
 
 def _json_error(status: int, description: str) -> web.Response:
@@ -106,6 +115,8 @@ def make_http_app(
     kie_callback_path: str,
     kie_callback_token: str | None,
     on_task_event: Callable[[str], Awaitable[bool]],
+    metrics: Callable[[], bytes] | None = None,
+    metrics_token: str | None = None,
 ) -> web.Application:
     quiet_malformed_requests()
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
@@ -121,6 +132,14 @@ def make_http_app(
 
     async def get_health(request: web.Request) -> web.Response:
         return web.json_response(health.body())
+
+    async def get_metrics(request: web.Request) -> web.Response:
+        """Prometheus' text format (entrypoints/metrics.py); with METRICS_TOKEN set, only for its bearer."""
+        if metrics is None:
+            raise web.HTTPNotFound()
+        if metrics_token is not None and not _same(_bearer(request), metrics_token):
+            return web.Response(status=401, text="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        return web.Response(body=metrics(), headers={"Content-Type": METRICS_CONTENT_TYPE})
 
     async def post_webhook(request: web.Request) -> web.Response:
         if webhook_path is None or webhook_token is None or not _same(request.match_info["path"], webhook_path):
@@ -172,6 +191,7 @@ def make_http_app(
         await asyncio.gather(*background, return_exceptions=True)
 
     app.router.add_get("/health", get_health)
+    app.router.add_get("/metrics", get_metrics)
     app.router.add_post("/webhook/{path}", post_webhook)
     app.router.add_post(f"/{kie_callback_path}", post_kie_callback)
     app.on_shutdown.append(drain_background)

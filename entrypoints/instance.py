@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping
 from aiohttp import web
 from telegram import Bot
 
-from adapters.storage.postgres.storage import PostgresStorage
+from adapters.storage.postgres import PostgresStorage
 from adapters.telegram.polling import UpdatePoller, set_webhook
 from adapters.telegram.stars import TelegramStars
 from adapters.telegram.updates import parse_update, update_chat_id
@@ -37,6 +37,8 @@ from entrypoints.cluster import Cluster, ClusterSettings, lease_owner
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.inbox_gauge import InboxGauge
 from entrypoints.http_app import HealthState, UpdateNotAcceptedError, make_http_app
+from entrypoints.job_gauge import JobGauge
+from entrypoints.metrics import PrometheusMetrics
 from entrypoints.settings import Settings
 from entrypoints.telemetry import exception_caught, new_cid, passive_reject
 from entrypoints.wiring import App, build_app
@@ -73,6 +75,7 @@ class Instance:
         poll_updates: Callable[[UpdatePoller, Dispatcher], Any] | None = None,
         name: str = "",
         cluster_settings: ClusterSettings | None = None,
+        metrics: PrometheusMetrics | None = None,
     ) -> None:
         self.settings, self.bot, self.lock = settings, bot, lock
         self._messenger, self._media, self._open_storage = messenger, media, open_storage
@@ -87,6 +90,8 @@ class Instance:
         self.dispatcher: Dispatcher | None = None
         self.inbox_gauge: InboxGauge | None = None
         self._gauge_task: asyncio.Task[None] | None = None
+        self.job_gauge: JobGauge | None = None
+        self._job_gauge_task: asyncio.Task[None] | None = None
         self.health = HealthState(
             bot_mode=settings.BOT_MODE, storage="postgres" if shared_inbox else "json", active=False, lock_acquired=False,
             jobs_in_flight=lambda: self.app.runner.in_flight if self.app else 0,
@@ -96,10 +101,21 @@ class Instance:
             kie_mode=settings.KIE_MODE,
             leader=lambda: getattr(self.lock, "holder", None) or (self.name if self.lock.held else None),
         )
+        self.metrics = metrics or PrometheusMetrics(settings.INSTANCE_ID or "-")
+        self._read_gauges(self.metrics)
         self._site: web.AppRunner | None = None
         self._leading: asyncio.Task[None] | None = None
         self._active_tasks: list[asyncio.Task[None]] = []
         self.port: int | None = None
+
+    def _read_gauges(self, metrics: PrometheusMetrics) -> None:
+        """/metrics' gauges read what /health reads (outbox depth and queue length: wired where they live)."""
+        readings = metrics.readings
+        readings.inbox_depth = lambda: self.inbox_gauge.value if self.inbox_gauge else None
+        readings.jobs = lambda: self.job_gauge.value if self.job_gauge else None
+        readings.jobs_in_flight = self.health.jobs_in_flight
+        readings.leader = lambda: self.health.lock_acquired
+        readings.processing = lambda: self.health.active
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -121,9 +137,10 @@ class Instance:
             await asyncio.gather(self._leading, return_exceptions=True)
         await self._stand_down(grace)
         await self._stop_processing(grace)
-        if self._gauge_task is not None:
-            self._gauge_task.cancel()
-            await asyncio.gather(self._gauge_task, return_exceptions=True)
+        for gauge in (self._gauge_task, self._job_gauge_task):
+            if gauge is not None:
+                gauge.cancel()
+                await asyncio.gather(gauge, return_exceptions=True)
         await self.lock.release()
         self.health.lock_acquired = False
         if self._site is not None:
@@ -240,26 +257,33 @@ class Instance:
         self.app = await self._stack.enter_async_context(build_app(
             self.settings, messenger=self._messenger, media=self._media, storage=storage,
             runner_settings=self._runner_settings, resume=False, stars=TelegramStars(self.bot),
-            bot_username=_username(self.bot), job_leases=self.cluster.job_leases if self.cluster else None,
+            bot_username=_username(self.bot), metrics=self.metrics,
+            job_leases=self.cluster.job_leases if self.cluster else None,
         ))
         self.dispatcher = Dispatcher(
             inbox=storage.inbox, users=storage.users, core=self.app.core, parse=parse_update, chat_of=update_chat_id,
             clock=self.app.services.clock, workers=settings.WORKERS,
             limiter=RateLimiter(settings.RATE_LIMIT_BURST, settings.RATE_LIMIT_PER_SECOND),
-            backlog_max=settings.CHAT_BACKLOG_MAX, wake=self.cluster.wake if self.cluster else None,
+            backlog_max=settings.CHAT_BACKLOG_MAX, metrics=self.metrics,
+            wake=self.cluster.wake if self.cluster else None,
         )
         self.inbox_gauge = InboxGauge(storage.inbox, settings.INBOX_DEPTH_EVERY_S)
         self._gauge_task = asyncio.create_task(self.inbox_gauge.run(), name="inbox-depth")
+        app = self.app
+        assert app is not None
+        self.job_gauge = JobGauge(storage.jobs, lambda: app.services.catalog, settings.INBOX_DEPTH_EVERY_S)
+        self._job_gauge_task = asyncio.create_task(self.job_gauge.run(), name="job-count")
 
     async def _start_http(self, host: str) -> None:
         settings = self.settings
         token = settings.WEBHOOK_SECRET_TOKEN.get_secret_value() if settings.WEBHOOK_SECRET_TOKEN else None
         callback_token = settings.KIE_CALLBACK_TOKEN.get_secret_value() if settings.KIE_CALLBACK_TOKEN else None
+        metrics_token = settings.METRICS_TOKEN.get_secret_value() if settings.METRICS_TOKEN else None
         http = make_http_app(
             health=self.health, accept=self.accept,
             webhook_path=settings.WEBHOOK_SECRET_PATH, webhook_token=token,
             kie_callback_path=settings.KIE_CALLBACK_PATH, kie_callback_token=callback_token,
-            on_task_event=self.confirm_task,
+            on_task_event=self.confirm_task, metrics=self.metrics.exposition, metrics_token=metrics_token,
         )
         self._site = web.AppRunner(http, access_log=None)
         await self._site.setup()

@@ -32,12 +32,15 @@ from adapters.telegram.polling import UpdatePoller, WebhookRefusedError
 from adapters.telegram.result_links import ResultLinks, parse_origins
 from entrypoints.cluster import ClusterSettings
 from entrypoints.dispatcher import Dispatcher
+from entrypoints.http_app import VERSION
 from entrypoints.instance import Instance
+from entrypoints.metrics import PrometheusMetrics
 from entrypoints.settings import Settings, SettingsError, load_settings, read_environment, require_telegram
 from entrypoints.telemetry import configure_logging, exception_caught
 from ports.catalog import CatalogError
 from ports.effects import Messenger
 from ports.leader import LeaderLock
+from ports.metrics import NO_METRICS, Metrics
 from ports.storage import Storage, StorageUnavailableError
 
 log = logging.getLogger(__name__)
@@ -45,10 +48,18 @@ log = logging.getLogger(__name__)
 STORE_RETRY_S = 2.0
 
 
-def make_bot(settings: Settings) -> Bot:
+def make_bot(settings: Settings, metrics: Metrics = NO_METRICS) -> Bot:
+    """``metrics``: where the Bot API answers are counted (by method and status; 429s among them)."""
     assert settings.TELEGRAM_BOT_TOKEN is not None
     root = settings.TELEGRAM_API_BASE_URL.rstrip("/")
-    return aiohttp_bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), f"{root}/bot", f"{root}/file/bot")
+    return aiohttp_bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), f"{root}/bot", f"{root}/file/bot",
+                       metrics=metrics)
+
+
+def make_metrics(settings: Settings) -> PrometheusMetrics:
+    """The instance's /metrics registry, every series labelled with its ``instance_id``."""
+    return PrometheusMetrics(instance_id(settings), version=VERSION, bot_mode=settings.BOT_MODE,
+                             storage="postgres" if settings.DATABASE_URL is not None else "json")
 
 
 async def poll_updates(poller: UpdatePoller, dispatcher: Dispatcher) -> None:
@@ -110,20 +121,23 @@ def make_instance(
     runner_settings: Any = None,
     messenger: Messenger | None = None,
     cluster_settings: ClusterSettings | None = None,
+    metrics: PrometheusMetrics | None = None,
 ) -> Instance:
+    """``metrics``: the registry ``bot`` reports to (make_bot); a new one when not given."""
     lock = lock or make_lock(settings)
     return Instance(
         settings, bot, messenger=messenger or TelegramMessenger(bot, links=result_links(settings)),
         media=TelegramMediaReader(bot), lock=lock,
         open_storage=storage_opener(settings, lock), shared_inbox=settings.DATABASE_URL is not None,
         runner_settings=runner_settings, poll_updates=poll_updates, name=instance_id(settings),
-        cluster_settings=cluster_settings,
+        cluster_settings=cluster_settings, metrics=metrics or make_metrics(settings),
     )
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
     stop = stop or asyncio.Event()
-    bot = make_bot(settings)
+    metrics = make_metrics(settings)
+    bot = make_bot(settings, metrics)
     try:
         await bot.initialize()
     except InvalidToken:
@@ -133,7 +147,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         log.error("STARTUP_FAILED cannot reach the Bot API at %s: %s", settings.TELEGRAM_API_BASE_URL, type(error).__name__)
         return 2
     try:
-        await run_instance(make_instance(settings, bot), settings, stop)
+        await run_instance(make_instance(settings, bot, metrics=metrics), settings, stop)
     except WebhookRefusedError as error:
         hint = " (api.telegram.org needs https://; a local Bot API server accepts http://)" if "https" in str(error).lower() else ""
         log.error("STARTUP_FAILED WEBHOOK_BASE_URL was refused by the Bot API: %s%s", error, hint)

@@ -19,11 +19,13 @@ SECRET_PATTERNS = {
     "TELEGRAM_BOT_TOKEN": r"\d+:[A-Za-z0-9_-]{5,}",
     "WEBHOOK_SECRET_TOKEN": r"[A-Za-z0-9_-]{1,256}",
     "KIE_CALLBACK_TOKEN": r"[A-Za-z0-9_-]{8,256}",
+    "METRICS_TOKEN": r"[A-Za-z0-9_-]{16,256}",
 }
 SECRET_SHAPES = {
     "TELEGRAM_BOT_TOKEN": "must look like 123456789:ABC... (from @BotFather)",
     "WEBHOOK_SECRET_TOKEN": "must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)",
     "KIE_CALLBACK_TOKEN": "must be 8-256 characters of A-Z, a-z, 0-9, _ and -",
+    "METRICS_TOKEN": "must be 16-256 characters of A-Z, a-z, 0-9, _ and - (e.g. openssl rand -hex 24)",
 }
 
 
@@ -65,6 +67,8 @@ class Settings(BaseModel):
     KIE_CALLBACK_PATH: str = Field(default="callbacks/kie", pattern=r"^/?[A-Za-z0-9_/-]{1,128}$")
     KIE_CALLBACK_TOKEN: SecretStr | None = None
     DATABASE_URL: SecretStr | None = None
+    # /metrics asks for "Authorization: Bearer <METRICS_TOKEN>" when set; unset, it is open like /health.
+    METRICS_TOKEN: SecretStr | None = None
     ADMIN_ID: tuple[int, ...] = ()
     STARS_PACKAGES: tuple[int, ...] = (100, 250, 500, 1000)  # Stars per top-up package, comma-separated
     STARS_RATE: Decimal = Field(default=Decimal("1.5"), gt=0)  # CURRENCY major units credited per Star
@@ -82,7 +86,7 @@ class Settings(BaseModel):
     LOCK_RETRY_SECONDS: float = Field(default=3.0, gt=0)  # a passive instance tries the leader lock this often
     LOCK_STALE_SECONDS: float = Field(default=60.0, gt=0)  # a leader silent this long is evicted
     SHUTDOWN_GRACE_S: float = Field(default=20.0, ge=0)  # SIGTERM: time for running handlers to finish
-    INSTANCE_ID: str = Field(default="", max_length=64)  # shown in logs and the lock table; default host-pid
+    INSTANCE_ID: str = Field(default="", max_length=64)  # logs, the lock table, /metrics; default RENDER_INSTANCE_ID or host-pid
     WORKERS: int = Field(default=8, ge=1, le=256)  # chats processed concurrently
     RATE_LIMIT_BURST: int = Field(default=10, ge=1)  # updates a user may send at once
     RATE_LIMIT_PER_SECOND: float = Field(default=2.0, gt=0)  # sustained updates per user per second
@@ -104,7 +108,7 @@ class Settings(BaseModel):
     # Where users reach a person about payments (/paysupport, receipts): @username or an https:// link.
     SUPPORT_CONTACT: str | None = None
 
-    @field_validator("TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET_TOKEN", "KIE_CALLBACK_TOKEN")
+    @field_validator("TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET_TOKEN", "KIE_CALLBACK_TOKEN", "METRICS_TOKEN")
     @classmethod
     def _secret_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         # The message describes the expected shape and never echoes the value.
@@ -205,7 +209,8 @@ class Settings(BaseModel):
 
     def secrets(self) -> list[str]:
         """Values never to be printed (masked in every log line)."""
-        values = [self.TELEGRAM_BOT_TOKEN, self.WEBHOOK_SECRET_TOKEN, self.KIE_API_KEY, self.KIE_CALLBACK_TOKEN, self.DATABASE_URL]
+        values = [self.TELEGRAM_BOT_TOKEN, self.WEBHOOK_SECRET_TOKEN, self.KIE_API_KEY, self.KIE_CALLBACK_TOKEN, self.DATABASE_URL,
+                  self.METRICS_TOKEN]
         found = [value.get_secret_value() for value in values if value is not None]
         if self.WEBHOOK_SECRET_PATH:
             found.append(self.WEBHOOK_SECRET_PATH)
@@ -240,6 +245,8 @@ def load_settings(env: Mapping[str, str], **overrides: object) -> Settings:
     values: dict[str, object] = {key: value for key, value in env.items() if key in Settings.model_fields and value != ""}
     if "WEBHOOK_BASE_URL" not in values and env.get("RENDER_EXTERNAL_URL"):
         values["WEBHOOK_BASE_URL"] = env["RENDER_EXTERNAL_URL"]  # Render sets it to https://<service>.onrender.com
+    if "INSTANCE_ID" not in values and env.get("RENDER_INSTANCE_ID"):
+        values["INSTANCE_ID"] = env["RENDER_INSTANCE_ID"][:64]  # Render names each instance of a scaled service
     values.update({key: value for key, value in overrides.items() if value is not None})
     if "KIE_MODE" not in values and values.get("KIE_API_KEY"):
         values["KIE_MODE"] = "real"

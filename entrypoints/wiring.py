@@ -29,6 +29,7 @@ from ports.clock import Clock
 from ports.effects import Messenger
 from ports.generation import GenerationGateway
 from ports.media import MediaReader
+from ports.metrics import NO_METRICS, Metrics
 from ports.storage import Storage
 
 
@@ -67,12 +68,14 @@ def core_settings(settings: Settings) -> CoreSettings:
     )
 
 
-async def build_gateway(settings: Settings, catalog: Catalog, clock: Clock, stack: AsyncExitStack) -> GenerationGateway:
+async def build_gateway(
+    settings: Settings, catalog: Catalog, clock: Clock, stack: AsyncExitStack, metrics: Metrics = NO_METRICS,
+) -> GenerationGateway:
     if settings.KIE_MODE == "real":
         assert settings.KIE_API_KEY is not None  # load_settings checked it
         gateway = KieHttpGateway(
             settings.KIE_API_BASE_URL, settings.KIE_UPLOAD_BASE_URL, settings.KIE_API_KEY.get_secret_value(),
-            clock=clock, timeout=settings.KIE_TIMEOUT_S,
+            clock=clock, timeout=settings.KIE_TIMEOUT_S, metrics=metrics,
         )
         stack.push_async_callback(gateway.aclose)
         return gateway
@@ -94,6 +97,7 @@ async def build_app(
     stars: StarsGateway | None = None,
     bot_username: str | None = None,
     job_leases: LeaseKeeper | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> AsyncIterator[App]:
     """``resume``: drive the unfinished jobs at once (the simulator); the server does it only while it
     holds the leader lock. A given ``storage`` is the caller's to close. ``job_leases``: several instances share
@@ -106,11 +110,12 @@ the database (entrypoints/cluster.py)."""
         if storage is None:
             storage = await JsonStorage.open(settings.DATA_DIR)
             stack.push_async_callback(storage.close)
-        gateway = gateway or await build_gateway(settings, catalog, clock, stack)
+        gateway = gateway or await build_gateway(settings, catalog, clock, stack, metrics)
         base = core_settings(settings)
         if bot_username:
             base = replace(base, bot_username=bot_username)
-        services = Services(storage, catalog, gateway, media, clock, base, stars=stars, probe=MutagenProbe())
+        services = Services(storage, catalog, gateway, media, clock, base, stars=stars, probe=MutagenProbe(),
+                            metrics=metrics)
         await reload_overrides(services)  # models switched off and the markup set by admins
         runner_settings = runner_settings or RunnerSettings(callback_url=settings.kie_callback_url())
         runner = (JobRunner(services, messenger, runner_settings) if job_leases is None

@@ -276,19 +276,48 @@ class Inbox(Protocol):
 
 
 class Storage(Protocol):
-    users: Users
-    ledger: Ledger
-    drafts: Drafts
-    jobs: Jobs
-    inbox: Inbox
-    payments: "Payments"
-    topups: "ManualTopups"
-    free_usage: "FreeUsage"
-    referrals: "Referrals"
-    audit: "AuditLog"
-    stats: "Stats"
-    directory: "UserDirectory"
-    runtime: "RuntimeSettings"
-    broadcasts: "Broadcasts"
+    """The storage roles, read-only: an implementation may expose a more specific type for each."""
+
+    @property
+    def users(self) -> Users: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def drafts(self) -> Drafts: ...
+
+    @property
+    def jobs(self) -> Jobs: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+    @property
+    def payments(self) -> Payments: ...
+
+    @property
+    def topups(self) -> ManualTopups: ...
+
+    @property
+    def free_usage(self) -> FreeUsage: ...
+
+    @property
+    def referrals(self) -> Referrals: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def stats(self) -> Stats: ...
+
+    @property
+    def directory(self) -> UserDirectory: ...
+
+    @property
+    def runtime(self) -> RuntimeSettings: ...
+
+    @property
+    def broadcasts(self) -> Broadcasts: ...
 
     async def close(self) -> None: ...

@@ -15,7 +15,7 @@ import json
 import random
 from typing import Any
 
-from core.callbacks import TAGS
+from core.routes import CALLBACK_ROUTES
 
 BOT_USERNAME = "TrtFakeBot"
 ADMINS = (900_000_001, 900_000_002)
@@ -126,8 +126,8 @@ class FuzzUpdates:
         if rng.random() < 0.1:
             return rng.choice(("", ":", "::::", "bot_kie:old:button", "x" * 64, "menu:" + "ы" * 30, "\x00", "²",
                                "menu\x00", "MENU", "cat:image:1:2:3"))
-        tag = rng.choice(list(TAGS))
-        low, high = TAGS[tag]
+        family = rng.choice(list(CALLBACK_ROUTES))
+        tag, (low, high) = family.prefix, family.arity()
         fields = [self.field() for _ in range(rng.randint(low, high))]
         return ":".join([tag, *fields])[:64]
 

@@ -80,12 +80,13 @@ def test_audio_offers_text_to_speech(catalog: Catalog) -> None:
 
 
 def test_every_model_id_fits_the_longest_callback_data(catalog: Catalog) -> None:
-    from core.callbacks import MAX_CALLBACK_BYTES
+    from core.callback_data import AdminAction, OpenFamily, OpenModel, PriceAction
 
-    for model in catalog.models:  # model:<id> opens the card, adm:mt:<id> switches it off
-        assert len(f"adm:mt:{model.id}".encode()) <= MAX_CALLBACK_BYTES, model.id
+    for model in catalog.models:  # model:<id> opens the card, adm:mt:<id> switches it off, prc:keep:<id> prices it
+        for data in (OpenModel(model.id), AdminAction("mt", model.id), PriceAction("keep", model.id)):
+            data.pack()  # raises when an id is wider than its declared field
         if model.family:
-            assert len(f"fam:{model.category}:{model.family}:99".encode()) <= MAX_CALLBACK_BYTES
+            OpenFamily(model.category, model.family, 99).pack()
 
 
 # ---- prices ----------------------------------------------------------------------------------------------

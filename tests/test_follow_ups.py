@@ -206,3 +206,17 @@ async def test_again_on_a_follow_up_runs_it_again_on_the_same_source(tmp_path):
         again = await bot.app.storage.jobs.get(outcome.started_job)
         assert again.id != first.id and again.state is JobState.DELIVERED
         assert again.input == first.input and again.source_job_id == source_id
+
+
+async def test_again_on_a_follow_up_whose_job_lost_its_source_task_answers_menu_updated(tmp_path):
+    async with running_bot(tmp_path, balance=BALANCE) as bot:
+        await bot.send("/start")
+        now = bot.clock.now()
+        orphan = Job("fu-orphan", bot.user_id, bot.user_id, "veo/1080p", {"index": 0}, 0, JobState.DELIVERED, now, now,
+                     now + timedelta(hours=1), task_id="t-orphan")
+        await bot.app.storage.jobs.launch(orphan)
+
+        outcome = await bot.press_data("again:fu-orphan")
+
+        assert outcome.rejected == "UNKNOWN_CALLBACK" and outcome.started_job is None
+        assert (await bot.app.storage.users.get(bot.user_id)).active_draft_id is None

@@ -8,8 +8,8 @@ from collections import deque
 
 import pytest
 
-from core.routes import CALLBACK_ROUTES
-from core.callbacks import MAX_CALLBACK_BYTES, decode
+from core.callbacks import MAX_CALLBACK_BYTES
+from core.routes import CALLBACK_ROUTES, PARSER
 from ports.effects import EditScreen, SendMedia, SendScreen
 from ports.screens import Button
 from tests.harness import running_bot
@@ -63,8 +63,9 @@ async def test_every_reachable_button_decodes_fits_and_is_answered(tmp_path):
                     for button in row:
                         assert button.data is not None, f"{button.label}: link buttons are not expected here"
                         assert len(button.data.encode()) <= MAX_CALLBACK_BYTES, button.data
-                        decoded = decode(button.data)
-                        assert decoded is not None and decoded.tag in CALLBACK_ROUTES, button.data
+                        typed = PARSER.parse(button.data)
+                        assert typed is not None and type(typed) in CALLBACK_ROUTES, button.data
+                        assert typed.pack() == button.data
                         if button.data not in seen_data:
                             seen_data.add(button.data)
                             queue.append(button)

@@ -4,7 +4,9 @@ Retries: bounded exponential backoff with jitter (through the injected ``sleep``
 recordInfo, credit, download-url and uploads. createTask is resent only when KIE certainly did not accept it
 (the connection never opened, or KIE said 429/455): after a read timeout or a 5xx a task may exist, so the
 caller decides. A circuit breaker (``breaker.py``) counts calls that still failed transiently after retries.
-Logs carry endpoint, HTTP status, envelope code and duration; never the API key, never prompt text.
+Logs carry endpoint, HTTP status, envelope code and duration; never the API key, never prompt text. Each
+HTTP attempt is also reported to the injected ``metrics`` (endpoint and answer code), and each submission's
+wait for the request budget.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from adapters.kie.envelope import CallFailure
 from adapters.kie.families import UNREACHABLE_CALLBACK, family_of, suno_follow_ups, veo_hd
 from adapters.kie.submit_limiter import DEFAULT_LIMIT, DEFAULT_WINDOW, SubmitLimiter
 from ports.clock import Clock
+from ports.metrics import NO_METRICS, Metrics
 from ports.generation import (
     GatewayAuthError,
     GatewayError,
@@ -95,6 +98,7 @@ class KieHttpGateway:
         user_agent: str = DEFAULT_USER_AGENT,
         submit_limit: int = DEFAULT_LIMIT,
         submit_window: float = DEFAULT_WINDOW,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         if not api_key or not api_key.strip():
             raise ValueError("a KIE API key is required")
@@ -126,6 +130,7 @@ class KieHttpGateway:
         self._last_transient_at: datetime | None = None
         self._alarmed_at: dict[str, datetime] = {}
         self._limiter = SubmitLimiter(clock, sleep, limit=submit_limit, window=submit_window)
+        self._metrics = metrics
 
     def __repr__(self) -> str:  # never the key
         return f"KieHttpGateway(api={self._api!r}, upload={self._upload!r})"
@@ -159,6 +164,7 @@ class KieHttpGateway:
             "prompt_len": _prompt_length(request.input), "callback": bool(request.callback_url),
         })
         waited = await self._limiter.acquire()
+        self._metrics.submission_waited(family.name, waited)
         if waited:
             log.info("KIE_SUBMIT_THROTTLED", extra={"job": request.job_id or "-", "waited_s": round(waited, 2)})
         data = await self._call(
@@ -187,7 +193,7 @@ class KieHttpGateway:
         return self._read(suno_follow_ups.with_audio_id, request, data)
 
     async def _submit_hd(self, request: GenerationRequest) -> str:
-        await self._limiter.acquire()
+        self._metrics.submission_waited(veo_hd.API, await self._limiter.acquire())
         return await veo_hd.submit(self._hd_get, request)
 
     async def _status_hd(self, task_id: str) -> TaskStatus:
@@ -304,6 +310,7 @@ class KieHttpGateway:
             )
         except httpx.RequestError as error:
             self._last_call_at = self._clock.now()
+            self._metrics.kie_call(call.endpoint, type(error).__name__)
             sent = not isinstance(error, _NOT_SENT)
             log.warning("KIE_CALL_FAILED", extra={
                 "endpoint": call.endpoint, "error": type(error).__name__, "sent": sent, "duration_ms": _ms(started),
@@ -318,11 +325,13 @@ class KieHttpGateway:
         try:
             data = envelope.interpret(call.endpoint, response)
         except CallFailure as failure:
+            self._metrics.kie_call(call.endpoint, "invalid_body" if failure.kie_code is None else str(failure.kie_code))
             log.warning("KIE_CALL", extra={
                 "endpoint": call.endpoint, "http": response.status_code, "code": failure.kie_code,
                 "error": failure.error.code, "duration_ms": _ms(started), "attempt": attempt + 1,
             })
             raise
+        self._metrics.kie_call(call.endpoint, "200")
         # Polling is frequent: its successes go to DEBUG.
         log.log(
             logging.DEBUG if envelope.is_status_endpoint(call.endpoint) else logging.INFO,

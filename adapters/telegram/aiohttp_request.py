@@ -17,7 +17,8 @@ This module only moves bytes:
 - timeouts as ``HTTPXRequest``'s defaults: read 5 s, write 5 s (20 s with files), connect 5 s, pool 1 s.
   aiohttp has no per-write timeout, so the write budget bounds the whole exchange instead:
   ``total = pool + connect + write + read`` (any ``None`` part → no total);
-- ``asyncio``/aiohttp timeouts → ``TimedOut``; any other aiohttp client error → ``NetworkError``.
+- ``asyncio``/aiohttp timeouts → ``TimedOut``; any other aiohttp client error → ``NetworkError``;
+- every answer's status is reported to the injected ``metrics`` with the Bot API method (429s are flood control).
 
 Several ``AiohttpRequest`` objects (PTB wants one for getUpdates and one for the rest) share one
 :class:`SharedSession`: it opens with the first ``initialize`` and closes with the last ``shutdown``.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import aiohttp
@@ -34,8 +36,11 @@ from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from ports.metrics import NO_METRICS, Metrics
+
 POOL_SIZE = 256  # as HTTPXRequest's connection_pool_size
 DefaultValue = type(BaseRequest.DEFAULT_NONE)  # PTB's "not passed" marker type
+_METHOD = re.compile(r"/bot[^/]*/([A-Za-z]{1,64})$")  # .../bot<token>/sendMessage; file downloads do not match
 
 
 class SharedSession:
@@ -88,8 +93,10 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
         media_write_timeout: float | None = 20.0,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._shared = shared or SharedSession()
+        self._metrics = metrics
         self._read, self._write, self._connect = read_timeout, write_timeout, connect_timeout
         self._pool, self._media_write = pool_timeout, media_write_timeout
         self._default_timeout = _timeout(read_timeout, write_timeout, connect_timeout, pool_timeout)
@@ -138,11 +145,13 @@ class AiohttpRequest(BaseRequest):
             data = request_data.json_parameters  # form-urlencoded, as HTTPXRequest sends it
         try:
             async with self._shared.session.request(method, url, data=data, headers=headers, timeout=timeout) as answer:
-                return answer.status, await answer.read()
+                body = await answer.read()
         except asyncio.TimeoutError as error:  # aiohttp's ServerTimeoutError/ConnectionTimeoutError included
             raise TimedOut(f"aiohttp.{type(error).__name__}") from error
         except aiohttp.ClientError as error:
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+        self._metrics.telegram_response(_method_of(url), answer.status)
+        return answer.status, body
 
     def _timeout_for(self, files: bool, read: Any, write: Any, connect: Any, pool: Any) -> aiohttp.ClientTimeout:
         defaults = (read, write, connect, pool)
@@ -154,6 +163,12 @@ class AiohttpRequest(BaseRequest):
             self._connect if isinstance(connect, DefaultValue) else connect,
             self._pool if isinstance(pool, DefaultValue) else pool,
         )
+
+
+def _method_of(url: str) -> str:
+    """The Bot API method a URL calls ("file" for a file download): a bounded label, never the token."""
+    found = _METHOD.search(url.split("?", 1)[0])
+    return found.group(1) if found else "file"
 
 
 def _timeout(read: float | None, write: float | None, connect: float | None, pool: float | None) -> aiohttp.ClientTimeout:
@@ -172,11 +187,13 @@ def _multipart(request_data: RequestData) -> aiohttp.FormData:
     return form
 
 
-def aiohttp_bot(token: str, base_url: str, base_file_url: str, *, read_timeout: float | None = 5.0) -> Bot:
+def aiohttp_bot(
+    token: str, base_url: str, base_file_url: str, *, read_timeout: float | None = 5.0, metrics: Metrics = NO_METRICS,
+) -> Bot:
     """A PTB ``Bot`` whose Bot API calls (getUpdates included) go through one shared aiohttp session."""
     shared = SharedSession()
     return Bot(
         token, base_url=base_url, base_file_url=base_file_url,
-        request=AiohttpRequest(shared, read_timeout=read_timeout),
-        get_updates_request=AiohttpRequest(shared, read_timeout=read_timeout),
+        request=AiohttpRequest(shared, read_timeout=read_timeout, metrics=metrics),
+        get_updates_request=AiohttpRequest(shared, read_timeout=read_timeout, metrics=metrics),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.callbacks import int_field
+from core.callback_data import History, ResendResult
 from core.follow_ups import follow_up_rows
 from core.context import Reply, Services, Turn
 from core.drafts import prompt_of
@@ -14,7 +14,7 @@ from core.views.jobs import keeps_transparency, result_effects
 RECENT_ENTRIES = 5
 
 
-async def balance(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def balance(services: Services, turn: Turn) -> Reply:
     user_id = turn.user.id
     amount = await services.storage.ledger.balance(user_id)
     entries = await services.storage.ledger.entries(user_id, RECENT_ENTRIES)
@@ -22,10 +22,8 @@ async def balance(services: Services, turn: Turn, fields: tuple[str, ...] = ()) 
     return Reply([turn.show(render_balance(turn.fmt, amount, entries, debt))])
 
 
-async def history(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
-    page = int_field(fields[0]) if fields else 0
-    if page is None:
-        return await stale(services, turn)
+async def history(services: Services, turn: Turn, data: History) -> Reply:
+    page = data.page or 0
     # One extra row tells whether an older page exists.
     jobs = await services.storage.jobs.for_user(turn.user.id, HISTORY_PAGE + 1, page * HISTORY_PAGE)
     names = {
@@ -37,9 +35,9 @@ async def history(services: Services, turn: Turn, fields: tuple[str, ...] = ()) 
     return Reply([turn.show(screen)])
 
 
-async def show_result(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+async def show_result(services: Services, turn: Turn, data: ResendResult) -> Reply:
     """📎 in the history: the job's result again (its files or text), as a new message."""
-    job = await services.storage.jobs.get(fields[0])
+    job = await services.storage.jobs.get(data.job)
     if job is None or job.user_id != turn.user.id:
         return await stale(services, turn)
     model = services.catalog.model(job.model_id)

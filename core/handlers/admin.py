@@ -1,14 +1,17 @@
-"""The admin panel and commands (ADMIN_ID). Non-admins get the ordinary unknown-command answer or the
-"menu updated" screen: no hint these exist. Every action is audited."""
+"""The admin panel and commands (ADMIN_ID). Their routes are admin-only (core/routes.py): non-admins get the
+ordinary unknown-command answer or the "menu updated" screen, no hint these exist. Every action is audited."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from core import pending
+from core.callback_data import AdminAction
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.handlers import admin_catalog, broadcast
-from core.handlers.admin_tools import audit, command_key, find_user, is_admin, parse_amount, parse_user_id
-from core.handlers.navigation import stale, unknown_command
+from core.handlers.admin_tools import audit, command_key, find_user, parse_amount, parse_user_id
+from core.handlers.navigation import stale
 from core.handlers.payments import refund_notice
 from core.handlers.referral import fmt_for_user
 from core.views.admin import back_to_panel, render_audit, render_panel, render_stats, render_status, render_user_card
@@ -20,35 +23,29 @@ from ports.screens import Screen
 from ports.storage import BalanceLimitError, InsufficientBalanceError
 
 
-async def _kie(services: Services):
+async def _kie(services: Services) -> tuple[Decimal | None, str | None]:
     try:
         return await services.gateway.credits(), None
     except GatewayError as error:
         return None, error.code
 
 
-async def status(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def status(services: Services, turn: Turn) -> Reply:
     """/status: the generation service as the bot sees it, and the operator's KIE credits."""
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     credits, error = await _kie(services)
     return Reply([turn.send(render_status(turn.fmt, services.gateway.health(), credits, error))])
 
 
-async def panel(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def panel(services: Services, turn: Turn) -> Reply:
     """/admin"""
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     await services.storage.users.set_active_draft(turn.user.id, None)
     credits, error = await _kie(services)
     return Reply([turn.show(render_panel(turn.fmt, services.gateway.health(), credits, error))])
 
 
-async def action(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+async def action(services: Services, turn: Turn, data: AdminAction) -> Reply:
     """adm:<action>[:<argument>] buttons of the panel."""
-    if not is_admin(services, turn):
-        return await stale(services, turn)
-    name, argument = fields[0], fields[1] if len(fields) > 1 else ""
+    name, argument = data.action, data.argument or ""
     if name == "panel":
         return await panel(services, turn)
     if name == "stats":
@@ -94,8 +91,6 @@ async def set_banned(services: Services, turn: Turn, user_id: int, banned: bool)
 
 async def money_command(services: Services, turn: Turn, credit: bool) -> Reply:
     """/credit <user> <amount> and /debit <user> <amount> (major units); the reply has the new balance."""
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     parts = turn.args.split()
     user = await find_user(services, parts[0]) if len(parts) == 2 else None
     amount = parse_amount(services, parts[1]) if len(parts) == 2 else None
@@ -125,35 +120,31 @@ async def money_command(services: Services, turn: Turn, credit: bool) -> Reply:
     return Reply([turn.send(render_notice(text))])
 
 
-async def credit_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def credit_command(services: Services, turn: Turn) -> Reply:
     return await money_command(services, turn, credit=True)
 
 
-async def debit_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def debit_command(services: Services, turn: Turn) -> Reply:
     return await money_command(services, turn, credit=False)
 
 
 async def ban_command(services: Services, turn: Turn, banned: bool) -> Reply:
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     user = await find_user(services, turn.args)
     if user is None:
         return Reply([turn.send(render_notice(turn.fmt.t("admin.user.usage")))], rejected="VALIDATION_FAIL")
     return await set_banned(services, turn, user.id, banned)
 
 
-async def block_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def block_command(services: Services, turn: Turn) -> Reply:
     return await ban_command(services, turn, banned=True)
 
 
-async def unblock_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def unblock_command(services: Services, turn: Turn) -> Reply:
     return await ban_command(services, turn, banned=False)
 
 
-async def refund_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def refund_command(services: Services, turn: Turn) -> Reply:
     """/refund <telegram charge id>: the Stars go back to the user (refundStarPayment), the credit too."""
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     charge_id = turn.args.strip()
     payment = await services.storage.payments.get(charge_id) if charge_id else None
     if payment is None or services.stars is None:
@@ -181,7 +172,5 @@ async def on_pending_text(services: Services, turn: Turn, kind: str, text: str) 
     return await broadcast.draft_from_text(services, turn, text)
 
 
-async def markup_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
+async def markup_command(services: Services, turn: Turn) -> Reply:
     return await admin_catalog.set_markup(services, turn, turn.args)

@@ -17,9 +17,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 from core import pending
+from core.callback_data import PriceAction
 from core.context import Reply, Services, Turn
-from core.handlers.admin_tools import audit, is_admin
-from core.handlers.navigation import stale, unknown_command
+from core.handlers.admin_tools import audit
+from core.handlers.navigation import stale
 from core.i18n import localized
 from core.pricing import PriceMissingError, cost_to_minor
 from core.runtime import awaiting_price, reload_overrides
@@ -27,6 +28,7 @@ from core.views.costs import credits_text, render_margins, render_price_ask, ren
 from core.views.payments import render_notice
 from ports.admin import Overrides
 from ports.catalog import ModelSpec
+from ports.screens import Screen
 
 MARGIN_DAYS = 30
 MAX_CREDITS = Decimal(100_000)
@@ -43,10 +45,8 @@ def parse_credits(text: str) -> Decimal | None:
     return value if 0 < value <= MAX_CREDITS else None
 
 
-async def action(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    if not is_admin(services, turn):
-        return await stale(services, turn)
-    name, model_id = fields[0], fields[1] if len(fields) > 1 else ""
+async def action(services: Services, turn: Turn, data: PriceAction) -> Reply:
+    name, model_id = data.action, data.model or ""
     if name == "list":
         return Reply([turn.show(await _list_screen(services, turn))])
     if name == "margin":
@@ -63,10 +63,8 @@ async def action(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
     return await stale(services, turn)
 
 
-async def command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def command(services: Services, turn: Turn) -> Reply:
     """/price <model id> <credits | ->"""
-    if not is_admin(services, turn):
-        return await unknown_command(services, turn)
     parts = turn.args.split()
     model = _base_model(services, parts[0]) if len(parts) == 2 else None
     if model is None:
@@ -122,7 +120,7 @@ async def margin(services: Services, turn: Turn) -> Reply:
     return Reply([turn.show(screen)])
 
 
-async def _list_screen(services: Services, turn: Turn):
+async def _list_screen(services: Services, turn: Turn) -> Screen:
     overrides = services.overrides or await services.storage.runtime.overrides()
     base = services.base_catalog or services.catalog
     listed = [model for model in base.models if _listed(model, overrides)]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from core.callback_data import CancelBroadcast, SendBroadcast
 from core.context import Reply, Services, Turn
-from core.handlers.admin_tools import audit, is_admin
-from core.handlers.navigation import stale
+from core.handlers.admin_tools import audit
 from core.views.admin import render_broadcast_preview, render_broadcast_progress
 from ports.admin import Broadcast, BroadcastState
 from ports.effects import Effect, ResultKind, SendFile
@@ -29,20 +29,16 @@ async def draft_from_media(services: Services, turn: Turn, ref: MediaRef, captio
     return Reply(effects)
 
 
-async def confirm(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    if not is_admin(services, turn):
-        return await stale(services, turn)
-    started = await services.storage.broadcasts.start(fields[0], turn.now)
+async def confirm(services: Services, turn: Turn, data: SendBroadcast) -> Reply:
+    started = await services.storage.broadcasts.start(data.broadcast, turn.now)
     if started is None:
         return Reply(toast=turn.fmt.t("admin.bc.already"), rejected="ALREADY_STARTED")
     await audit(services, turn, "broadcast", id=started.id, photo=bool(started.photo_file_id), length=len(started.text))
     return Reply([turn.show(render_broadcast_progress(turn.fmt, started))], started_broadcast=started.id)
 
 
-async def cancel(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    if not is_admin(services, turn):
-        return await stale(services, turn)
-    broadcast = await services.storage.broadcasts.get(fields[0])
+async def cancel(services: Services, turn: Turn, data: CancelBroadcast) -> Reply:
+    broadcast = await services.storage.broadcasts.get(data.broadcast)
     if broadcast is None or broadcast.state is not BroadcastState.DRAFT:
         return Reply(toast=turn.fmt.t("admin.bc.already"), rejected="ALREADY_STARTED")
     await services.storage.broadcasts.finish(broadcast.id, BroadcastState.CANCELLED, turn.now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from core import free_tier
-from core.callbacks import int_field
+from core.callback_data import Confirm, Menu, OpenModel, SetOption, ShowOptions, ShowOptionValues
 from core.context import Reply, Services, Turn
 from core.drafts import (
     NeedMedia,
@@ -32,10 +32,10 @@ from ports.storage import Draft
 def message_screen(turn: Turn, text: str, model: ModelSpec | None = None, draft: Draft | None = None) -> Screen:
     """A short notice with the way back (to the model, when there is one) and the menu; when the
     ``draft`` is complete, the way to its order first."""
-    menu = button(turn.fmt.t("btn.menu"), "menu")
-    row = (button(turn.fmt.t("btn.back"), "model", model.id), menu) if model else (menu,)
+    menu = button(turn.fmt.t("btn.menu"), Menu())
+    row = (button(turn.fmt.t("btn.back"), OpenModel(model.id)), menu) if model else (menu,)
     if model is not None and draft is not None and isinstance(next_step(model, draft), Ready):
-        return Screen(text, ((button(turn.fmt.t("btn.to_confirm"), "confirm", draft.id),), row), "notice")
+        return Screen(text, ((button(turn.fmt.t("btn.to_confirm"), Confirm(draft.id)),), row), "notice")
     return Screen(text, (row,), "notice")
 
 
@@ -56,8 +56,8 @@ async def next_screen(services: Services, turn: Turn, model: ModelSpec, draft: D
     return render_ask(turn.fmt, model, step, received)
 
 
-async def open_model(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    model = services.catalog.model(fields[0])
+async def open_model(services: Services, turn: Turn, data: OpenModel) -> Reply:
+    model = services.catalog.model(data.model)
     # A follow-up (Veo 1080p, …) starts only from a result's button: without its source it cannot run.
     if model is None or not model.enabled or model.source_input is not None:
         return Reply([turn.show(render_unavailable(turn.fmt))], rejected="MODEL_UNAVAILABLE")
@@ -140,19 +140,19 @@ async def owned_draft(services: Services, turn: Turn, draft_id: str) -> tuple[Dr
     return draft, model
 
 
-async def show_options(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    found = await owned_draft(services, turn, fields[0])
+async def show_options(services: Services, turn: Turn, data: ShowOptions) -> Reply:
+    found = await owned_draft(services, turn, data.draft)
     if found is None:
         return await stale(services, turn)
     draft, model = found
     return Reply([turn.show(render_options(turn.fmt, model, draft, current_options(model, draft)))])
 
 
-async def show_option_values(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    found = await owned_draft(services, turn, fields[0])
-    index = int_field(fields[1])
-    spec = option_at(found[1], index) if found and index is not None else None
-    if found is None or spec is None or index is None:
+async def show_option_values(services: Services, turn: Turn, data: ShowOptionValues) -> Reply:
+    found = await owned_draft(services, turn, data.draft)
+    index = data.option
+    spec = option_at(found[1], index) if found else None
+    if found is None or spec is None:
         return await stale(services, turn)
     draft, model = found
     options = current_options(model, draft)
@@ -163,13 +163,11 @@ async def show_option_values(services: Services, turn: Turn, fields: tuple[str, 
     return Reply([turn.show(screen)])
 
 
-async def change_option(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    found = await owned_draft(services, turn, fields[0])
-    index, value_index = int_field(fields[1]), int_field(fields[2])
-    changed = None
-    if found is not None and index is not None and value_index is not None:
-        changed = set_option(found[1], found[0], index, value_index)
-    if found is None or changed is None or index is None:
+async def change_option(services: Services, turn: Turn, data: SetOption) -> Reply:
+    found = await owned_draft(services, turn, data.draft)
+    index = data.option
+    changed = set_option(found[1], found[0], index, data.value) if found is not None else None
+    if found is None or changed is None:
         return await stale(services, turn)
     model = found[1]
     await services.storage.drafts.put(changed)
@@ -178,8 +176,8 @@ async def change_option(services: Services, turn: Turn, fields: tuple[str, ...])
     return Reply([turn.show(await confirmation_screen(services, turn, model, changed))], toast=toast)
 
 
-async def confirm(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    found = await owned_draft(services, turn, fields[0])
+async def confirm(services: Services, turn: Turn, data: Confirm) -> Reply:
+    found = await owned_draft(services, turn, data.draft)
     if found is None:
         return await stale(services, turn)
     draft, model = found

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from core import free_tier
+from core.callback_data import Again, Confirm, Launch, Menu
 from core.context import Reply, Services, Turn
 from core.drafts import Ready, build_input, current_options, draft_from_input, next_step, text_length
 from core.handlers.drafting import next_screen
@@ -23,9 +24,9 @@ from ports.storage import Draft, InsufficientBalanceError, Job, JobState, Storag
 from ports.trace import correlation_id
 
 
-async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+async def launch(services: Services, turn: Turn, data: Launch) -> Reply:
     storage = services.storage
-    draft = await storage.drafts.get(fields[0])
+    draft = await storage.drafts.get(data.draft)
     if draft is None or draft.user_id != turn.user.id:
         return await stale(services, turn)
     if await storage.jobs.get(draft.id) is not None:
@@ -85,14 +86,14 @@ async def launch(services: Services, turn: Turn, fields: tuple[str, ...]) -> Rep
 
 def notice(turn: Turn, text: str, draft_id: str | None = None) -> Screen:
     """A refusal at launch: nothing was charged; the way back to the order (when it can still go) or the menu."""
-    menu = button(turn.fmt.t("btn.menu"), "menu")
-    row = (button(turn.fmt.t("btn.to_confirm"), "confirm", draft_id), menu) if draft_id else (menu,)
+    menu = button(turn.fmt.t("btn.menu"), Menu())
+    row = (button(turn.fmt.t("btn.to_confirm"), Confirm(draft_id)), menu) if draft_id else (menu,)
     return Screen(text, (row,), "launch_refused")
 
 
-async def again(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+async def again(services: Services, turn: Turn, data: Again) -> Reply:
     """A new draft with the job's model, files, prompt and options, at the confirmation screen."""
-    job = await services.storage.jobs.get(fields[0])
+    job = await services.storage.jobs.get(data.job)
     if job is None or job.user_id != turn.user.id:
         return await stale(services, turn)
     model = services.catalog.model(job.model_id)
@@ -102,6 +103,8 @@ async def again(services: Services, turn: Turn, fields: tuple[str, ...]) -> Repl
     draft = draft_from_input(model, empty, dict(job.input))
     if model.source_input is not None:  # a follow-up again: the same source
         source_task = job.input.get(model.source_input)
+        if not isinstance(source_task, str):  # no source task id in the job: nothing to run the follow-up on
+            return await stale(services, turn)
         draft = replace(draft, options={**draft.options, model.source_input: source_task}, source_job_id=job.source_job_id)
     await services.storage.drafts.put(draft)
     await services.storage.users.set_active_draft(turn.user.id, draft.id)

@@ -5,9 +5,10 @@ credited from reading a picture."""
 from __future__ import annotations
 
 from core import pending
+from core.callback_data import AMOUNT_DIGITS, ApproveTopUp, ManualAmount, RejectTopUp
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
-from core.handlers.admin_tools import audit, is_admin
+from core.handlers.admin_tools import audit
 from core.handlers.navigation import stale
 from core.handlers.referral import fmt_for_user, reward_first_topup
 from core.views.common import button
@@ -21,14 +22,14 @@ def _enabled(services: Services) -> bool:
     return bool(services.settings.manual_amounts) and bool(services.settings.admin_ids)
 
 
-async def amounts(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def amounts(services: Services, turn: Turn) -> Reply:
     if not _enabled(services):
         return await stale(services, turn)
     return Reply([turn.show(render_manual_amounts(turn.fmt, services.settings.manual_amounts))])
 
 
-async def choose_amount(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    amount = int_field(fields[0])
+async def choose_amount(services: Services, turn: Turn, data: ManualAmount) -> Reply:
+    amount = data.amount
     if not _enabled(services) or amount not in services.settings.manual_amounts:
         return await stale(services, turn)
     await services.storage.users.set_active_draft(turn.user.id, pending.marker(pending.RECEIPT, amount))
@@ -37,7 +38,7 @@ async def choose_amount(services: Services, turn: Turn, fields: tuple[str, ...])
 
 async def receipt(services: Services, turn: Turn, ref: MediaRef, amount_text: str) -> Reply:
     """The photo or document the user sent as proof: one request, shown to every admin."""
-    amount = int_field(amount_text)
+    amount = int_field(amount_text, AMOUNT_DIGITS)
     if amount is None or ref.kind not in (MediaKind.PHOTO, MediaKind.DOCUMENT):
         return Reply([turn.send(render_notice(turn.fmt.t("manual.need_receipt")))], rejected="VALIDATION_FAIL")
     kind = ResultKind.PHOTO if ref.kind is MediaKind.PHOTO else ResultKind.DOCUMENT
@@ -49,17 +50,16 @@ async def receipt(services: Services, turn: Turn, ref: MediaRef, amount_text: st
     for admin_id in services.settings.admin_ids:
         fmt = await fmt_for_user(services, admin_id)
         caption = fmt.t("manual.admin_caption", id=topup.id, user=who, user_id=turn.user.id, amount=fmt.money(amount))
-        keyboard = ((button(fmt.t("manual.approve"), "mok", topup.id), button(fmt.t("manual.reject"), "mno", topup.id)),)
+        keyboard = ((button(fmt.t("manual.approve"), ApproveTopUp(topup.id)), button(fmt.t("manual.reject"), RejectTopUp(topup.id))),)
         effects.append(SendFile(admin_id, kind, ref.file_id, caption, keyboard))
     return Reply(effects)
 
 
-async def decide(services: Services, turn: Turn, fields: tuple[str, ...], approve: bool) -> Reply:
-    if not is_admin(services, turn):
-        return await stale(services, turn)
+async def decide(services: Services, turn: Turn, topup_id: str, approve: bool) -> Reply:
+    """An admin's decision (the route is admin-only)."""
     topups = services.storage.topups
     call = topups.approve if approve else topups.reject
-    topup, won = await call(fields[0], turn.user.id, turn.now)
+    topup, won = await call(topup_id, turn.user.id, turn.now)
     if topup is None:
         return await stale(services, turn)
     if not won:
@@ -81,11 +81,11 @@ async def decide(services: Services, turn: Turn, fields: tuple[str, ...], approv
     return Reply(effects, toast=turn.fmt.t("manual.toast_done"))
 
 
-async def approve(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    return await decide(services, turn, fields, approve=True)
+async def approve(services: Services, turn: Turn, data: ApproveTopUp) -> Reply:
+    return await decide(services, turn, data.topup, approve=True)
 
 
-async def reject(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    return await decide(services, turn, fields, approve=False)
+async def reject(services: Services, turn: Turn, data: RejectTopUp) -> Reply:
+    return await decide(services, turn, data.topup, approve=False)
 
 

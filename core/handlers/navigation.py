@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Sequence
 
 from core import free_tier
-from core.callbacks import int_field
+from core.callback_data import Language, Menu, OpenCategory, OpenFamily
 from core.context import Reply, Services, Turn
 from core.i18n import LANGUAGES, Fmt
 from core.views.catalog import PAGE_SIZE, render_category, render_category_home
@@ -30,42 +30,42 @@ async def main_menu_screen(services: Services, turn: Turn, notice: str | None = 
     )
 
 
-async def menu(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def menu(services: Services, turn: Turn, data: Menu | None = None) -> Reply:
     """The main menu; ``menu:new`` (under a photo or a progress message) sends a new message."""
     if turn.user.active_draft_id is not None:
         await services.storage.users.set_active_draft(turn.user.id, None)
     screen = await main_menu_screen(services, turn)
-    return Reply([turn.send(screen) if fields == ("new",) else turn.show(screen)])
+    return Reply([turn.send(screen) if data is not None and data.new else turn.show(screen)])
 
 
-async def stale(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def stale(services: Services, turn: Turn) -> Reply:
     """Unknown or outdated callback data: a friendly "menu updated" screen, never silence."""
     screen = await main_menu_screen(services, turn, notice=turn.fmt.t("menu.updated"))
     return Reply([turn.show(screen)], toast=turn.fmt.t("menu.toast_updated"), rejected="UNKNOWN_CALLBACK")
 
 
-async def category(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
+async def category(services: Services, turn: Turn, data: OpenCategory) -> Reply:
     """``cat:<id>``: popular models and families when the category is long and has families, else its models;
     ``cat:<id>:<page>``: every model of the category, page by page."""
-    found = services.catalog.category(fields[0])
-    page = int_field(fields[1]) if len(fields) > 1 else 0
-    if found is None or page is None:
+    found = services.catalog.category(data.category)
+    page = data.page or 0
+    if found is None:
         return await stale(services, turn)
     models = services.catalog.in_category(found.id)
     entries = [(model, services.price_from(model)) for model in models]
     grouped = group_by_family(services.catalog, models)
-    if len(fields) > 1 or not grouped[1] or len(models) <= PAGE_SIZE:  # a short category needs no families
+    if data.page is not None or not grouped[1] or len(models) <= PAGE_SIZE:  # a short category needs no families
         return Reply([turn.show(render_category(turn.fmt, found, entries, page))])
     popular = [(m, services.price_from(m)) for m in grouped[0]]
     singles = [(m, services.price_from(m)) for m in grouped[2]]
     return Reply([turn.show(render_category_home(turn.fmt, found, popular, grouped[1], singles))])
 
 
-async def family(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    found = services.catalog.category(fields[0])
-    chosen = services.catalog.family(fields[1])
-    page = int_field(fields[2]) if len(fields) > 2 else 0
-    if found is None or chosen is None or page is None:
+async def family(services: Services, turn: Turn, data: OpenFamily) -> Reply:
+    found = services.catalog.category(data.category)
+    chosen = services.catalog.family(data.family)
+    page = data.page or 0
+    if found is None or chosen is None:
         return await stale(services, turn)
     models = [m for m in services.catalog.in_category(found.id) if m.family == chosen.id]
     models.sort(key=lambda m: not m.popular)  # the family's popular model first, then catalog order
@@ -85,14 +85,14 @@ def group_by_family(
     return popular, families, singles
 
 
-async def help_screen(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def help_screen(services: Services, turn: Turn) -> Reply:
     return Reply([turn.show(render_help(turn.fmt))])
 
 
-async def language(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
-    if not fields:
+async def language(services: Services, turn: Turn, data: Language | None = None) -> Reply:
+    if data is None or data.code is None:
         return Reply([turn.show(render_language(turn.fmt))])
-    code = fields[0]
+    code = data.code
     if code not in LANGUAGES:
         return await stale(services, turn)
     await services.storage.users.set_language(turn.user.id, code)
@@ -101,11 +101,11 @@ async def language(services: Services, turn: Turn, fields: tuple[str, ...] = ())
     return Reply([turn.show(screen)], toast=fmt.t("language.changed"))
 
 
-async def noop(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def noop(services: Services, turn: Turn) -> Reply:
     """The page indicator of a list: a toast says what it is (a silent answer looks broken)."""
     return Reply(toast=turn.fmt.t("pager.toast"))
 
 
-async def unknown_command(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def unknown_command(services: Services, turn: Turn) -> Reply:
     screen = await main_menu_screen(services, turn, notice=turn.fmt.t("menu.unknown_command"))
     return Reply([turn.send(screen)], rejected="UNKNOWN_COMMAND")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from decimal import ROUND_DOWN, Decimal
 
+from core.callback_data import BuyStars, TopUp
 from core.callbacks import int_field
 from core.context import Reply, Services, Turn
 from core.handlers.drafting import owned_draft
@@ -34,18 +35,18 @@ def packages(services: Services) -> list[tuple[int, int]]:
     return [(stars, stars_to_minor(services, stars)) for stars in services.settings.stars_packages]
 
 
-async def topup(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def topup(services: Services, turn: Turn, data: TopUp) -> Reply:
     """``topup[:<draft id>]``: started from an order, the packages carry the draft so the receipt leads back."""
     manual = bool(services.settings.manual_amounts) and bool(services.settings.admin_ids)
-    draft_id = fields[0] if fields else None
+    draft_id = data.draft
     return Reply([turn.show(render_topup(turn.fmt, packages(services), manual, turn.user.id, draft_id))])
 
 
-async def invoice(services: Services, turn: Turn, fields: tuple[str, ...]) -> Reply:
-    stars = int_field(fields[0])
-    if stars is None or stars not in services.settings.stars_packages:
+async def invoice(services: Services, turn: Turn, data: BuyStars) -> Reply:
+    stars = data.stars
+    if stars not in services.settings.stars_packages:
         return await stale(services, turn)
-    order = f":{fields[1]}" if len(fields) > 1 and fields[1] else ""
+    order = f":{data.draft}" if data.draft else ""
     amount = turn.fmt.money(stars_to_minor(services, stars))
     effect = SendInvoice(
         turn.chat_id,
@@ -68,7 +69,7 @@ def _order(payload: str) -> str | None:
     return parts[2] if payload.startswith(PAYLOAD_PREFIX) and len(parts) > 2 and parts[2] else None
 
 
-async def pre_checkout(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def pre_checkout(services: Services, turn: Turn) -> Reply:
     """Answered at once (Telegram waits at most 10 s): the package exists and matches, the user may pay."""
     event = turn.event
     assert isinstance(event, PreCheckout)
@@ -86,7 +87,7 @@ async def pre_checkout(services: Services, turn: Turn, fields: tuple[str, ...] =
     return Reply([AnswerPreCheckout(event.query_id, True)])
 
 
-async def payment_received(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def payment_received(services: Services, turn: Turn) -> Reply:
     """Credit exactly once per charge id, in one storage operation with the ledger, then the receipt.
     Money Telegram took is always credited (at the configured rate), whatever the payload says."""
     event = turn.event
@@ -95,18 +96,18 @@ async def payment_received(services: Services, turn: Turn, fields: tuple[str, ..
         return Reply(rejected="UNSUPPORTED_CURRENCY")
     amount = stars_to_minor(services, event.total_amount)
     payment = StarsPayment(event.charge_id, turn.user.id, event.total_amount, amount, event.payload, turn.now)
-    fields = {"charge": event.charge_id, "stars": event.total_amount, "amount": amount,
-              "currency": services.settings.prices.currency.code, "user": turn.user.id}
+    log_fields = {"charge": event.charge_id, "stars": event.total_amount, "amount": amount,
+                  "currency": services.settings.prices.currency.code, "user": turn.user.id}
     try:
         _, created = await services.storage.payments.record_stars(payment)
     except BalanceLimitError:
         # Only a forged update can get here (no real payment takes a balance past 64 bits): nothing was stored.
-        log.error("PAYMENT_UNCREDITABLE", extra=fields)
+        log.error("PAYMENT_UNCREDITABLE", extra=log_fields)
         return Reply(rejected="BALANCE_LIMIT")
     if not created:
-        log.info("PAYMENT_DUPLICATE", extra=fields)
+        log.info("PAYMENT_DUPLICATE", extra=log_fields)
         return Reply(rejected="DUPLICATE_PAYMENT")
-    log.info("PAYMENT_CREDITED", extra=fields)
+    log.info("PAYMENT_CREDITED", extra=log_fields)
     balance = await services.storage.ledger.balance(turn.user.id)
     receipt = turn.fmt.t(
         "pay.receipt", stars=event.total_amount, amount=turn.fmt.money(amount), balance=turn.fmt.money(balance)
@@ -118,7 +119,7 @@ async def payment_received(services: Services, turn: Turn, fields: tuple[str, ..
     return Reply(effects)
 
 
-async def payment_refunded(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def payment_refunded(services: Services, turn: Turn) -> Reply:
     event = turn.event
     assert isinstance(event, PaymentRefunded)
     charged = await services.storage.payments.get(event.charge_id)
@@ -142,5 +143,5 @@ async def refund_notice(services: Services, turn: Turn, payment: StarsPayment) -
     return text + ("\n" + turn.fmt.t("pay.debt", debt=turn.fmt.money(debt)) if debt else "")
 
 
-async def paysupport(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def paysupport(services: Services, turn: Turn) -> Reply:
     return Reply([turn.send(render_support(turn.fmt, turn.user.id, services.settings.support_contact))])

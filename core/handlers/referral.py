@@ -47,7 +47,7 @@ async def link_from_start(services: Services, turn: Turn, args: str) -> None:
     await services.storage.referrals.link(turn.user.id, inviter, turn.now)
 
 
-async def screen(services: Services, turn: Turn, fields: tuple[str, ...] = ()) -> Reply:
+async def screen(services: Services, turn: Turn) -> Reply:
     stats = await services.storage.referrals.stats(turn.user.id)
     settings = services.settings
     view = render_referrals(

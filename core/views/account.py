@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from core.callback_data import Again, History, Invite, Menu, ResendResult, TopUp
 from core.i18n import LANGUAGES, Fmt
 from core.views.common import button, lines
 from ports.screens import Button, Screen
@@ -40,9 +41,9 @@ def render_balance(fmt: Fmt, balance: int, entries: Sequence[LedgerEntry], debt:
         *entry_lines,
     )
     keyboard = (
-        (button(fmt.t("btn.topup"), "topup"),),
-        (button(fmt.t("btn.invite"), "ref"), button(fmt.t("btn.history"), "history")),
-        (button(fmt.t("btn.menu"), "menu"),),
+        (button(fmt.t("btn.topup"), TopUp()),),
+        (button(fmt.t("btn.invite"), Invite()), button(fmt.t("btn.history"), History())),
+        (button(fmt.t("btn.menu"), Menu()),),
     )
     return Screen(text, keyboard, "balance")
 
@@ -67,16 +68,16 @@ def render_history(
     text = lines(fmt.t("history.title"), "", *(job_lines or [fmt.t("history.empty")]))
     rows: list[tuple[Button, ...]] = []
     for i, job in enumerate(jobs):
-        row = [button(f"🔁 {first + i}", "again", job.id)]
+        row = [button(f"🔁 {first + i}", Again(job.id))]
         if job.state in (JobState.SUCCEEDED, JobState.DELIVERED):
-            row.insert(0, button(f"📎 {first + i}", "res", job.id))
+            row.insert(0, button(f"📎 {first + i}", ResendResult(job.id)))
         rows.append(tuple(row))
     nav = []
     if page > 0:
-        nav.append(button(fmt.t("btn.prev"), "history", page - 1))
+        nav.append(button(fmt.t("btn.prev"), History(page - 1)))
     if has_more:
-        nav.append(button(fmt.t("btn.next"), "history", page + 1))
+        nav.append(button(fmt.t("btn.next"), History(page + 1)))
     if nav:
         rows.append(tuple(nav))
-    rows.append((button(fmt.t("btn.menu"), "menu"),))
+    rows.append((button(fmt.t("btn.menu"), Menu()),))
     return Screen(text, tuple(rows), "history")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Sequence
 
+from core.callback_data import AdminAction, CancelBroadcast, Noop, PriceAction, SendBroadcast
 from core.i18n import LANGUAGES, Fmt, localized
 from core.views.common import button, lines
 from ports.admin import AuditEntry, Broadcast, StatsSummary
@@ -32,17 +33,17 @@ def render_status(fmt: Fmt, health: GatewayHealth, credits: Decimal | None, cred
 
 def render_panel(fmt: Fmt, health: GatewayHealth, credits: Decimal | None, credits_error: str | None) -> Screen:
     keyboard = (
-        (button(fmt.t("admin.btn.stats"), "adm", "stats"), button(fmt.t("admin.btn.user"), "adm", "find")),
-        (button(fmt.t("admin.btn.models"), "adm", "models"), button(fmt.t("admin.btn.markup"), "adm", "markup")),
-        (button(fmt.t("admin.btn.broadcast"), "adm", "bc"), button(fmt.t("admin.btn.audit"), "adm", "audit")),
-        (button(fmt.t("admin.btn.prices"), "prc", "list"), button(fmt.t("admin.btn.margin"), "prc", "margin")),
+        (button(fmt.t("admin.btn.stats"), AdminAction("stats")), button(fmt.t("admin.btn.user"), AdminAction("find"))),
+        (button(fmt.t("admin.btn.models"), AdminAction("models")), button(fmt.t("admin.btn.markup"), AdminAction("markup"))),
+        (button(fmt.t("admin.btn.broadcast"), AdminAction("bc")), button(fmt.t("admin.btn.audit"), AdminAction("audit"))),
+        (button(fmt.t("admin.btn.prices"), PriceAction("list")), button(fmt.t("admin.btn.margin"), PriceAction("margin"))),
     )
     text = lines(fmt.t("admin.title"), *_kie_lines(fmt, health, credits, credits_error), "", fmt.t("admin.commands"))
     return Screen(text, keyboard, "admin_panel")
 
 
 def back_to_panel(fmt: Fmt) -> tuple[tuple[Button, ...], ...]:
-    return ((button(fmt.t("btn.back"), "adm", "panel"),),)
+    return ((button(fmt.t("btn.back"), AdminAction("panel")),),)
 
 
 def render_stats(fmt: Fmt, summary: StatsSummary, credits: Decimal | None, models: Sequence[ModelSpec] = ()) -> Screen:
@@ -109,8 +110,8 @@ def render_user_card(
         *[f"  {fmt.date(p.created_at)} {p.stars}⭐ {fmt.money(p.amount)}{' ↩️' if p.refunded_at else ''} {p.charge_id}"
           for p in payments] or ["  —"],
     )
-    toggle = button(fmt.t("admin.btn.unban"), "adm", "unban", user.id) if user.banned else button(
-        fmt.t("admin.btn.ban"), "adm", "ban", user.id)
+    toggle = button(fmt.t("admin.btn.unban"), AdminAction("unban", str(user.id))) if user.banned else button(
+        fmt.t("admin.btn.ban"), AdminAction("ban", str(user.id)))
     return Screen(text, ((toggle,),) + back_to_panel(fmt), "admin_user")
 
 
@@ -118,13 +119,13 @@ def render_models(fmt: Fmt, models: Sequence[ModelSpec], page: int) -> Screen:
     pages = max(1, -(-len(models) // MODELS_PAGE))
     page = min(max(page, 0), pages - 1)
     rows: list[tuple[Button, ...]] = [
-        (button(f"{'✅' if m.enabled else '⛔'} {localized(m.names, fmt.language)}", "adm", "mt", m.id),)
+        (button(f"{'✅' if m.enabled else '⛔'} {localized(m.names, fmt.language)}", AdminAction("mt", str(m.id))),)
         for m in models[page * MODELS_PAGE:(page + 1) * MODELS_PAGE]
     ]
     if pages > 1:
-        rows.append((button(fmt.t("btn.prev"), "adm", "models", (page - 1) % pages),
-                     button(fmt.t("category.page", page=page + 1, pages=pages), "noop"),
-                     button(fmt.t("btn.next"), "adm", "models", (page + 1) % pages)))
+        rows.append((button(fmt.t("btn.prev"), AdminAction("models", str((page - 1) % pages))),
+                     button(fmt.t("category.page", page=page + 1, pages=pages), Noop()),
+                     button(fmt.t("btn.next"), AdminAction("models", str((page + 1) % pages)))))
     return Screen(fmt.t("admin.models.title"), tuple(rows) + back_to_panel(fmt), "admin_models")
 
 
@@ -135,7 +136,7 @@ def render_audit(fmt: Fmt, entries: Sequence[AuditEntry]) -> Screen:
 
 def render_broadcast_preview(fmt: Fmt, broadcast: Broadcast, recipients_hint: str) -> Screen:
     text = lines(fmt.t("admin.bc.preview"), "", broadcast.text or "—", "", recipients_hint)
-    keyboard = ((button(fmt.t("admin.bc.send"), "bcgo", broadcast.id), button(fmt.t("admin.bc.cancel"), "bcno", broadcast.id)),)
+    keyboard = ((button(fmt.t("admin.bc.send"), SendBroadcast(broadcast.id)), button(fmt.t("admin.bc.cancel"), CancelBroadcast(broadcast.id))),)
     return Screen(text, keyboard, "admin_broadcast_preview")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from core.callback_data import Menu, Noop, OpenCategory, OpenFamily, OpenModel
 from core.drafts import NeedMedia, NeedPrompt, Step, prompt_limit, required_count
 from core.i18n import Fmt, localized
 from core.free_tier import FreeQuota
@@ -20,7 +21,11 @@ def page_count(total: int, size: int = PAGE_SIZE) -> int:
 
 def _model_row(fmt: Fmt, model: ModelSpec, price: int) -> tuple[Button, ...]:
     label = fmt.t("model.button", name=localized(model.names, fmt.language), price=fmt.money(price))
-    return (button(label, "model", model.id),)
+    return (button(label, OpenModel(model.id)),)
+
+
+def _page(category: Category, family: Family | None, number: int) -> OpenCategory | OpenFamily:
+    return OpenFamily(category.id, family.id, number) if family else OpenCategory(category.id, number)
 
 
 def render_category(
@@ -31,17 +36,16 @@ def render_category(
     page = min(max(page, 0), pages - 1)
     shown = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     rows: list[tuple[Button, ...]] = [_model_row(fmt, m, p) for m, p in shown]
-    where = ("fam", category.id, family.id) if family else ("cat", category.id)
     if pages > 1:
         rows.append(
             (
-                button(fmt.t("btn.prev"), *where, (page - 1) % pages),
-                button(fmt.t("category.page", page=page + 1, pages=pages), "noop"),
-                button(fmt.t("btn.next"), *where, (page + 1) % pages),
+                button(fmt.t("btn.prev"), _page(category, family, (page - 1) % pages)),
+                button(fmt.t("category.page", page=page + 1, pages=pages), Noop()),
+                button(fmt.t("btn.next"), _page(category, family, (page + 1) % pages)),
             )
         )
-    back = button(fmt.t("btn.back"), "cat", category.id) if family else None
-    rows.append((back, button(fmt.t("btn.menu"), "menu")) if back else (button(fmt.t("btn.menu"), "menu"),))
+    back = button(fmt.t("btn.back"), OpenCategory(category.id)) if family else None
+    rows.append((back, button(fmt.t("btn.menu"), Menu())) if back else (button(fmt.t("btn.menu"), Menu()),))
     body = fmt.t("category.choose") if entries else fmt.t("category.empty")
     title = localized(category.names, fmt.language)
     if family is not None:
@@ -60,12 +64,12 @@ def render_category_home(
     then the models of no family, and a way to every model page by page."""
     rows: list[tuple[Button, ...]] = [_model_row(fmt, m, p) for m, p in popular]
     family_buttons = [
-        button(fmt.t("category.family", name=localized(f.names, fmt.language), count=n), "fam", category.id, f.id)
+        button(fmt.t("category.family", name=localized(f.names, fmt.language), count=n), OpenFamily(category.id, f.id))
         for f, n in families
     ]
     rows += [tuple(family_buttons[i : i + 2]) for i in range(0, len(family_buttons), 2)]
     rows += [_model_row(fmt, m, p) for m, p in singles]
-    rows.append((button(fmt.t("category.all"), "cat", category.id, 0), button(fmt.t("btn.menu"), "menu")))
+    rows.append((button(fmt.t("category.all"), OpenCategory(category.id, 0)), button(fmt.t("btn.menu"), Menu())))
     body = fmt.t("category.home") if popular else fmt.t("category.choose")
     return Screen(lines(localized(category.names, fmt.language), body), tuple(rows), "model_selection")
 
@@ -149,16 +153,16 @@ def render_model_card(
         "",
         ask_line(fmt, step),
     )
-    back = ("fam", model.category, model.family) if via_family and model.family else ("cat", model.category)
-    keyboard = ((button(fmt.t("btn.back"), *back), button(fmt.t("btn.menu"), "menu")),)
+    back = OpenFamily(model.category, model.family) if via_family and model.family else OpenCategory(model.category)
+    keyboard = ((button(fmt.t("btn.back"), back), button(fmt.t("btn.menu"), Menu())),)
     return Screen(text, keyboard, "model_card")
 
 
 def render_ask(fmt: Fmt, model: ModelSpec, step: Step, received: str | None = None) -> Screen:
     """The next input request after a file arrived (a new message under the user's file)."""
-    keyboard = ((button(fmt.t("btn.back"), "model", model.id), button(fmt.t("btn.menu"), "menu")),)
+    keyboard = ((button(fmt.t("btn.back"), OpenModel(model.id)), button(fmt.t("btn.menu"), Menu())),)
     return Screen(lines(received, ask_line(fmt, step)), keyboard, "ask_input")
 
 
 def render_unavailable(fmt: Fmt) -> Screen:
-    return Screen(fmt.t("model.unavailable"), ((button(fmt.t("btn.menu"), "menu"),),), "model_unavailable")
+    return Screen(fmt.t("model.unavailable"), ((button(fmt.t("btn.menu"), Menu()),),), "model_unavailable")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from core.callbacks import encode
 from typing import TYPE_CHECKING
 
+from core.callback_data import Menu, OpenModel
+from core.callbacks import CallbackData
 from core.i18n import Fmt
 from ports.screens import Button
 
@@ -13,13 +14,13 @@ if TYPE_CHECKING:
     from ports.screens import Keyboard
 
 
-def button(label: str, tag: str, *fields: object) -> Button:
-    """A callback button; the codec checks the 64-byte limit here, when the screen is built."""
-    return Button(label, encode(tag, *fields))
+def button(label: str, data: CallbackData) -> Button:
+    """A callback button; packing checks the fields and the 64-byte limit here, when the screen is built."""
+    return Button(label, data.pack())
 
 
 def menu_button(fmt: Fmt, new_message: bool = False) -> Button:
-    return button(fmt.t("btn.menu"), "menu", "new") if new_message else button(fmt.t("btn.menu"), "menu")
+    return button(fmt.t("btn.menu"), Menu("new")) if new_message else button(fmt.t("btn.menu"), Menu())
 
 
 def lines(*parts: str | None) -> str:
@@ -46,4 +47,4 @@ def free_offer_line(fmt: Fmt, offer: "FreeOffer | None") -> str | None:
 
 
 def free_offer_rows(fmt: Fmt, offer: "FreeOffer | None") -> "Keyboard":
-    return ((button(fmt.t("btn.free_model", name=offer.name), "model", offer.model_id),),) if offer else ()
+    return ((button(fmt.t("btn.free_model", name=offer.name), OpenModel(offer.model_id)),),) if offer else ()

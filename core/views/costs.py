@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Callable, Sequence
 
+from core.callback_data import AdminAction, PriceAction
 from core.i18n import Fmt, localized, truncate
 from core.views.common import button, lines
 from ports.admin import ModelCosts, Overrides, PriceDrift
@@ -17,7 +18,7 @@ LIST_LIMIT = 20  # models listed (two buttons each at most): well within Telegra
 
 
 def _back(fmt: Fmt) -> tuple[Button, ...]:
-    return (button(fmt.t("btn.back"), "adm", "panel"),)
+    return (button(fmt.t("btn.back"), AdminAction("panel")),)
 
 
 def credits_text(value: Decimal) -> str:
@@ -41,9 +42,9 @@ def render_prices(fmt: Fmt, models: Sequence[ModelSpec], overrides: Overrides) -
             rows.append(fmt.t("prices.override", model=name, credits=credits_text(price), unit=model.billing_unit))
         elif not model.prices:
             rows.append(fmt.t("prices.awaiting", model=name))
-        actions = [button(fmt.t("prices.btn.set", model=name[:24]), "prc", "ask", model.id)]
+        actions = [button(fmt.t("prices.btn.set", model=name[:24]), PriceAction("ask", model.id))]
         if drift is not None:
-            actions.append(button(fmt.t("prices.btn.keep"), "prc", "keep", model.id))
+            actions.append(button(fmt.t("prices.btn.keep"), PriceAction("keep", model.id)))
         keyboard.append(tuple(actions))
     if len(models) > LIST_LIMIT:
         rows.append(fmt.t("prices.more", count=len(models) - LIST_LIMIT))
@@ -55,7 +56,7 @@ def render_price_ask(fmt: Fmt, model: ModelSpec, now: Decimal | None, credit_usd
     current = credits_text(now) if now is not None else fmt.t("prices.catalog")
     text = fmt.t("prices.ask", model=localized(model.names, fmt.language), unit=model.billing_unit,
                  credit_usd=credit_usd, now=current)
-    return Screen(text, ((button(fmt.t("btn.back"), "prc", "list"),),), "admin_price_ask")
+    return Screen(text, ((button(fmt.t("btn.back"), PriceAction("list")),),), "admin_price_ask")
 
 
 def render_drift_alert(
@@ -67,7 +68,7 @@ def render_drift_alert(
               planned_cost=fmt.money(planned_cost), price=fmt.money(price)),
         fmt.t("drift.stopped" if drift.stopped else "drift.selling"),
     )
-    return Screen(text, ((button(fmt.t("admin.btn.prices"), "prc", "list"),),), "admin_price_drift")
+    return Screen(text, ((button(fmt.t("admin.btn.prices"), PriceAction("list")),),), "admin_price_drift")
 
 
 def render_margins(

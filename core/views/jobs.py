@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.callback_data import Again, Original
 from core.i18n import Fmt, truncate
 from core.views.common import button, lines, menu_button
 from ports.catalog import ModelSpec, OutputKind
@@ -36,8 +37,8 @@ def render_done(fmt: Fmt, name: str) -> Screen:
 
 def result_keyboard(fmt: Fmt, job_id: str, original: bool = False) -> Keyboard:
     """"🔁 again" and "🏠 menu"; with ``original``, "📄 Original" too (the image files as documents)."""
-    rows = ((button(fmt.t("btn.again"), "again", job_id), menu_button(fmt, new_message=True)),)
-    return rows + ((button(fmt.t("btn.original"), "orig", job_id),),) if original else rows
+    rows = ((button(fmt.t("btn.again"), Again(job_id)), menu_button(fmt, new_message=True)),)
+    return rows + ((button(fmt.t("btn.original"), Original(job_id)),),) if original else rows
 
 
 def keeps_transparency(model: ModelSpec | None) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
+from core.callback_data import Balance, Help, History, Language, Menu, OpenCategory
 from core.i18n import LANGUAGE_NAMES, Fmt, localized
 from core.views.common import button, free_offer_line, lines
 from ports.catalog import Category
@@ -34,17 +35,17 @@ def render_main_menu(
         free_offer_line(fmt, offer),
         fmt.t("menu.choose"),
     )
-    keyboard = tuple((button(localized(c.names, fmt.language), "cat", c.id),) for c in categories) + (
-        (button(fmt.t("btn.balance"), "balance"), button(fmt.t("btn.history"), "history")),
-        (button(fmt.t("btn.help"), "help"), button(fmt.t("btn.language"), "lang")),
+    keyboard = tuple((button(localized(c.names, fmt.language), OpenCategory(c.id)),) for c in categories) + (
+        (button(fmt.t("btn.balance"), Balance()), button(fmt.t("btn.history"), History())),
+        (button(fmt.t("btn.help"), Help()), button(fmt.t("btn.language"), Language())),
     )
     return Screen(text, keyboard, "main_menu")
 
 
 def render_help(fmt: Fmt) -> Screen:
-    return Screen(fmt.t("help.text"), ((button(fmt.t("btn.menu"), "menu"),),), "help")
+    return Screen(fmt.t("help.text"), ((button(fmt.t("btn.menu"), Menu()),),), "help")
 
 
 def render_language(fmt: Fmt) -> Screen:
-    keyboard = tuple((button(label, "lang", code),) for code, label in LANGUAGE_NAMES.items())
-    return Screen(fmt.t("language.title"), keyboard + ((button(fmt.t("btn.menu"), "menu"),),), "language")
+    keyboard = tuple((button(label, Language(code)),) for code, label in LANGUAGE_NAMES.items())
+    return Screen(fmt.t("language.title"), keyboard + ((button(fmt.t("btn.menu"), Menu()),),), "language")

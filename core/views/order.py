@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from core.callback_data import Confirm, Launch, Menu, OpenModel, SetOption, ShowOptionValues, ShowOptions, TopUp
 from core.drafts import choices
 from core.i18n import Fmt, localized, truncate
 from core.free_tier import FreeOffer, FreeQuota
@@ -56,21 +57,21 @@ def render_confirmation(
         fmt.t("confirm.edit_hint") if model.prompt is not None else None,
     )
     short = shortfall > 0  # no 🚀 that can only fail: the way to top up (and back to this order) instead
-    first = button(fmt.t("btn.topup"), "topup", draft.id) if short else button(fmt.t("btn.launch"), "launch", draft.id)
+    first = button(fmt.t("btn.topup"), TopUp(draft.id)) if short else button(fmt.t("btn.launch"), Launch(draft.id))
     rows: list[tuple[Button, ...]] = [(first,), *(free_offer_rows(fmt, offer) if short else ())]
     if model.options:
-        rows.append((button(fmt.t("btn.options"), "opts", draft.id),))
-    rows.append((button(fmt.t("btn.back"), "model", model.id), button(fmt.t("btn.menu"), "menu")))
+        rows.append((button(fmt.t("btn.options"), ShowOptions(draft.id)),))
+    rows.append((button(fmt.t("btn.back"), OpenModel(model.id)), button(fmt.t("btn.menu"), Menu())))
     return Screen(text, tuple(rows), "confirmation")
 
 
 def render_options(fmt: Fmt, model: ModelSpec, draft: Draft, options: Mapping[str, OptionValue]) -> Screen:
     rows = tuple(
-        (button(f"{fmt.field_label(spec.name)}: {fmt.option_value(spec, options.get(spec.name))}", "opt", draft.id, i),)
+        (button(f"{fmt.field_label(spec.name)}: {fmt.option_value(spec, options.get(spec.name))}", ShowOptionValues(draft.id, i)),)
         for i, spec in enumerate(model.options)
     )
     text = lines(fmt.t("options.title", name=localized(model.names, fmt.language)), fmt.t("options.hint"))
-    return Screen(text, rows + ((button(fmt.t("btn.to_confirm"), "confirm", draft.id),),), "options")
+    return Screen(text, rows + ((button(fmt.t("btn.to_confirm"), Confirm(draft.id)),),), "options")
 
 
 def render_option_values(
@@ -89,12 +90,12 @@ def render_option_values(
             label = fmt.t("options.value_with_price", value=label, price=fmt.money(prices[j]))
         if value == current and type(value) is type(current):
             label = f"• {label}"
-        rows.append((button(label, "set", draft.id, index, j),))
+        rows.append((button(label, SetOption(draft.id, index, j)),))
     text = lines(
         fmt.t("options.values_title", label=fmt.field_label(spec.name)),
         fmt.t("options.values_hint", value=fmt.option_value(spec, current)),
     )
-    return Screen(text, tuple(rows) + ((button(fmt.t("btn.back"), "opts", draft.id),),), "option_values")
+    return Screen(text, tuple(rows) + ((button(fmt.t("btn.back"), ShowOptions(draft.id)),),), "option_values")
 
 
 def render_insufficient(fmt: Fmt, draft_id: str, price: int, balance: int, offer: FreeOffer | None = None) -> Screen:
@@ -110,8 +111,8 @@ def render_insufficient(fmt: Fmt, draft_id: str, price: int, balance: int, offer
         free_offer_line(fmt, offer),
     )
     keyboard = (
-        (button(fmt.t("btn.topup"), "topup", draft_id),),
+        (button(fmt.t("btn.topup"), TopUp(draft_id)),),
         *free_offer_rows(fmt, offer),
-        (button(fmt.t("btn.to_confirm"), "confirm", draft_id), button(fmt.t("btn.menu"), "menu")),
+        (button(fmt.t("btn.to_confirm"), Confirm(draft_id)), button(fmt.t("btn.menu"), Menu())),
     )
     return Screen(text, keyboard, "insufficient_balance")

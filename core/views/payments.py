@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.callback_data import Balance, BuyStars, Confirm, Invite, ManualAmount, ManualTopUp, Menu, TopUp
 from core.i18n import Fmt
 from core.views.common import button, lines
 from ports.billing import ReferralStats
@@ -12,29 +13,28 @@ def render_topup(
     fmt: Fmt, packages: list[tuple[int, int]], manual: bool, user_id: int, draft_id: str | None = None
 ) -> Screen:
     """``packages``: (Stars, credited amount) pairs; ``draft_id``: the order the top-up was started from."""
-    order = (draft_id,) if draft_id else ()
     rows: list[tuple[Button, ...]] = [
-        (button(fmt.t("topup.stars_button", stars=stars, amount=fmt.money(amount)), "stars", stars, *order),)
+        (button(fmt.t("topup.stars_button", stars=stars, amount=fmt.money(amount)), BuyStars(stars, draft_id or None)),)
         for stars, amount in packages
     ]
     if manual:
-        rows.append((button(fmt.t("topup.manual_button"), "manual"),))
-    rows.append((button(fmt.t("btn.invite"), "ref"),))
+        rows.append((button(fmt.t("topup.manual_button"), ManualTopUp()),))
+    rows.append((button(fmt.t("btn.invite"), Invite()),))
     if draft_id:
-        rows.append((button(fmt.t("btn.back_to_order"), "confirm", draft_id),))
-    rows.append((button(fmt.t("btn.balance"), "balance"), button(fmt.t("btn.menu"), "menu")))
+        rows.append((button(fmt.t("btn.back_to_order"), Confirm(draft_id)),))
+    rows.append((button(fmt.t("btn.balance"), Balance()), button(fmt.t("btn.menu"), Menu())))
     text = lines(fmt.t("topup.title"), "", fmt.t("topup.choose"), fmt.t("topup.support", user_id=user_id))
     return Screen(text, tuple(rows), "topup")
 
 
 def render_manual_amounts(fmt: Fmt, amounts: tuple[int, ...]) -> Screen:
-    rows = tuple((button(fmt.money(amount), "mamt", amount),) for amount in amounts)
-    return Screen(fmt.t("manual.choose"), rows + ((button(fmt.t("btn.back"), "topup"),),), "manual_amounts")
+    rows = tuple((button(fmt.money(amount), ManualAmount(amount)),) for amount in amounts)
+    return Screen(fmt.t("manual.choose"), rows + ((button(fmt.t("btn.back"), TopUp()),),), "manual_amounts")
 
 
 def render_receipt_request(fmt: Fmt, amount: int, details: str) -> Screen:
     text = lines(fmt.t("manual.send_receipt", amount=fmt.money(amount)), details or None)
-    return Screen(text, ((button(fmt.t("btn.back"), "manual"), button(fmt.t("btn.menu"), "menu")),), "manual_receipt")
+    return Screen(text, ((button(fmt.t("btn.back"), ManualTopUp()), button(fmt.t("btn.menu"), Menu())),), "manual_receipt")
 
 
 def render_referrals(fmt: Fmt, link: str, stats: ReferralStats, inviter_bonus: int, invitee_bonus: int) -> Screen:
@@ -47,7 +47,7 @@ def render_referrals(fmt: Fmt, link: str, stats: ReferralStats, inviter_bonus: i
         "",
         fmt.t("ref.stats", invited=stats.invited, rewarded=stats.rewarded, earned=fmt.money(stats.earned)),
     )
-    return Screen(text, ((button(fmt.t("btn.balance"), "balance"), button(fmt.t("btn.menu"), "menu")),), "referrals")
+    return Screen(text, ((button(fmt.t("btn.balance"), Balance()), button(fmt.t("btn.menu"), Menu())),), "referrals")
 
 
 def render_notice(text: str, screen_id: str = "notice") -> Screen:
@@ -68,7 +68,7 @@ def render_receipt(fmt: Fmt, receipt: str, draft_id: str | None, support: str = 
     )
     rows: tuple[tuple[Button, ...], ...] = ()
     if draft_id:
-        rows = ((button(fmt.t("btn.back_to_order"), "confirm", draft_id),), (button(fmt.t("btn.menu"), "menu"),))
+        rows = ((button(fmt.t("btn.back_to_order"), Confirm(draft_id)),), (button(fmt.t("btn.menu"), Menu()),))
     return Screen(text, rows, "payment_receipt")
 
 

@@ -113,9 +113,15 @@ class Balancer:
 async def active_node(nodes: list[Node]) -> Node | None:
     for node in nodes:
         body = await health(node.port) if node.alive else None
-        if body and body.get("mode") == "active":
+        if body and body.get("lock_acquired"):  # the leader (every instance is "active" since issue 17)
             return node
     return None
+
+
+async def leads(node: Node, timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while not ((await health(node.port)) or {}).get("lock_acquired"):
+            await asyncio.sleep(0.05)
 
 
 async def chaos(nodes: list[Node], storm: Storm, args: argparse.Namespace, end: float) -> None:
@@ -137,7 +143,7 @@ async def chaos(nodes: list[Node], storm: Storm, args: argparse.Namespace, end: 
         code = await asyncio.wait_for(victim.process.wait(), 60)
         storm.exit_codes.append((kind, code))
         try:
-            await wait_healthy(other.port, active=True, timeout=30)
+            await leads(other, timeout=30)
             storm.takeovers[kind].append(time.perf_counter() - hit)
             taken = f"{other.name} active after {storm.takeovers[kind][-1]:.2f} s"
         except TimeoutError:

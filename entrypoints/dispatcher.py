@@ -21,6 +21,12 @@ its user's budget, or beyond its chat's backlog, is shed at once: logged (``UPDA
 fast" at most once in a while (a button is always answered), and never processed. On the processing
 instance the check comes before the update is stored, so a flood costs no durable write; an update taken
 from the inbox (stored by another instance, or before a restart) is marked done there.
+
+Claims (several instances on PostgreSQL, entrypoints/cluster.py): with ``wake`` given, intake only stores
+and calls ``wake("intake")``; this process processes the updates its claimer hands to ``take`` (claimed in storage,
+one head per chat at a time), and every update marked done calls ``wake("done")``, since the chat's next
+update can be claimed now. The inbound limit is applied by the instance that receives an update, before it is
+stored; a claimed update is not checked again (whichever instance stored it admitted it).
 """
 
 from __future__ import annotations
@@ -80,6 +86,7 @@ class Dispatcher:
         workers: int = 8,
         limiter: RateLimiter | None = None,
         backlog_max: int = CHAT_BACKLOG_MAX,
+        wake: Callable[[str], None] | None = None,
         metrics: Metrics = NO_METRICS,
     ) -> None:
         self._inbox, self._users, self._core = inbox, users, core
@@ -94,6 +101,7 @@ class Dispatcher:
         # still list it; without this the sweeper would queue it a second time.
         self._recently_done: OrderedDict[int, None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = wake  # claims: only claimed updates are processed here (see the module's docstring)
         self.processing = False  # only the active instance processes; a passive one only stores
         self.accepted = 0  # updates newly stored by this process (either mode)
 
@@ -137,7 +145,9 @@ class Dispatcher:
                 log.info("UPDATE_DUPLICATE update_id=%s", update_id)
                 return False
             self.accepted += 1
-            if self.processing:
+            if self._wake is not None:
+                self._wake("intake")
+            elif self.processing:
                 self._enqueue(item, admitted)
             return True
         finally:
@@ -153,6 +163,14 @@ class Dispatcher:
         for item in items:
             self._enqueue(item)
         return len(items)
+
+    def take(self, items: list[InboxUpdate]) -> None:
+        """Claims: updates claimed for this process, queued for their chats (none once stopped: they are
+        released to the other instances)."""
+        if not self.processing:
+            return
+        for item in items:
+            self._enqueue(item, self._parsed(item))
 
     async def stop(self, grace: float) -> None:
         """Stop taking updates into processing; let the running ones finish within ``grace`` seconds."""
@@ -264,6 +282,8 @@ class Dispatcher:
         while len(self._recently_done) > RECENTLY_DONE:
             self._recently_done.popitem(last=False)
         self._known.discard(item.update_id)
+        if self._wake is not None:
+            self._wake("done")  # the chat's next update (if any) may be claimed now
 
     # --- one update -------------------------------------------------------------------------
 

@@ -67,7 +67,8 @@ class Client:
                 await asyncio.sleep(0.02)
                 if self._quiet():
                     await self.server.dispatcher.wait_idle()
-                    if self._quiet():
+                    # With PostgreSQL a stored update is processed once claimed: until then only storage knows it.
+                    if self._quiet() and await self.server.app.storage.inbox.depth() == 0:
                         return
 
     def last_with_buttons(self, chat_id: int) -> SentMessage:

@@ -43,12 +43,22 @@ class HealthState:
     updates_shed: Callable[[], int] = lambda: 0  # shed at intake over the inbound limit (entrypoints/intake_limit.py)
     generator: Callable[[], GatewayHealth] = GatewayHealth
     kie_mode: str = "real"  # "fake": the fake generator answers orders (KIE_MODE=fake)
+    leader: Callable[[], str | None] = lambda: None  # the instance id holding the leader lock, as last seen
+
+    @property
+    def role(self) -> str:
+        """leader: holds the lock; worker: processes without it (PostgreSQL); standby: neither (JSON, passive)."""
+        if self.lock_acquired:
+            return "leader"
+        return "worker" if self.active else "standby"
 
     def body(self) -> dict[str, object]:
         return {
             "ok": True,
             "mode": "active" if self.active else "passive",
             "lock_acquired": self.lock_acquired,
+            "role": self.role,
+            "leader": self.leader(),
             "ts": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "storage": self.storage,
             "bot_mode": self.bot_mode,

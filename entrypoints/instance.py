@@ -1,12 +1,18 @@
-"""One process of the bot. Its HTTP server runs from the start; it processes only while it holds the
-leader lock (active). Passive, it still takes webhooks: with PostgreSQL it stores them in the shared
-inbox (the active instance processes them); with JSON files (no shared inbox) it tells the user the
-bot is updating, logs PASSIVE_REJECT and answers 503 so Telegram delivers the update again later.
+"""One process of the bot. Its HTTP server runs from the start.
 
-Becoming active: queue the inbox, resume unfinished jobs, take over getUpdates (polling) or the
-webhook, start the sweeper. Losing the lock: stop processing at once. SIGTERM: stop taking work into
-processing (webhooks go on being stored), let running handlers finish within the grace period, release
-the lock, close everything.
+With PostgreSQL every instance processes (entrypoints/cluster.py): it claims inbox updates and drives jobs
+under leases from the start, whether it leads or not (/health: ``mode: "active"``, ``role: "worker"``). The
+one holding the leader lock (``role: "leader"``, ``lock_acquired: true``) also does what must run once:
+getUpdates polling or setting the webhook, and the sweeper (jobs nobody drives, broadcasts). Losing the lock
+stops only that part.
+
+With JSON files (one process) it processes only while it holds the leader lock (active). Passive, it tells
+the user the bot is updating, logs PASSIVE_REJECT and answers 503 so Telegram delivers the update again
+later. Becoming active: queue the inbox, resume unfinished jobs, take over getUpdates or the webhook, start
+the sweeper. Losing the lock: stop processing at once.
+
+SIGTERM: stop taking work into processing (webhooks go on being stored), let running handlers finish within
+the grace period, give back the claims and leases, release the lock, close everything.
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ from typing import Any, Callable, Mapping
 from aiohttp import web
 from telegram import Bot
 
+from adapters.storage.postgres import PostgresStorage
 from adapters.telegram.polling import UpdatePoller, set_webhook
 from adapters.telegram.stars import TelegramStars
 from adapters.telegram.updates import parse_update, update_chat_id
 from core.passive import passive_reply
 from core.rate_limit import RateLimiter
 from core.runtime import reload_overrides
+from core.shared_job_runner import SharedJobRunner
+from entrypoints.cluster import Cluster, ClusterSettings, lease_owner
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.inbox_gauge import InboxGauge
 from entrypoints.http_app import HealthState, UpdateNotAcceptedError, make_http_app
@@ -45,6 +54,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query", "my_chat_member"]
 PUMP_SECONDS = 1.0  # the active instance picks up updates other instances stored
 RESUME_SECONDS = 60.0  # and re-drives jobs whose delivery or refund is still pending
+JOB_SWEEP_SECONDS = 5.0  # with PostgreSQL: the leader starts the jobs nobody drives (their driver died)
 
 
 StorageOpener = Callable[[], Any]  # async () -> Storage, called once the instance may open it
@@ -63,6 +73,8 @@ class Instance:
         shared_inbox: bool,
         runner_settings: Any = None,
         poll_updates: Callable[[UpdatePoller, Dispatcher], Any] | None = None,
+        name: str = "",
+        cluster_settings: ClusterSettings | None = None,
         metrics: PrometheusMetrics | None = None,
     ) -> None:
         self.settings, self.bot, self.lock = settings, bot, lock
@@ -70,6 +82,9 @@ class Instance:
         self._shared_inbox = shared_inbox
         self._runner_settings = runner_settings
         self._poll_updates = poll_updates
+        self.name = name or settings.INSTANCE_ID or "instance"
+        self._cluster_settings = cluster_settings
+        self.cluster: Cluster | None = None  # PostgreSQL: every instance processes
         self._stack = AsyncExitStack()
         self.app: App | None = None
         self.dispatcher: Dispatcher | None = None
@@ -84,6 +99,7 @@ class Instance:
             updates_shed=lambda: self.dispatcher.shed if self.dispatcher else 0,
             generator=lambda: self.app.services.gateway.health() if self.app else GatewayHealth(),
             kie_mode=settings.KIE_MODE,
+            leader=lambda: getattr(self.lock, "holder", None) or (self.name if self.lock.held else None),
         )
         self.metrics = metrics or PrometheusMetrics(settings.INSTANCE_ID or "-")
         self._read_gauges(self.metrics)
@@ -105,7 +121,8 @@ class Instance:
 
     async def start(self, host: str = "0.0.0.0") -> None:
         if self._shared_inbox:
-            await self._build(await self._open_storage())  # passive ingest works from the first second
+            await self._build(await self._open_storage())  # processing works from the first second
+            self._start_processing()
         await self._start_http(host)
         await self._try_lead()
         self._leading = asyncio.create_task(self._lead_forever(), name="leadership")
@@ -119,6 +136,7 @@ class Instance:
             self._leading.cancel()
             await asyncio.gather(self._leading, return_exceptions=True)
         await self._stand_down(grace)
+        await self._stop_processing(grace)
         for gauge in (self._gauge_task, self._job_gauge_task):
             if gauge is not None:
                 gauge.cancel()
@@ -151,13 +169,33 @@ class Instance:
             log.warning("LEADER_LOST processing stops", extra={"instance": self.settings.INSTANCE_ID})
             await self._stand_down(grace=5.0)
 
+    def _start_processing(self) -> None:
+        """PostgreSQL: claim updates and drive jobs alongside the other instances, leader or not."""
+        assert self.cluster is not None and self.dispatcher is not None and self.app is not None
+        runner = self.app.runner
+        assert isinstance(runner, SharedJobRunner)
+        self.cluster.start(self.dispatcher, self.settings.WORKERS, runner.wake)
+        self.health.active = True
+        log.info("INSTANCE_PROCESSING", extra={"instance": self.name, "owner": self.cluster.owner})
+
+    async def _stop_processing(self, grace: float) -> None:
+        if self.cluster is None:
+            return
+        self.health.active = False
+        await self.cluster.stop_claiming()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop(grace)
+        await self.cluster.release()
+        if self.app is not None:
+            await self.app.runner.stop(grace)
+
     async def _take_over(self) -> None:
         if self.app is None:
             await self._build(await self._open_storage())
         assert self.app is not None and self.dispatcher is not None
         self.health.active = self.health.lock_acquired = True
         await reload_overrides(self.app.services)  # what admins changed while another instance led
-        queued = await self.dispatcher.start()
+        queued = 0 if self.cluster is not None else await self.dispatcher.start()
         jobs = await self.app.runner.resume()
         broadcasts = await self.app.broadcaster.resume()
         log.info("INSTANCE_ACTIVE",
@@ -173,12 +211,17 @@ class Instance:
         self._active_tasks.append(asyncio.create_task(self.app.sender.run(PUMP_SECONDS), name="outbox"))
 
     async def _stand_down(self, grace: float) -> None:
-        self.health.active = False
+        """Stop what the leader does; with JSON files that is all processing."""
         self.health.lock_acquired = self.lock.held
         for task in self._active_tasks:
             task.cancel()
         await asyncio.gather(*self._active_tasks, return_exceptions=True)
         self._active_tasks.clear()
+        if self.cluster is not None:  # processing goes on (stopped by stop())
+            if self.app is not None:
+                await self.app.broadcaster.stop()
+            return
+        self.health.active = False
         if self.dispatcher is not None:
             await self.dispatcher.stop(grace)
         if self.app is not None:
@@ -186,15 +229,18 @@ class Instance:
             await self.app.broadcaster.stop()
 
     async def _sweep(self) -> None:
-        """Active only: pick up updates stored by other instances; re-drive stuck deliveries/refunds."""
+        """Leader only: pick up updates stored by other instances (JSON; with PostgreSQL the claimers do);
+        re-drive stuck deliveries/refunds (with PostgreSQL: the jobs no instance drives)."""
         assert self.app is not None and self.dispatcher is not None
         since_resume = 0.0
+        resume_every = JOB_SWEEP_SECONDS if self.cluster is not None else RESUME_SECONDS
         while True:
             await asyncio.sleep(PUMP_SECONDS)
             since_resume += PUMP_SECONDS
             try:
-                await self.dispatcher.load_pending()
-                if since_resume >= RESUME_SECONDS:
+                if self.cluster is None:
+                    await self.dispatcher.load_pending()
+                if since_resume >= resume_every:
                     since_resume = 0.0
                     await self.app.runner.resume()
             except StorageUnavailableError as error:
@@ -204,17 +250,23 @@ class Instance:
 
     async def _build(self, storage: Storage) -> None:
         self._stack.push_async_callback(storage.close)
+        settings = self.settings
+        if self._shared_inbox:
+            assert isinstance(storage, PostgresStorage) and settings.DATABASE_URL is not None
+            self.cluster = Cluster(storage, settings.DATABASE_URL.get_secret_value(), lease_owner(self.name),
+                                   self._cluster_settings)
         self.app = await self._stack.enter_async_context(build_app(
             self.settings, messenger=self._messenger, media=self._media, storage=storage,
             runner_settings=self._runner_settings, resume=False, stars=TelegramStars(self.bot),
             bot_username=_username(self.bot), metrics=self.metrics,
+            job_leases=self.cluster.job_leases if self.cluster else None,
         ))
-        settings = self.settings
         self.dispatcher = Dispatcher(
             inbox=storage.inbox, users=storage.users, core=self.app.core, parse=parse_update, chat_of=update_chat_id,
             clock=self.app.services.clock, workers=settings.WORKERS,
             limiter=RateLimiter(settings.RATE_LIMIT_BURST, settings.RATE_LIMIT_PER_SECOND),
             backlog_max=settings.CHAT_BACKLOG_MAX, metrics=self.metrics,
+            wake=self.cluster.wake if self.cluster else None,
         )
         self.inbox_gauge = InboxGauge(storage.inbox, settings.INBOX_DEPTH_EVERY_S)
         self._gauge_task = asyncio.create_task(self.inbox_gauge.run(), name="inbox-depth")
@@ -269,7 +321,8 @@ class Instance:
             correlation_id.reset(token)
 
     async def confirm_task(self, task_id: str) -> bool:
-        """A KIE callback. Only the active instance acts on it (the active one also polls every job)."""
+        """A KIE callback. Only an active instance acts on it (with PostgreSQL every instance is: the job's
+        driver settles it, see JobRunner.on_task_event)."""
         if self.app is None or not self.health.active:
             log.info("KIE_CALLBACK_IGNORED_PASSIVE", extra={"task": task_id})
             return False

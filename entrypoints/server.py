@@ -30,6 +30,7 @@ from adapters.telegram.messenger import TelegramMessenger
 from adapters.catalog.yaml_catalog import load_catalog
 from adapters.telegram.polling import UpdatePoller, WebhookRefusedError
 from adapters.telegram.result_links import ResultLinks, parse_origins
+from entrypoints.cluster import ClusterSettings
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.http_app import VERSION
 from entrypoints.instance import Instance
@@ -119,6 +120,7 @@ def make_instance(
     lock: LeaderLock | None = None,
     runner_settings: Any = None,
     messenger: Messenger | None = None,
+    cluster_settings: ClusterSettings | None = None,
     metrics: PrometheusMetrics | None = None,
 ) -> Instance:
     """``metrics``: the registry ``bot`` reports to (make_bot); a new one when not given."""
@@ -127,7 +129,8 @@ def make_instance(
         settings, bot, messenger=messenger or TelegramMessenger(bot, links=result_links(settings)),
         media=TelegramMediaReader(bot), lock=lock,
         open_storage=storage_opener(settings, lock), shared_inbox=settings.DATABASE_URL is not None,
-        runner_settings=runner_settings, poll_updates=poll_updates, metrics=metrics or make_metrics(settings),
+        runner_settings=runner_settings, poll_updates=poll_updates, name=instance_id(settings),
+        cluster_settings=cluster_settings, metrics=metrics or make_metrics(settings),
     )
 
 

@@ -16,7 +16,9 @@ from adapters.system.clock import SystemClock
 from core.bot import BotCore
 from core.broadcaster import Broadcaster
 from core.context import CoreSettings, Services
+from core.job_leases import LeaseKeeper
 from core.job_runner import JobRunner, RunnerSettings
+from core.shared_job_runner import SharedJobRunner
 from core.money import currency_for, major_to_minor
 from core.pricing import PriceSettings
 from core.runtime import reload_overrides
@@ -96,10 +98,12 @@ async def build_app(
     resume: bool = True,
     stars: StarsGateway | None = None,
     bot_username: str | None = None,
+    job_leases: LeaseKeeper | None = None,
     metrics: Metrics = NO_METRICS,
 ) -> AsyncIterator[App]:
     """``resume``: drive the unfinished jobs at once (the simulator); the server does it only while it
-    holds the leader lock. A given ``storage`` is the caller's to close."""
+    holds the leader lock. A given ``storage`` is the caller's to close. ``job_leases``: several instances share
+the database (entrypoints/cluster.py)."""
     clock = clock or SystemClock()
     catalog = load_catalog_files(settings.CATALOG_PATH)  # models.yaml + families.yaml beside it
     if not settings.MJ_ENABLED:
@@ -117,8 +121,9 @@ async def build_app(
         await reload_overrides(services)  # models switched off and the markup set by admins
         sender = OutboxSender(storage.outbox, messenger, storage.users, clock)
         stack.push_async_callback(sender.close)  # after the runner and broadcaster stopped (exit runs LIFO)
-        runner = JobRunner(services, messenger, runner_settings or RunnerSettings(callback_url=settings.kie_callback_url()),
-                           sender=sender)
+        runner_settings = runner_settings or RunnerSettings(callback_url=settings.kie_callback_url())
+        runner = (JobRunner(services, messenger, runner_settings, sender=sender) if job_leases is None
+                  else SharedJobRunner(services, messenger, runner_settings, job_leases, sender=sender))
         stack.push_async_callback(runner.stop)
         broadcaster = Broadcaster(services, messenger)
         stack.push_async_callback(broadcaster.stop)

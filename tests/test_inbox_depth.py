@@ -59,15 +59,15 @@ async def test_a_failed_read_keeps_the_last_value_and_the_gauge_goes_on(tmp_path
     assert seen == [4, 4, 1]
 
 
-async def test_a_passive_instance_reports_the_shared_inbox_not_what_it_stored(tmp_path):
+async def test_a_worker_instance_reports_the_shared_inbox_not_what_it_stored(tmp_path):
     async with scratch_database(migrated=True) as dsn, FakeBotApi() as api:
         async with instances(tmp_path, api, 2, DATABASE_URL=dsn, INBOX_DEPTH_EVERY_S="0.05") as (first, second):
-            assert (await health(second))["mode"] == "passive"
-            assert await post(second, message_update(USER, "/start")) == 200  # stored by the passive one
-            await eventually(lambda: replies(api))  # processed by the active one
+            assert (await health(second))["role"] == "worker"
+            assert await post(second, message_update(USER, "/start")) == 200  # stored by the worker
+            await eventually(lambda: replies(api))  # processed by whichever instance claimed it
             # The reply goes out before the row is marked done: wait for storage, not for the reply.
             await eventually(lambda: _stored_depth_is(second, 0))
-            # Counting what it took in, the passive instance said 1 forever; now both read storage.
+            # Both read the depth from storage, not from what each took in.
             await eventually(lambda: _depth_is(second, 0))
             await eventually(lambda: _depth_is(first, 0))
 

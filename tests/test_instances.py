@@ -86,22 +86,24 @@ async def health(instance) -> dict:
             return await response.json()
 
 
-async def test_with_postgres_the_passive_instance_stores_updates_and_takes_over_when_the_active_stops(tmp_path):
+async def test_with_postgres_both_instances_process_and_the_worker_leads_when_the_leader_stops(tmp_path):
     async with scratch_database(migrated=True) as dsn, FakeBotApi() as api:
         async with instances(tmp_path, api, 2, DATABASE_URL=dsn) as (first, second):
-            assert (await health(first))["mode"] == "active" and (await health(first))["storage"] == "postgres"
-            passive = await health(second)
-            assert (passive["mode"], passive["lock_acquired"]) == ("passive", False)
-            # A deploy overlap: Telegram now sends everything to the new (passive) instance.
+            leader = await health(first)
+            assert (leader["mode"], leader["lock_acquired"], leader["role"], leader["leader"]) == ("active", True, "leader", "i0")
+            assert leader["storage"] == "postgres"
+            worker = await health(second)
+            assert (worker["mode"], worker["lock_acquired"], worker["role"], worker["leader"]) == ("active", False, "worker", "i0")
+            # A deploy overlap: Telegram now sends everything to the new instance, which processes it itself.
             assert await post(second, message_update(USER, "/start")) == 200
             await eventually(lambda: replies(api))
             assert await press(api, second, "Картинки и дизайн") == 200
             await eventually(lambda: len(api.calls("answerCallbackQuery")) == 1)
-            assert second.app.runner.in_flight == 0 and second.dispatcher.accepted >= 1
-            # The old instance stops (SIGTERM): the new one takes over within a lock retry.
+            assert second.dispatcher.accepted >= 1
+            # The old instance stops (SIGTERM): the new one takes the leader lock within a lock retry.
             stopped_at = time.perf_counter()
             await first.stop(5)
-            await eventually(lambda: second.health.active, timeout=10)
+            await eventually(lambda: second.health.lock_acquired, timeout=10)
             takeover = time.perf_counter() - stopped_at
             logging.getLogger(__name__).warning("TAKEOVER_MEASURED graceful %.3f s", takeover)
             assert takeover < 10
@@ -123,11 +125,12 @@ async def test_with_postgres_a_crashed_leader_is_replaced_within_seconds(tmp_pat
             crashed_at = time.perf_counter()
             async with admin_connection(dsn) as admin:
                 await admin.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
-            await eventually(lambda: second.health.active, timeout=10)
+            await eventually(lambda: second.health.lock_acquired, timeout=10)
             takeover = time.perf_counter() - crashed_at
             logging.getLogger(__name__).warning("TAKEOVER_MEASURED crash %.3f s", takeover)
             assert takeover < 10
-            await eventually(lambda: not first.health.active, timeout=10)  # the old leader demoted itself
+            await eventually(lambda: not first.health.lock_acquired, timeout=10)  # the old leader demoted itself
+            assert first.health.active  # and goes on processing as a worker
             assert await post(second, message_update(USER, "/start")) == 200
             await eventually(lambda: replies(api))
 

@@ -293,8 +293,8 @@ async def test_unfinished_jobs_are_counted_by_state_and_family(tmp_path, opened)
 @pytest.mark.slow  # two servers on a scratch database, as tests/test_instances.py
 async def test_two_instances_on_one_database_each_report_their_own_work(tmp_path):
     async with pg.scratch_database(migrated=True) as dsn, FakeBotApi() as api:
-        async with instances(tmp_path, api, 2, DATABASE_URL=dsn) as (active, passive):
-            assert await post(passive, message_update(USER, "/start")) == 200  # stored by one, processed by the other
+        async with instances(tmp_path, api, 2, DATABASE_URL=dsn) as (leader, worker):
+            assert await post(worker, message_update(USER, "/start")) == 200  # stored by the worker
             await eventually(lambda: replies(api, USER))
 
             async def scraped(instance) -> Samples:
@@ -302,15 +302,18 @@ async def test_two_instances_on_one_database_each_report_their_own_work(tmp_path
                     async with http.get(f"http://127.0.0.1:{instance.port}/metrics") as response:
                         return samples(await response.text())
 
-            on_active, on_passive = await scraped(active), await scraped(passive)
-            assert {dict(labels)["instance_id"] for _, labels in on_active} == {"i0"}
-            assert {dict(labels)["instance_id"] for _, labels in on_passive} == {"i1"}
-            assert (value(on_active, "trt_leader"), value(on_passive, "trt_leader")) == (1, 0)
-            assert value(on_passive, "trt_updates_received_total", result="accepted") == 1
-            assert value(on_active, "trt_updates_received_total", result="accepted") == 0
-            assert value(on_active, "trt_updates_processed_total", outcome="ok") == 1
-            assert value(on_passive, "trt_updates_processed_total", outcome="ok") == 0
-            assert value(on_active, "trt_instance_info", storage="postgres") == 1
+            await eventually(lambda: leader.dispatcher.pending == worker.dispatcher.pending == 0)
+            on_leader, on_worker = await scraped(leader), await scraped(worker)
+            assert {dict(labels)["instance_id"] for _, labels in on_leader} == {"i0"}
+            assert {dict(labels)["instance_id"] for _, labels in on_worker} == {"i1"}
+            assert (value(on_leader, "trt_leader"), value(on_worker, "trt_leader")) == (1, 0)
+            assert (value(on_leader, "trt_processing"), value(on_worker, "trt_processing")) == (1, 1)  # both work
+            assert value(on_worker, "trt_updates_received_total", result="accepted") == 1
+            assert value(on_leader, "trt_updates_received_total", result="accepted") == 0
+            # Processed once, by whichever instance claimed it (the one that stored it, mostly).
+            processed = [value(on, "trt_updates_processed_total", outcome="ok") for on in (on_leader, on_worker)]
+            assert sorted(processed) == [0, 1]
+            assert value(on_leader, "trt_instance_info", storage="postgres") == 1
 
 
 # --- the real process ------------------------------------------------------------------------------------------

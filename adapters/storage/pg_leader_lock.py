@@ -71,6 +71,8 @@ _EVICT_STALE = f"""
       AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = h.backend_pid AND {_OUR_LOCK})
 """
 
+_HOLDER = "SELECT instance_id FROM leader_heartbeat WHERE lock_key = $1"
+
 _DELETE_OWN_ROW = "DELETE FROM leader_heartbeat WHERE lock_key = $1 AND backend_pid = pg_backend_pid()"
 
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
@@ -120,6 +122,7 @@ class PostgresLeaderLock:
         self._held = False
         self._busy = asyncio.Lock()  # one query at a time on the one connection
         self._last_error: str | None = None
+        self.holder: str | None = None  # the instance id holding the lock, as last seen (ours while held)
 
     def __repr__(self) -> str:  # never shows the DSN
         return f"PostgresLeaderLock(key={self.key}, instance_id={self.instance_id!r}, held={self._held})"
@@ -137,6 +140,7 @@ class PostgresLeaderLock:
                 if await self._try_lock(conn):
                     return await self._start_holding(conn)
                 if not await self._evict_stale_holder(conn):
+                    self.holder = await conn.fetchval(_HOLDER, self.key)
                     return False
                 deadline = asyncio.get_running_loop().time() + self._takeover_wait
                 while True:  # the terminated backend frees the lock as it exits, a moment later
@@ -161,7 +165,7 @@ class PostgresLeaderLock:
 
     async def release(self) -> None:
         async with self._busy:
-            was_held, self._held = self._held, False
+            was_held, self._held, self.holder = self._held, False, None
             conn, self._conn = self._conn, None
             if conn is None:
                 return
@@ -216,6 +220,7 @@ class PostgresLeaderLock:
             await self._drop_connection()
             return False
         self._held = True
+        self.holder = self.instance_id
         log.info("LEADER_ACQUIRED", extra={"instance": self.instance_id, "key": self.key, "backend_pid": pid})
         return True
 
@@ -248,7 +253,7 @@ class PostgresLeaderLock:
         return True
 
     async def _lose(self, reason: str) -> bool:
-        self._held = False
+        self._held, self.holder = False, None
         log.warning("LEADER_LOST", extra={"instance": self.instance_id, "key": self.key, "reason": reason})
         await self._drop_connection()  # whatever the session still holds is freed with it
         return False
@@ -280,7 +285,7 @@ class PostgresLeaderLock:
         """Cut the connection at once (sync): the server frees the lock whatever state we were in."""
         if self._held:
             log.warning("LEADER_LOST", extra={"instance": self.instance_id, "key": self.key, "reason": "cancelled"})
-        self._held = False
+        self._held, self.holder = False, None
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.terminate()

@@ -15,6 +15,7 @@ from adapters.media.mutagen_probe import MutagenProbe
 from adapters.storage.file_leader_lock import FileLeaderLock
 from adapters.storage.json_storage import JsonStorage
 from adapters.storage.pg_leader_lock import PostgresLeaderLock
+from adapters.storage.postgres.claims import PostgresInboxClaims, PostgresJobLeases, PostgresWakeups
 from adapters.storage.postgres.storage import PostgresStorage
 from adapters.system.clock import SystemClock, VirtualClock
 from adapters.system.files import LocalFileReader
@@ -22,6 +23,7 @@ from adapters.telegram.files import TelegramMediaReader
 from adapters.telegram.messenger import TelegramMessenger
 from adapters.telegram.stars import TelegramStars
 from ports.billing import StarsGateway
+from ports.claims import InboxClaims, JobLeases, Wakeups
 from ports.clock import Clock
 from ports.effects import Messenger
 from ports.generation import GenerationGateway
@@ -46,6 +48,18 @@ def file_lock_is_a_leader_lock(lock: FileLeaderLock) -> LeaderLock:
 
 def postgres_lock_is_a_leader_lock(lock: PostgresLeaderLock) -> LeaderLock:
     return lock
+
+
+def postgres_inbox_claims_are_inbox_claims(claims: PostgresInboxClaims) -> InboxClaims:
+    return claims
+
+
+def postgres_job_leases_are_job_leases(leases: PostgresJobLeases) -> JobLeases:
+    return leases
+
+
+def postgres_wakeups_are_wakeups(wakeups: PostgresWakeups) -> Wakeups:
+    return wakeups
 
 
 # --- the other ports -------------------------------------------------------------------------------

@@ -59,6 +59,11 @@ class PostgresStorage:
     def pool(self) -> asyncpg.Pool:
         return self._db.pool
 
+    @property
+    def database(self) -> Database:
+        """The pool with error translation, for the claims of several instances (claims.py)."""
+        return self._db
+
     @classmethod
     async def open(
         cls,

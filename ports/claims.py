@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from ports.storage import InboxUpdate, JobState
+from ports.model import JobState
+from ports.storage import InboxUpdate
 
 
 class InboxClaims(Protocol):

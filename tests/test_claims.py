@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from core import cashier
+
 import asyncio
 from datetime import datetime, timedelta, timezone
 
@@ -129,9 +131,9 @@ def test_a_lease_needs_an_owner_and_a_positive_length():
 
 
 async def launched(storage, job_id: str, state: JobState = JobState.CREATED) -> Job:
-    await storage.users.ensure(UserRef(7, first_name="T"), 1000, NOW)
+    await cashier.ensure_user(storage, UserRef(7, first_name="T"), 1000, NOW)
     job = Job(job_id, 7, 7, "z-image", {"prompt": "p"}, 10, JobState.CREATED, NOW, NOW, NOW + timedelta(hours=1))
-    stored, _ = await storage.jobs.launch(job)
+    stored, _ = await cashier.launch(storage, job)
     if state is not JobState.CREATED:
         stored = await storage.jobs.transition(job_id, {JobState.CREATED}, state, updated_at=NOW)
     return stored

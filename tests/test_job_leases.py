@@ -4,6 +4,8 @@ over when its lease expires; a KIE callback heard by another instance wakes the 
 
 from __future__ import annotations
 
+from core import cashier
+
 import asyncio
 
 import asyncpg
@@ -54,10 +56,10 @@ async def runners(tmp_path: Path, dsn: str, count: int, *, lease: float = 30.0, 
 
 async def launch(app: App, job_id: str) -> Job:
     storage, now = app.storage, app.services.clock.now()
-    await storage.users.ensure(UserRef(USER, first_name="T"), 100_000, now)
+    await cashier.ensure_user(storage, UserRef(USER, first_name="T"), 100_000, now)
     job = Job(job_id, USER, USER, "z-image", {"prompt": "test", "aspect_ratio": "1:1"}, 80, JobState.CREATED, now, now,
               now + timedelta(minutes=5))
-    stored, new = await storage.jobs.launch(job)
+    stored, new = await cashier.launch(storage, job)
     assert new
     return stored
 

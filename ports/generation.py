@@ -84,6 +84,15 @@ class GatewayUnavailableError(GatewayError):
     code = "unavailable"
 
 
+class GatewayRateLimitedError(GatewayUnavailableError):
+    """The service refused a new task for the request rate (KIE 429: not queued). ``retry_after``: seconds, when
+    the service said; the caller shrinks the shared submit budget (ports/budgets.py) for that long."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class GatewayRejectedError(GatewayError):
     """The request itself is wrong (validation, content policy); the user must change something."""
 

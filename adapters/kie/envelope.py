@@ -21,6 +21,7 @@ from ports.generation import (
     GatewayError,
     GatewayQuotaError,
     GatewayRejectedError,
+    GatewayRateLimitedError,
     GatewayUnavailableError,
     TaskState,
     TaskStatus,
@@ -35,7 +36,8 @@ STREAM_UPLOAD = "file-stream-upload"
 URL_UPLOAD = "file-url-upload"
 
 # Envelope codes after which resending cannot create a duplicate: KIE says the request was not queued.
-NOT_ACCEPTED_CODES = frozenset({429, 455})
+RATE_LIMITED_CODE = 429
+NOT_ACCEPTED_CODES = frozenset({RATE_LIMITED_CODE, 455})
 # Transient codes (§7 "retry: yes"); other 5xx are transient too, except the ones listed as final below.
 TRANSIENT_CODES = frozenset({408, 429, 455})
 REJECTED_CODES = frozenset({400, 413, 422})
@@ -181,6 +183,8 @@ def error_for(endpoint: str, code: int, message: str) -> GatewayError:
         return GatewayRejectedError(f"KIE {endpoint} is not available (code {code}, feature or endpoint): {said}")
     if code == GENERATION_FAILED_CODE:
         return GatewayRejectedError(f"KIE reports the generation failed (code 501): {said}")
+    if code == RATE_LIMITED_CODE:
+        return GatewayRateLimitedError(f"KIE {endpoint} refused the request for the rate (code 429): {said}")
     if code in TRANSIENT_CODES or code >= 500:
         return GatewayUnavailableError(f"KIE {endpoint} is temporarily unavailable (code {code}): {said}")
     if 400 <= code < 500:

@@ -49,6 +49,9 @@ class GenerationRequest:
     # Our job id, for logs and tracing only (KIE has no idempotency key).
     job_id: str = ""
     api: str = MARKET_API
+    # The caller took this request's slot of the shared submit budget (ports/budgets.py) already (the job
+    # runner's submission queue): the gateway takes slots itself only for requests without one, and for resends.
+    slot_taken: bool = False
 
 
 @dataclass(frozen=True)

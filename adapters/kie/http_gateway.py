@@ -31,13 +31,15 @@ from adapters.kie import envelope
 from adapters.kie.breaker import CircuitBreaker
 from adapters.kie.envelope import CallFailure
 from adapters.kie.families import UNREACHABLE_CALLBACK, family_of, suno_follow_ups, veo_hd
-from adapters.kie.submit_limiter import DEFAULT_LIMIT, DEFAULT_WINDOW, SubmitLimiter
+from adapters.kie.submit_limiter import DEFAULT_LIMIT, DEFAULT_WINDOW, RATE_LIMIT_HOLD, LocalSubmitBudget, wait_for_slot
+from ports.budgets import SubmitBudget
 from ports.clock import Clock
 from ports.generation import (
     GatewayAuthError,
     GatewayError,
     GatewayHealth,
     GatewayQuotaError,
+    GatewayRateLimitedError,
     GatewayRejectedError,
     GatewayUnavailableError,
     MARKET_API,
@@ -75,6 +77,7 @@ class _Call:
     form: Mapping[str, str] | None = None
     retry_sent: bool = True  # False: resend only when KIE certainly did not accept the request
     long: bool = False  # an upload: a longer timeout
+    generation: bool = False  # a new generation request: takes a slot of KIE's submit budget, each resend too
 
 
 class KieHttpGateway:
@@ -95,6 +98,7 @@ class KieHttpGateway:
         user_agent: str = DEFAULT_USER_AGENT,
         submit_limit: int = DEFAULT_LIMIT,
         submit_window: float = DEFAULT_WINDOW,
+        submit_budget: SubmitBudget | None = None,
     ) -> None:
         if not api_key or not api_key.strip():
             raise ValueError("a KIE API key is required")
@@ -125,7 +129,7 @@ class KieHttpGateway:
         self._hold_until: datetime | None = None
         self._last_transient_at: datetime | None = None
         self._alarmed_at: dict[str, datetime] = {}
-        self._limiter = SubmitLimiter(clock, sleep, limit=submit_limit, window=submit_window)
+        self._budget = submit_budget or LocalSubmitBudget(clock, limit=submit_limit, window=submit_window)
 
     def __repr__(self) -> str:  # never the key
         return f"KieHttpGateway(api={self._api!r}, upload={self._upload!r})"
@@ -158,12 +162,11 @@ class KieHttpGateway:
             "input_keys": ",".join(sorted(map(str, request.input))),
             "prompt_len": _prompt_length(request.input), "callback": bool(request.callback_url),
         })
-        waited = await self._limiter.acquire()
-        if waited:
-            log.info("KIE_SUBMIT_THROTTLED", extra={"job": request.job_id or "-", "waited_s": round(waited, 2)})
+        if not request.slot_taken:
+            await self._slot(request.job_id)
         data = await self._call(
             _Call(family.create_endpoint, "POST", f"{self._api}{family.create_path}",
-                  content=_json_body(payload), retry_sent=False)
+                  content=_json_body(payload), retry_sent=False, generation=True)
         )
         return self._read(envelope.task_id_of, data)
 
@@ -186,9 +189,15 @@ class KieHttpGateway:
                                       params={"taskId": source}))
         return self._read(suno_follow_ups.with_audio_id, request, data)
 
-    async def _submit_hd(self, request: GenerationRequest) -> str:
-        await self._limiter.acquire()
-        return await veo_hd.submit(self._hd_get, request)
+    async def _submit_hd(self, request: GenerationRequest) -> str:  # its first GET starts KIE's work: a new request
+        if not request.slot_taken:
+            await self._slot(request.job_id)
+        return await veo_hd.submit(lambda params: self._call(
+            _Call(veo_hd.ENDPOINT, "GET", f"{self._api}{veo_hd.PATH}", params=params, generation=True)), request)
+
+    async def _slot(self, job_id: str) -> None:  # for callers without a submission queue of their own, and resends
+        if waited := await wait_for_slot(self._budget, self._sleep):
+            log.info("KIE_SUBMIT_THROTTLED", extra={"job": job_id or "-", "waited_s": round(waited, 2)})
 
     async def _status_hd(self, task_id: str) -> TaskStatus:
         return await veo_hd.status(self._hd_get, task_id)
@@ -277,6 +286,8 @@ class KieHttpGateway:
                 if error.retryable:
                     self._last_transient_at = self._clock.now()
                 self._alarm(call.endpoint, error)
+                if call.generation and isinstance(error, GatewayRateLimitedError):  # every instance holds back
+                    await self._budget.hold(error.retry_after or RATE_LIMIT_HOLD)
                 allowed = call.retry_sent or failure.resend_safe
                 if not (error.retryable and allowed and attempt < self._retries):
                     raise error from failure.original
@@ -285,6 +296,8 @@ class KieHttpGateway:
                     "endpoint": call.endpoint, "attempt": attempt + 1, "cause": _cause(failure), "delay_s": round(delay, 2),
                 })
                 await self._sleep(delay)
+                if call.generation:
+                    await self._slot("")  # a resend is a new request for KIE's rate count
                 attempt += 1
 
     def backoff_delay(self, attempt: int) -> float:

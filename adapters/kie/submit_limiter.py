@@ -7,8 +7,10 @@ job runner keeps launches beyond the budget in its submission queue (core/submit
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from ports.budgets import SubmitBudget
 from ports.clock import Clock
 
 DEFAULT_LIMIT = 20
@@ -16,6 +18,7 @@ DEFAULT_WINDOW = 10.0  # seconds
 # KIE counts a request when it arrives, we when we send it: a request sent later may arrive sooner, so a slot
 # is reused only this long after the window has passed.
 MARGIN = 0.5
+RATE_LIMIT_HOLD = DEFAULT_WINDOW  # seconds without new requests after KIE's 429 (it sends no retry_after)
 SHORTEST_WAIT = 0.001  # seconds: a refusal always asks the caller to wait a little
 
 
@@ -45,3 +48,12 @@ class LocalSubmitBudget:
     async def hold(self, seconds: float) -> None:
         until = self._clock.now() + timedelta(seconds=max(seconds, 0.0))
         self._held_until = max(self._held_until or until, until)
+
+
+async def wait_for_slot(budget: SubmitBudget, sleep: Callable[[float], Awaitable[None]]) -> float:
+    """Take a slot, sleeping while there is none; the seconds waited."""
+    waited = 0.0
+    while (wait := await budget.take()) > 0:
+        waited += wait
+        await sleep(wait)
+    return waited

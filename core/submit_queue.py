@@ -74,6 +74,7 @@ class SubmitQueue:
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._run(), name="submit-queue")
         try:
+            await self._show_places()  # told at once, even if the slot comes before the next refusal
             await waiter.granted
         finally:
             self._waiters.pop(job.id, None)

@@ -115,9 +115,11 @@ async def build_app(
     resume: bool = True,
     stars: StarsGateway | None = None,
     bot_username: str | None = None,
+    submit_budget: SubmitBudget | None = None,
 ) -> AsyncIterator[App]:
     """``resume``: drive the unfinished jobs at once (the simulator); the server does it only while it
-    holds the leader lock. A given ``storage`` is the caller's to close."""
+    holds the leader lock. A given ``storage`` is the caller's to close. ``submit_budget``: KIE's, when not the
+    storage's (benchmarks compare budgets)."""
     clock = clock or SystemClock()
     catalog = load_catalog_files(settings.CATALOG_PATH)  # models.yaml + families.yaml beside it
     if not settings.MJ_ENABLED:
@@ -126,7 +128,7 @@ async def build_app(
         if storage is None:
             storage = await JsonStorage.open(settings.DATA_DIR)
             stack.push_async_callback(storage.close)
-        budget = submit_budget_for(settings, storage, clock)
+        budget = submit_budget or submit_budget_for(settings, storage, clock)
         share_send_pace(storage, messenger)
         gateway = gateway or await build_gateway(settings, catalog, clock, stack, budget)
         base = core_settings(settings)

@@ -64,7 +64,7 @@ class SubmitQueue:
         """Return once ``job`` holds a slot of the budget (the caller submits it at once); the seconds it waited.
         While it waits, ``tell(place)`` shows its place: at once, then when it changes (at most every
         ``show_every`` seconds)."""
-        if not self._waiters and await self._budget.take() == 0.0:
+        if not self._pending() and await self._budget.take() == 0.0:
             self.passed += 1
             return 0.0
         started = self._clock.now()
@@ -94,7 +94,7 @@ class SubmitQueue:
 
     async def _run(self) -> None:
         try:
-            while self._waiters:
+            while self._pending():
                 try:
                     wait = await self._budget.take()
                 except StorageUnavailableError as error:  # the shared budget is out of reach: try again
@@ -112,6 +112,10 @@ class SubmitQueue:
             for waiter in list(self._waiters.values()):
                 if not waiter.granted.done():
                     waiter.granted.set_exception(RuntimeError("the submission queue stopped"))
+
+    def _pending(self) -> bool:
+        """Someone still waits (a granted waiter stays listed until its task resumes: it needs no slot)."""
+        return any(not waiter.granted.done() for waiter in self._waiters.values())
 
     def _grant(self) -> None:
         """The slot just taken goes to the oldest waiter still waiting (a cancelled one's slot is passed on)."""

@@ -36,7 +36,8 @@ async def test_launches_beyond_the_budget_wait_oldest_first_and_each_is_told_its
     async def order() -> list[str]:
         return sorted(waiting)
 
-    queue = SubmitQueue(LocalSubmitBudget(clock, limit=20, window=10.0), clock, order, refresh=1.0, show_every=0.0)
+    budget = CountingBudget(LocalSubmitBudget(clock, limit=20, window=10.0))
+    queue = SubmitQueue(budget, clock, order, refresh=1.0, show_every=0.0)
 
     async def launch(one: Job) -> None:
         async def tell(place: int) -> None:
@@ -54,6 +55,20 @@ async def test_launches_beyond_the_budget_wait_oldest_first_and_each_is_told_its
     assert all(places == sorted(places, reverse=True) for places in told.values())  # a place only moves up
     assert queue.queued == 6 and queue.passed == 26 and queue.length == 0
     assert queue.longest_wait >= 10.0
+    assert budget.given == 26  # no slot taken for nobody
+
+
+class CountingBudget:
+    def __init__(self, inner: LocalSubmitBudget) -> None:
+        self.inner, self.given = inner, 0
+
+    async def take(self) -> float:
+        wait = await self.inner.take()
+        self.given += wait == 0.0
+        return wait
+
+    async def hold(self, seconds: float) -> None:
+        await self.inner.hold(seconds)
 
 
 @pytest.mark.parametrize(("language", "expected"), [("ru", "⏳ В очереди: 3-й"), ("en", "⏳ In the queue: 3rd")])

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import re
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -650,3 +651,39 @@ async def test_aclose_closes_only_a_client_the_gateway_created():
 def test_a_missing_api_key_fails_fast():
     with pytest.raises(ValueError, match="API key"):
         KieHttpGateway(API, UPLOAD, " ", clock=VirtualClock())
+
+
+class RecordingBudget:
+    """A SubmitBudget that always has room and records what the gateway asked of it."""
+
+    def __init__(self) -> None:
+        self.taken, self.holds = 0, []
+
+    async def take(self) -> float:
+        self.taken += 1
+        return 0.0
+
+    async def hold(self, seconds: float) -> None:
+        self.holds.append(seconds)
+
+
+async def test_every_generation_request_takes_a_slot_of_the_shared_budget_unless_the_caller_took_it(make):
+    budget = RecordingBudget()
+    s = make(submit_budget=budget)
+    s.kie.on(CREATE, envelope(data={"taskId": "task_1"})).on(RECORD, envelope(data=record("waiting")))
+    s.kie.on("/api/v1/veo/get-1080p-video", envelope(422, "1080P is processing. Please check back shortly."))
+    await s.gateway.submit(REQUEST)  # market createTask
+    await s.gateway.submit(GenerationRequest("veo/1080p", {"task_id": "veo_1", "index": 0}, job_id="j2", api="veo_1080p"))
+    assert budget.taken == 2  # the 1080p follow-up's first GET starts KIE's work: it counts too
+    await s.gateway.submit(replace(REQUEST, slot_taken=True))  # the job runner's queue took the slot
+    assert budget.taken == 2
+    await s.gateway.status("task_1")
+    assert budget.taken == 2  # polling is not a generation request
+
+
+async def test_a_429_holds_the_shared_budget_and_the_resend_takes_a_new_slot(make):
+    budget = RecordingBudget()
+    s = make(submit_budget=budget)
+    s.kie.on(CREATE, envelope(429, "Too many requests"), envelope(data={"taskId": "task_2"}))
+    assert await s.gateway.submit(replace(REQUEST, slot_taken=True)) == "task_2"
+    assert budget.holds == [10.0] and budget.taken == 1  # KIE sends no retry_after: a whole window

@@ -136,3 +136,31 @@ async def test_the_local_pace_answers_like_the_shared_one():
     assert [round(grant.wait, 3) for grant in grants[3:]] == [1.0, 2.0, 3.0]
     await pace.defer(9, 2.0)
     assert (await pace.reserve(9)).wait == pytest.approx(2.0)
+
+
+async def test_the_wiring_shares_the_budgets_through_postgresql_and_keeps_them_local_otherwise(tmp_path):
+    from adapters.storage.json_storage import JsonStorage
+    from adapters.storage.postgres.budgets import PgSendPace, PgSubmitBudget
+    from entrypoints.settings import load_settings
+    from entrypoints.wiring import share_send_pace, submit_budget_for
+
+    real = load_settings({}, DATA_DIR=tmp_path, KIE_MODE="real", KIE_API_KEY="k")
+    shared: list[object] = []
+
+    class Messenger:
+        def share_pace(self, make):
+            shared.append(make(PaceSettings()))
+
+    async with pg.open_pg() as storage:
+        assert isinstance(submit_budget_for(real, storage, VirtualClock()), PgSubmitBudget)
+        share_send_pace(storage, Messenger())
+        assert len(shared) == 1 and isinstance(shared[0], PgSendPace)
+    json = await JsonStorage.open(tmp_path / "json")
+    try:
+        assert isinstance(submit_budget_for(real, json, VirtualClock()), LocalSubmitBudget)
+        share_send_pace(json, Messenger())
+        assert len(shared) == 1  # one instance: the messenger keeps its own pace
+        fake = load_settings({}, DATA_DIR=tmp_path)
+        assert submit_budget_for(fake, json, VirtualClock()) is None  # the in-process fake generator has no limit
+    finally:
+        await json.close()

@@ -687,3 +687,12 @@ async def test_a_429_holds_the_shared_budget_and_the_resend_takes_a_new_slot(mak
     s.kie.on(CREATE, envelope(429, "Too many requests"), envelope(data={"taskId": "task_2"}))
     assert await s.gateway.submit(replace(REQUEST, slot_taken=True)) == "task_2"
     assert budget.holds == [10.0] and budget.taken == 1  # KIE sends no retry_after: a whole window
+
+
+async def test_a_retry_after_header_on_a_429_sets_how_long_the_budget_is_held(make):
+    budget = RecordingBudget()
+    s = make(submit_budget=budget)
+    s.kie.on(CREATE, httpx.Response(429, text="slow down", headers={"Retry-After": "3"}),
+             envelope(data={"taskId": "task_3"}))
+    assert await s.gateway.submit(replace(REQUEST, slot_taken=True)) == "task_3"
+    assert budget.holds == [3.0]

@@ -139,7 +139,19 @@ def interpret(endpoint: str, response: httpx.Response) -> Any:
         )
     else:
         return envelope.data
-    raise CallFailure(error_for(endpoint, code, message), kie_code=code)
+    error = error_for(endpoint, code, message)
+    if isinstance(error, GatewayRateLimitedError):
+        error.retry_after = _retry_after(response.headers.get("Retry-After"))
+    raise CallFailure(error, kie_code=code)
+
+
+def _retry_after(header: str | None) -> float | None:
+    """HTTP Retry-After in seconds (KIE documents none; a proxy in front of it may send one)."""
+    try:
+        seconds = float(header) if header else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 < seconds <= 3600 else None
 
 
 def _parse(content: bytes) -> tuple[Envelope | None, str, Exception | None]:

@@ -164,3 +164,20 @@ async def test_the_wiring_shares_the_budgets_through_postgresql_and_keeps_them_l
         assert submit_budget_for(fake, json, VirtualClock()) is None  # the in-process fake generator has no limit
     finally:
         await json.close()
+
+
+async def test_a_send_goes_on_at_the_local_pace_when_the_shared_one_is_out_of_reach():
+    from adapters.telegram.limits import FloodLimiter
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    limiter = FloodLimiter(per_chat_interval=1.0, chat_burst=1, sleep=sleep, clock=lambda: 1000.0)
+    storage = await pg.open_storage()
+    limiter.share(storage.shared_send_pace(limiter.settings))
+    assert await limiter.acquire(1) == 0.0
+    await storage.close()  # the database is gone: the local pace answers
+    assert await limiter.acquire(2) == 0.0
+    assert await limiter.acquire(2) == 1.0 and slept == [1.0]

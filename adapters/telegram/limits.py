@@ -28,6 +28,7 @@ from telegram.warnings import PTBDeprecationWarning
 from adapters.telegram.pace import LocalSendPace
 from ports.budgets import PaceSettings, SendPace, bulk_sending
 from ports.effects import MessengerUnavailableError, RecipientBlockedError
+from ports.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,8 @@ class FloodLimiter:
     ) -> None:
         self.settings = PaceSettings(per_chat_interval, chat_burst, global_per_second)
         self._sleep = sleep
-        self._pace: SendPace = LocalSendPace(self.settings, clock, max_chats=max_chats)
+        self._local = LocalSendPace(self.settings, clock, max_chats=max_chats)
+        self._pace: SendPace = self._local
 
     def share(self, pace: SendPace) -> None:
         """Pace by ``pace`` from now on (the budget every instance on one database shares)."""
@@ -102,17 +104,27 @@ class FloodLimiter:
     async def acquire(self, chat_id: int) -> float:
         """Wait for this chat's next slot, then for an overall one; returns the seconds waited."""
         bulk = bulk_sending.get()
-        grant = await self._pace.reserve(chat_id, bulk=bulk)
+        grant = await self._ask(lambda pace: pace.reserve(chat_id, bulk=bulk))
         waited = 0.0
         while not grant.taken:
             waited += await self._wait(chat_id, grant.wait)
-            grant = await self._pace.overall(bulk=bulk)
+            grant = await self._ask(lambda pace: pace.overall(bulk=bulk))
         return waited + await self._wait(chat_id, grant.wait)
 
     async def defer(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429 for this chat: hold every sender to it back for ``seconds`` (and slow the
         overall pace down for as long)."""
-        await self._pace.defer(chat_id, seconds)
+        await self._ask(lambda pace: pace.defer(chat_id, seconds))
+
+    async def _ask(self, call: Callable[[SendPace], Awaitable[T]]) -> T:
+        """The shared pace out of reach (the database down or closing) never stops a send: this process's own
+        pace answers meanwhile."""
+        if self._pace is not self._local:
+            try:
+                return await call(self._pace)
+            except StorageError as error:
+                log.warning("TELEGRAM_PACE_LOCAL", extra={"error": type(error).__name__})
+        return await call(self._local)
 
     async def _wait(self, chat_id: int, seconds: float) -> float:
         if seconds <= 0:

@@ -64,7 +64,7 @@ class SubmitQueue:
         """Return once ``job`` holds a slot of the budget (the caller submits it at once); the seconds it waited.
         While it waits, ``tell(place)`` shows its place: at once, then when it changes (at most every
         ``show_every`` seconds)."""
-        if not self._pending() and await self._budget.take() == 0.0:
+        if not self._pending() and await self._take() == 0.0:
             self.passed += 1
             return 0.0
         started = self._clock.now()
@@ -95,11 +95,7 @@ class SubmitQueue:
     async def _run(self) -> None:
         try:
             while self._pending():
-                try:
-                    wait = await self._budget.take()
-                except StorageUnavailableError as error:  # the shared budget is out of reach: try again
-                    log.warning("SUBMIT_BUDGET_UNAVAILABLE", extra={"error": str(error)})
-                    wait = self._refresh
+                wait = await self._take()
                 if wait == 0.0:
                     self._grant()
                     continue
@@ -112,6 +108,13 @@ class SubmitQueue:
             for waiter in list(self._waiters.values()):
                 if not waiter.granted.done():
                     waiter.granted.set_exception(RuntimeError("the submission queue stopped"))
+
+    async def _take(self) -> float:
+        try:
+            return await self._budget.take()
+        except StorageUnavailableError as error:  # the shared budget is out of reach: wait, try again later
+            log.warning("SUBMIT_BUDGET_UNAVAILABLE", extra={"error": str(error)})
+            return self._refresh
 
     def _pending(self) -> bool:
         """Someone still waits (a granted waiter stays listed until its task resumes: it needs no slot)."""

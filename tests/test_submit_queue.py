@@ -119,3 +119,33 @@ async def test_a_job_waiting_in_the_queue_survives_a_restart_and_is_charged_once
             entries = await bot.app.storage.ledger.entries(bot.user_id, limit=50)
             assert [e.key for e in entries].count(f"launch:{job_id}") == 1
         assert len(kie.requests_to("createTask")) == 1
+
+
+async def test_a_budget_out_of_reach_makes_launches_wait_not_fail():
+    from ports.storage import StorageUnavailableError
+
+    clock = VirtualClock()
+
+    class Flaky:
+        def __init__(self) -> None:
+            self.down = 3
+
+        async def take(self) -> float:
+            if self.down:
+                self.down -= 1
+                raise StorageUnavailableError("the database is restarting")
+            return 0.0
+
+        async def hold(self, seconds: float) -> None: ...
+
+    async def order() -> list[str]:
+        return ["j001"]
+
+    told: list[int] = []
+
+    async def tell(place: int) -> None:
+        told.append(place)
+
+    queue = SubmitQueue(Flaky(), clock, order)
+    assert await queue.turn(job(1, clock), tell) >= 1.0
+    assert told == [1] and queue.passed == 1

@@ -58,7 +58,7 @@ class SubmitQueue:
     @property
     def length(self) -> int:
         """Jobs of this process waiting for a slot now."""
-        return len(self._waiters)
+        return sum(1 for waiter in self._waiters.values() if not waiter.granted.done())
 
     async def turn(self, job: Job, tell: Tell) -> float:
         """Return once ``job`` holds a slot of the budget (the caller submits it at once); the seconds it waited.

@@ -1,6 +1,10 @@
 """Sends a confirmed broadcast to every user who has not blocked the bot, in batches, within Telegram's
 limits (the messenger paces sends). The cursor and counts are stored after each batch, so a restart
-resumes where it stopped (at most one batch may be sent twice). The admin sees progress."""
+resumes where it stopped (at most one batch may be sent twice). The admin sees progress.
+
+A broadcast is bulk traffic (``ports.budgets.bulk_sending``): the pace gives it only what interactive traffic
+leaves, never the burst, so users' replies and results keep their share. Up to ``PARALLEL`` sends of a batch
+are in flight at once, so the Bot API's latency does not keep a broadcast below the configured pace."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from core.context import Services
 from core.i18n import Fmt
 from core.views.admin import render_broadcast_progress
 from ports.admin import Broadcast, BroadcastState
+from ports.budgets import bulk_sending
 from ports.effects import (
     EditScreen,
     Effect,
@@ -26,6 +31,7 @@ from ports.screens import Screen
 log = logging.getLogger(__name__)
 
 BATCH = 25
+PARALLEL = 4
 
 
 class Broadcaster:
@@ -56,6 +62,7 @@ class Broadcaster:
 
     async def _run(self, broadcast_id: str, progress: tuple[int, int] | None) -> None:
         storage, clock = self._services.storage, self._services.clock
+        bulk_sending.set(True)  # this task's context only
         try:
             while True:
                 broadcast = await storage.broadcasts.get(broadcast_id)
@@ -76,17 +83,22 @@ class Broadcaster:
             log.exception("EXCEPTION_CAUGHT", extra={"broadcast": broadcast_id, "error_type": "broadcaster"})
 
     async def _send_batch(self, broadcast: Broadcast, recipients: list[int]) -> tuple[int, int, int]:
-        delivered = failed = blocked = 0
-        for user_id in recipients:
-            try:
-                await self._messenger.apply([self._message(broadcast, user_id)])
-                delivered += 1
-            except RecipientBlockedError:
-                blocked += 1
-                await self._services.storage.users.set_blocked(user_id, True)
-            except MessengerUnavailableError:
-                failed += 1
-        return delivered, failed, blocked
+        outcomes: list[str] = []
+        slots = asyncio.Semaphore(PARALLEL)
+
+        async def send(user_id: int) -> None:
+            async with slots:
+                try:
+                    await self._messenger.apply([self._message(broadcast, user_id)])
+                    outcomes.append("delivered")
+                except RecipientBlockedError:
+                    outcomes.append("blocked")
+                    await self._services.storage.users.set_blocked(user_id, True)
+                except MessengerUnavailableError:
+                    outcomes.append("failed")
+
+        await asyncio.gather(*(send(user_id) for user_id in recipients))
+        return outcomes.count("delivered"), outcomes.count("failed"), outcomes.count("blocked")
 
     @staticmethod
     def _message(broadcast: Broadcast, user_id: int) -> Effect:

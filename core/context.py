@@ -12,6 +12,7 @@ from core.i18n import Fmt
 from core.pricing import PriceSettings, price_for, price_from, price_to
 from ports.admin import Overrides
 from ports.billing import StarsGateway
+from ports.budgets import SubmitBudget
 from ports.catalog import Catalog, ModelSpec, OptionValue
 from ports.clock import Clock
 from ports.effects import EditScreen, Effect, SendScreen
@@ -78,6 +79,8 @@ class Services:
     overrides_read_at: datetime | None = None
     probe: MediaProbe | None = None  # measures audio/video length when the transport does not report it
     metrics: Metrics = NO_METRICS  # /metrics: job transitions (entrypoints/metrics.py)
+    # KIE's submit budget (shared by every instance on PostgreSQL); None: submits are not queued here
+    submit_budget: SubmitBudget | None = None
     _prices_from: dict[tuple[int, PriceSettings], tuple[ModelSpec, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 

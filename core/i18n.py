@@ -50,6 +50,13 @@ class Fmt:
     def date(self, moment: datetime) -> str:
         return moment.strftime("%d.%m %H:%M") if self.language == "ru" else moment.strftime("%b %d %H:%M")
 
+    def ordinal(self, number: int) -> str:
+        """3 → "3-й" (ru), "3rd" (en)."""
+        if self.language == "ru":
+            return f"{number}-й"
+        suffix = "th" if number % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+        return f"{number}{suffix}"
+
     def field_label(self, name: str) -> str:
         return LANGUAGES[self.language].get(f"field.{name}", name)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import weakref
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from core.cost_watch import check_cost
 from core.drafts import prompt_of
 from core.follow_ups import follow_up_rows
 from core.i18n import Fmt, localized
+from core.submission import Submitter
 from core.views.admin import render_alert
 from core.views.jobs import failed_notice, keeps_transparency, render_done, render_progress, result_effects
 from ports.catalog import ModelSpec, OutputKind
@@ -32,7 +32,7 @@ from ports.effects import (
     ResultRefusedError,
     SendScreen,
 )
-from ports.generation import MARKET_API, GatewayError, GenerationRequest, TaskState, TaskStatus, UnknownTaskError
+from ports.generation import MARKET_API, GatewayError, TaskState, TaskStatus, UnknownTaskError
 from ports.outbox import OutboxMessage, OutboxWaker
 from ports.model import ACTIVE_JOB_STATES, Job, JobState
 from ports.screens import Keyboard
@@ -40,7 +40,6 @@ from ports.trace import correlation_id
 
 log = logging.getLogger(__name__)
 
-ALERT_CODES = frozenset({"auth", "quota"})  # the operator must act; users only see "unavailable"
 ALERT_EVERY = timedelta(minutes=10)
 FINISHING_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT})
 RUNNING_STATES = frozenset({JobState.SUBMITTED, JobState.RUNNING})
@@ -74,6 +73,8 @@ class JobRunner:
         self._finishing: set[str] = set()  # jobs being delivered or refunded right now
         # Set by a callback: the job's poller stops waiting out its interval (which may be long) and looks now.
         self._wakers: dict[str, asyncio.Event] = {}
+        self._submitter = Submitter(services, messenger, self._settings, self._alert_admins)
+        self.queue = self._submitter.queue  # launches waiting for KIE's budget (core/submit_queue.py), for metrics
 
     # --- public -----------------------------------------------------------------------------
 
@@ -148,6 +149,8 @@ class JobRunner:
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self._tasks.clear()
+        if self.queue is not None:
+            await self.queue.stop()
 
     # --- driving ----------------------------------------------------------------------------
 
@@ -163,7 +166,7 @@ class JobRunner:
             if job is not None and job.cid:
                 correlation_id.set(job.cid)  # this task's own context: the launch's cid follows the job
             if job is not None and job.state is JobState.CREATED:
-                job = await self._submit(job)
+                job = await self._submitter.submit(job)
             if job is not None and job.state in RUNNING_STATES:
                 await self._poll(job)
             await self._finish(job_id)
@@ -171,33 +174,6 @@ class JobRunner:
             raise
         except Exception:  # worker loop boundary: log and let the next resume pick the job up
             log.exception("EXCEPTION_CAUGHT", extra={"job": job_id, "error_type": "job_driver"})
-
-    async def _submit(self, job: Job) -> Job | None:
-        services, settings = self._services, self._settings
-        request = GenerationRequest(job.model_id, job.input, settings.callback_url, job.id, api=self._api(job))
-        for attempt in range(settings.submit_attempts):
-            try:
-                task_id = await services.gateway.submit(request)
-            except GatewayError as error:
-                last_try = attempt == settings.submit_attempts - 1 or services.clock.now() >= job.deadline_at
-                if error.retryable and not last_try:
-                    log.warning("JOB_SUBMIT_RETRY", extra={"job": job.id, "attempt": attempt + 1, "code": error.code})
-                    await services.clock.sleep(settings.submit_backoff * 2**attempt * random.uniform(0.8, 1.2))
-                    continue
-                log.warning("JOB_SUBMIT_FAILED", extra={"job": job.id, "code": error.code})
-                if error.code in ALERT_CODES:
-                    await self._alert_admins(error.code)
-                await job_states.transition(
-                    services.storage, job.id, JobState.FAILED, {JobState.CREATED}, error=error.code, error_message=str(error),
-                    updated_at=services.clock.now(),
-                )
-                return None
-            log.info("JOB_SUBMITTED", extra={"job": job.id, "task": task_id, "model": job.model_id})
-            services.metrics.job_reached(self._api(job), "submitted")
-            return await job_states.transition(
-                services.storage, job.id, JobState.SUBMITTED, {JobState.CREATED}, task_id=task_id, updated_at=services.clock.now()
-            )
-        return None
 
     async def _poll(self, job: Job) -> None:
         services, settings = self._services, self._settings

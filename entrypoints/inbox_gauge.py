@@ -4,25 +4,32 @@ that crossed a "done", a restart).
 
 ``Inbox.depth`` is cheap on both storages: PostgreSQL counts on the partial index ``inbox_pending``
 (``WHERE done_at IS NULL``), the JSON inbox is a ``len`` of its in-memory document. /health answers the
-latest reading from memory, so a slow or unavailable database never slows the health check.
+latest reading from memory, so a slow or unavailable database never slows the health check. The same gauge
+reads the outbox's depth (messages committed and not yet sent) for /metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Protocol
 
-from ports.storage import Inbox, StorageUnavailableError
+from ports.storage import StorageUnavailableError
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class Counted(Protocol):
+    """The inbox or the outbox: each counts what waits in it."""
+
+    async def depth(self) -> int: ...
+
+
 class InboxGauge:
-    def __init__(self, inbox: Inbox, every: float = 5.0, sleep: Sleep = asyncio.sleep) -> None:
-        self._inbox, self._every, self._sleep = inbox, every, sleep
+    def __init__(self, inbox: Counted, every: float = 5.0, sleep: Sleep = asyncio.sleep, name: str = "INBOX") -> None:
+        self._inbox, self._every, self._sleep, self._name = inbox, every, sleep, name
         self.value = 0  # the latest reading
 
     async def refresh(self) -> int:
@@ -35,5 +42,5 @@ class InboxGauge:
             try:
                 await self.refresh()
             except StorageUnavailableError as error:
-                log.warning("INBOX_DEPTH_UNKNOWN error=%s", type(error).__name__)
+                log.warning("%s_DEPTH_UNKNOWN error=%s", self._name, type(error).__name__)
             await self._sleep(self._every)

@@ -92,6 +92,8 @@ class Instance:
         self._gauge_task: asyncio.Task[None] | None = None
         self.job_gauge: JobGauge | None = None
         self._job_gauge_task: asyncio.Task[None] | None = None
+        self.outbox_gauge: InboxGauge | None = None
+        self._outbox_gauge_task: asyncio.Task[None] | None = None
         self.health = HealthState(
             bot_mode=settings.BOT_MODE, storage="postgres" if shared_inbox else "json", active=False, lock_acquired=False,
             jobs_in_flight=lambda: self.app.runner.in_flight if self.app else 0,
@@ -116,6 +118,9 @@ class Instance:
         readings.jobs_in_flight = self.health.jobs_in_flight
         readings.leader = lambda: self.health.lock_acquired
         readings.processing = lambda: self.health.active
+        readings.outbox_depth = lambda: self.outbox_gauge.value if self.outbox_gauge else None
+        readings.queue_length = lambda: (self.app.runner.queue.global_length
+                                         if self.app and self.app.runner.queue is not None else None)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -137,7 +142,7 @@ class Instance:
             await asyncio.gather(self._leading, return_exceptions=True)
         await self._stand_down(grace)
         await self._stop_processing(grace)
-        for gauge in (self._gauge_task, self._job_gauge_task):
+        for gauge in (self._gauge_task, self._job_gauge_task, self._outbox_gauge_task):
             if gauge is not None:
                 gauge.cancel()
                 await asyncio.gather(gauge, return_exceptions=True)
@@ -270,6 +275,8 @@ class Instance:
         )
         self.inbox_gauge = InboxGauge(storage.inbox, settings.INBOX_DEPTH_EVERY_S)
         self._gauge_task = asyncio.create_task(self.inbox_gauge.run(), name="inbox-depth")
+        self.outbox_gauge = InboxGauge(storage.outbox, settings.INBOX_DEPTH_EVERY_S, name="OUTBOX")
+        self._outbox_gauge_task = asyncio.create_task(self.outbox_gauge.run(), name="outbox-depth")
         app = self.app
         assert app is not None
         self.job_gauge = JobGauge(storage.jobs, lambda: app.services.catalog, settings.INBOX_DEPTH_EVERY_S)

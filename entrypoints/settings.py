@@ -48,6 +48,9 @@ class Settings(BaseModel):
     KIE_API_BASE_URL: str = Field(default="https://api.kie.ai", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
     KIE_UPLOAD_BASE_URL: str = Field(default="https://kieai.redpandaai.co", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
     KIE_TIMEOUT_S: float = Field(default=30.0, gt=0)
+    # KIE's rate for new generation requests, for the account (every instance together): 20 per 10 s.
+    KIE_SUBMIT_LIMIT: int = Field(default=20, ge=1)
+    KIE_SUBMIT_WINDOW_S: float = Field(default=10.0, gt=0)
     FAKE_KIE_SPEED: float = Field(default=1.0, gt=0)  # divides the fake generator's durations
     JOB_TIMEOUT_IMAGE_S: float = Field(default=900, gt=0)
     JOB_TIMEOUT_AUDIO_S: float = Field(default=900, gt=0)

@@ -10,6 +10,7 @@ from typing import AsyncIterator
 from adapters.catalog.catalog_files import load_catalog_files, without_api
 from adapters.kie.fake import FakeKieGateway, shapes_from_catalog
 from adapters.kie.http_gateway import KieHttpGateway
+from adapters.kie.submit_limiter import MARGIN as SUBMIT_MARGIN, LocalSubmitBudget
 from adapters.media.mutagen_probe import MutagenProbe
 from adapters.storage.json_storage import JsonStorage
 from adapters.system.clock import SystemClock
@@ -25,6 +26,7 @@ from core.runtime import reload_overrides
 from entrypoints.outbox_sender import OutboxSender
 from entrypoints.settings import Settings
 from ports.billing import StarsGateway
+from ports.budgets import SubmitBudget
 from ports.catalog import Catalog
 from ports.clock import Clock
 from ports.effects import Messenger
@@ -70,14 +72,35 @@ def core_settings(settings: Settings) -> CoreSettings:
     )
 
 
+def submit_budget_for(settings: Settings, storage: Storage, clock: Clock) -> SubmitBudget | None:
+    """KIE's submit budget: in PostgreSQL when the storage shares one (every instance together), else this
+    process's own; None with the in-process fake generator, which has no such limit."""
+    if settings.KIE_MODE != "real":
+        return None
+    limit, window = settings.KIE_SUBMIT_LIMIT, settings.KIE_SUBMIT_WINDOW_S
+    shared = getattr(storage, "shared_submit_budget", None)
+    if shared is not None:
+        return shared(limit=limit, span=window + SUBMIT_MARGIN)
+    return LocalSubmitBudget(clock, limit=limit, window=window)
+
+
+def share_send_pace(storage: Storage, messenger: Messenger) -> None:
+    """Telegram's pace in PostgreSQL when both sides can (the Telegram messenger on a shared database)."""
+    shared, share = getattr(storage, "shared_send_pace", None), getattr(messenger, "share_pace", None)
+    if shared is not None and share is not None:
+        share(shared)
+
+
 async def build_gateway(
     settings: Settings, catalog: Catalog, clock: Clock, stack: AsyncExitStack, metrics: Metrics = NO_METRICS,
+    budget: SubmitBudget | None = None,
 ) -> GenerationGateway:
     if settings.KIE_MODE == "real":
         assert settings.KIE_API_KEY is not None  # load_settings checked it
         gateway = KieHttpGateway(
             settings.KIE_API_BASE_URL, settings.KIE_UPLOAD_BASE_URL, settings.KIE_API_KEY.get_secret_value(),
-            clock=clock, timeout=settings.KIE_TIMEOUT_S, metrics=metrics,
+            clock=clock, timeout=settings.KIE_TIMEOUT_S, metrics=metrics, submit_budget=budget,
+            submit_limit=settings.KIE_SUBMIT_LIMIT, submit_window=settings.KIE_SUBMIT_WINDOW_S,
         )
         stack.push_async_callback(gateway.aclose)
         return gateway
@@ -100,10 +123,12 @@ async def build_app(
     bot_username: str | None = None,
     job_leases: LeaseKeeper | None = None,
     metrics: Metrics = NO_METRICS,
+    submit_budget: SubmitBudget | None = None,
 ) -> AsyncIterator[App]:
     """``resume``: drive the unfinished jobs at once (the simulator); the server does it only while it
     holds the leader lock. A given ``storage`` is the caller's to close. ``job_leases``: several instances share
-the database (entrypoints/cluster.py)."""
+the database (entrypoints/cluster.py). ``submit_budget``: KIE's, when not the storage's (benchmarks compare
+    budgets)."""
     clock = clock or SystemClock()
     catalog = load_catalog_files(settings.CATALOG_PATH)  # models.yaml + families.yaml beside it
     if not settings.MJ_ENABLED:
@@ -112,12 +137,14 @@ the database (entrypoints/cluster.py)."""
         if storage is None:
             storage = await JsonStorage.open(settings.DATA_DIR)
             stack.push_async_callback(storage.close)
-        gateway = gateway or await build_gateway(settings, catalog, clock, stack, metrics)
+        budget = submit_budget or submit_budget_for(settings, storage, clock)
+        share_send_pace(storage, messenger)
+        gateway = gateway or await build_gateway(settings, catalog, clock, stack, metrics, budget)
         base = core_settings(settings)
         if bot_username:
             base = replace(base, bot_username=bot_username)
         services = Services(storage, catalog, gateway, media, clock, base, stars=stars, probe=MutagenProbe(),
-                            metrics=metrics)
+                            metrics=metrics, submit_budget=budget)
         await reload_overrides(services)  # models switched off and the markup set by admins
         sender = OutboxSender(storage.outbox, messenger, storage.users, clock)
         stack.push_async_callback(sender.close)  # after the runner and broadcaster stopped (exit runs LIFO)

@@ -49,6 +49,9 @@ class GenerationRequest:
     # Our job id, for logs and tracing only (KIE has no idempotency key).
     job_id: str = ""
     api: str = MARKET_API
+    # The caller took this request's slot of the shared submit budget (ports/budgets.py) already (the job
+    # runner's submission queue): the gateway takes slots itself only for requests without one, and for resends.
+    slot_taken: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,15 @@ class GatewayUnavailableError(GatewayError):
 
     retryable = True
     code = "unavailable"
+
+
+class GatewayRateLimitedError(GatewayUnavailableError):
+    """The service refused a new task for the request rate (KIE 429: not queued). ``retry_after``: seconds, when
+    the service said; the caller shrinks the shared submit budget (ports/budgets.py) for that long."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class GatewayRejectedError(GatewayError):

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import re
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from ports.generation import (
     GatewayError,
     GatewayQuotaError,
     GatewayRejectedError,
+    GatewayRateLimitedError,
     GatewayUnavailableError,
     GenerationRequest,
     TaskState,
@@ -91,6 +93,7 @@ class Setup:
 
     async def _sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
+        self.clock.advance(seconds)  # time passes while the gateway waits (for a slot of the budget, say)
 
 
 @pytest.fixture
@@ -229,7 +232,7 @@ async def test_an_unreadable_result_json_is_an_error_without_quoting_the_record(
 SECTION_7 = [
     (400, GatewayRejectedError, False), (401, GatewayAuthError, False), (402, GatewayQuotaError, False),
     (404, GatewayRejectedError, False), (408, GatewayUnavailableError, True), (413, GatewayRejectedError, False),
-    (422, GatewayRejectedError, False), (429, GatewayUnavailableError, True), (433, GatewayQuotaError, False),
+    (422, GatewayRejectedError, False), (429, GatewayRateLimitedError, True), (433, GatewayQuotaError, False),
     (455, GatewayUnavailableError, True), (500, GatewayUnavailableError, True), (501, GatewayRejectedError, False),
     (505, GatewayRejectedError, False), (531, GatewayUnavailableError, True),
 ]
@@ -249,7 +252,7 @@ async def test_envelope_codes_inside_http_200_map_to_port_errors(make, path, cod
 @pytest.mark.parametrize(
     ("http", "error_type"),
     [(401, GatewayAuthError), (402, GatewayQuotaError), (403, GatewayAuthError), (404, GatewayRejectedError),
-     (422, GatewayRejectedError), (429, GatewayUnavailableError), (500, GatewayUnavailableError),
+     (422, GatewayRejectedError), (429, GatewayRateLimitedError), (500, GatewayUnavailableError),
      (502, GatewayUnavailableError), (503, GatewayUnavailableError), (504, GatewayUnavailableError)],
 )
 async def test_http_statuses_with_non_json_bodies_map_to_port_errors(make, http, error_type):
@@ -257,7 +260,7 @@ async def test_http_statuses_with_non_json_bodies_map_to_port_errors(make, http,
     s.kie.on(RECORD, httpx.Response(http, text="<html>upstream says no</html>"))
     with pytest.raises(GatewayError) as caught:
         await s.gateway.status("task_1")
-    assert type(caught.value) is error_type and caught.value.retryable is (error_type is GatewayUnavailableError)
+    assert type(caught.value) is error_type and caught.value.retryable is issubclass(error_type, GatewayUnavailableError)
 
 
 async def test_an_envelope_code_wins_over_the_http_status(make):
@@ -365,7 +368,11 @@ async def test_create_task_is_retried_when_kie_certainly_did_not_accept_it(make,
     s = make()
     s.kie.on(CREATE, refusal, envelope(data={"taskId": "task_2"}))
     assert await s.gateway.submit(REQUEST) == "task_2"
-    assert len(s.kie.requests) == 2 and len(s.sleeps) == 1
+    rate_limited = isinstance(refusal, httpx.Response) and (refusal.status_code == 429 or b"429" in refusal.content)
+    # The backoff; after a 429 also the shared budget's hold (KIE gives no retry_after: a whole window).
+    assert len(s.kie.requests) == 2 and len(s.sleeps) == (2 if rate_limited else 1)
+    if rate_limited:
+        assert sum(s.sleeps) == pytest.approx(10.0)
 
 
 async def test_uploads_and_download_url_and_credit_are_retried(make):
@@ -644,3 +651,48 @@ async def test_aclose_closes_only_a_client_the_gateway_created():
 def test_a_missing_api_key_fails_fast():
     with pytest.raises(ValueError, match="API key"):
         KieHttpGateway(API, UPLOAD, " ", clock=VirtualClock())
+
+
+class RecordingBudget:
+    """A SubmitBudget that always has room and records what the gateway asked of it."""
+
+    def __init__(self) -> None:
+        self.taken, self.holds = 0, []
+
+    async def take(self) -> float:
+        self.taken += 1
+        return 0.0
+
+    async def hold(self, seconds: float) -> None:
+        self.holds.append(seconds)
+
+
+async def test_every_generation_request_takes_a_slot_of_the_shared_budget_unless_the_caller_took_it(make):
+    budget = RecordingBudget()
+    s = make(submit_budget=budget)
+    s.kie.on(CREATE, envelope(data={"taskId": "task_1"})).on(RECORD, envelope(data=record("waiting")))
+    s.kie.on("/api/v1/veo/get-1080p-video", envelope(422, "1080P is processing. Please check back shortly."))
+    await s.gateway.submit(REQUEST)  # market createTask
+    await s.gateway.submit(GenerationRequest("veo/1080p", {"task_id": "veo_1", "index": 0}, job_id="j2", api="veo_1080p"))
+    assert budget.taken == 2  # the 1080p follow-up's first GET starts KIE's work: it counts too
+    await s.gateway.submit(replace(REQUEST, slot_taken=True))  # the job runner's queue took the slot
+    assert budget.taken == 2
+    await s.gateway.status("task_1")
+    assert budget.taken == 2  # polling is not a generation request
+
+
+async def test_a_429_holds_the_shared_budget_and_the_resend_takes_a_new_slot(make):
+    budget = RecordingBudget()
+    s = make(submit_budget=budget)
+    s.kie.on(CREATE, envelope(429, "Too many requests"), envelope(data={"taskId": "task_2"}))
+    assert await s.gateway.submit(replace(REQUEST, slot_taken=True)) == "task_2"
+    assert budget.holds == [10.0] and budget.taken == 1  # KIE sends no retry_after: a whole window
+
+
+async def test_a_retry_after_header_on_a_429_sets_how_long_the_budget_is_held(make):
+    budget = RecordingBudget()
+    s = make(submit_budget=budget)
+    s.kie.on(CREATE, httpx.Response(429, text="slow down", headers={"Retry-After": "3"}),
+             envelope(data={"taskId": "task_3"}))
+    assert await s.gateway.submit(replace(REQUEST, slot_taken=True)) == "task_3"
+    assert budget.holds == [3.0]

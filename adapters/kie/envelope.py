@@ -21,6 +21,7 @@ from ports.generation import (
     GatewayError,
     GatewayQuotaError,
     GatewayRejectedError,
+    GatewayRateLimitedError,
     GatewayUnavailableError,
     TaskState,
     TaskStatus,
@@ -35,7 +36,8 @@ STREAM_UPLOAD = "file-stream-upload"
 URL_UPLOAD = "file-url-upload"
 
 # Envelope codes after which resending cannot create a duplicate: KIE says the request was not queued.
-NOT_ACCEPTED_CODES = frozenset({429, 455})
+RATE_LIMITED_CODE = 429
+NOT_ACCEPTED_CODES = frozenset({RATE_LIMITED_CODE, 455})
 # Transient codes (§7 "retry: yes"); other 5xx are transient too, except the ones listed as final below.
 TRANSIENT_CODES = frozenset({408, 429, 455})
 REJECTED_CODES = frozenset({400, 413, 422})
@@ -137,7 +139,19 @@ def interpret(endpoint: str, response: httpx.Response) -> Any:
         )
     else:
         return envelope.data
-    raise CallFailure(error_for(endpoint, code, message), kie_code=code)
+    error = error_for(endpoint, code, message)
+    if isinstance(error, GatewayRateLimitedError):
+        error.retry_after = _retry_after(response.headers.get("Retry-After"))
+    raise CallFailure(error, kie_code=code)
+
+
+def _retry_after(header: str | None) -> float | None:
+    """HTTP Retry-After in seconds (KIE documents none; a proxy in front of it may send one)."""
+    try:
+        seconds = float(header) if header else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 < seconds <= 3600 else None
 
 
 def _parse(content: bytes) -> tuple[Envelope | None, str, Exception | None]:
@@ -181,6 +195,8 @@ def error_for(endpoint: str, code: int, message: str) -> GatewayError:
         return GatewayRejectedError(f"KIE {endpoint} is not available (code {code}, feature or endpoint): {said}")
     if code == GENERATION_FAILED_CODE:
         return GatewayRejectedError(f"KIE reports the generation failed (code 501): {said}")
+    if code == RATE_LIMITED_CODE:
+        return GatewayRateLimitedError(f"KIE {endpoint} refused the request for the rate (code 429): {said}")
     if code in TRANSIENT_CODES or code >= 500:
         return GatewayUnavailableError(f"KIE {endpoint} is temporarily unavailable (code {code}): {said}")
     if 400 <= code < 500:

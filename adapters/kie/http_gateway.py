@@ -12,13 +12,9 @@ wait for the request budget.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import mimetypes
 import random
-import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,8 +28,10 @@ import httpx
 from adapters.kie import envelope
 from adapters.kie.breaker import CircuitBreaker
 from adapters.kie.envelope import CallFailure
+from adapters.kie.call_parts import cause as _cause, json_body as _json_body, prompt_length as _prompt_length, unique_name as _unique_name
 from adapters.kie.families import UNREACHABLE_CALLBACK, family_of, suno_follow_ups, veo_hd
-from adapters.kie.submit_limiter import DEFAULT_LIMIT, DEFAULT_WINDOW, SubmitLimiter
+from adapters.kie.submit_limiter import DEFAULT_LIMIT, DEFAULT_WINDOW, RATE_LIMIT_HOLD, LocalSubmitBudget, wait_for_slot
+from ports.budgets import SubmitBudget
 from ports.clock import Clock
 from ports.metrics import NO_METRICS, Metrics
 from ports.generation import (
@@ -41,6 +39,7 @@ from ports.generation import (
     GatewayError,
     GatewayHealth,
     GatewayQuotaError,
+    GatewayRateLimitedError,
     GatewayRejectedError,
     GatewayUnavailableError,
     MARKET_API,
@@ -61,8 +60,6 @@ ALARM_INTERVAL = timedelta(minutes=1)  # KIE_AUTH_FAILED / KIE_CREDITS_EXHAUSTED
 # After 401/402 launches are refused (health not accepting) this long; then one is let through to retry.
 OPERATOR_ERROR_HOLD = timedelta(minutes=1)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_PROMPT_FIELDS = ("prompt", "text", "negative_prompt")
-_SAFE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -78,6 +75,7 @@ class _Call:
     form: Mapping[str, str] | None = None
     retry_sent: bool = True  # False: resend only when KIE certainly did not accept the request
     long: bool = False  # an upload: a longer timeout
+    generation: bool = False  # a new generation request: takes a slot of KIE's submit budget, each resend too
 
 
 class KieHttpGateway:
@@ -99,6 +97,7 @@ class KieHttpGateway:
         submit_limit: int = DEFAULT_LIMIT,
         submit_window: float = DEFAULT_WINDOW,
         metrics: Metrics = NO_METRICS,
+        submit_budget: SubmitBudget | None = None,
     ) -> None:
         if not api_key or not api_key.strip():
             raise ValueError("a KIE API key is required")
@@ -129,7 +128,7 @@ class KieHttpGateway:
         self._hold_until: datetime | None = None
         self._last_transient_at: datetime | None = None
         self._alarmed_at: dict[str, datetime] = {}
-        self._limiter = SubmitLimiter(clock, sleep, limit=submit_limit, window=submit_window)
+        self._budget = submit_budget or LocalSubmitBudget(clock, limit=submit_limit, window=submit_window)
         self._metrics = metrics
 
     def __repr__(self) -> str:  # never the key
@@ -163,13 +162,11 @@ class KieHttpGateway:
             "input_keys": ",".join(sorted(map(str, request.input))),
             "prompt_len": _prompt_length(request.input), "callback": bool(request.callback_url),
         })
-        waited = await self._limiter.acquire()
-        self._metrics.submission_waited(family.name, waited)
-        if waited:
-            log.info("KIE_SUBMIT_THROTTLED", extra={"job": request.job_id or "-", "waited_s": round(waited, 2)})
+        if not request.slot_taken:
+            await self._slot(request.job_id, family.name)
         data = await self._call(
             _Call(family.create_endpoint, "POST", f"{self._api}{family.create_path}",
-                  content=_json_body(payload), retry_sent=False)
+                  content=_json_body(payload), retry_sent=False, generation=True)
         )
         return self._read(envelope.task_id_of, data)
 
@@ -192,9 +189,17 @@ class KieHttpGateway:
                                       params={"taskId": source}))
         return self._read(suno_follow_ups.with_audio_id, request, data)
 
-    async def _submit_hd(self, request: GenerationRequest) -> str:
-        self._metrics.submission_waited(veo_hd.API, await self._limiter.acquire())
-        return await veo_hd.submit(self._hd_get, request)
+    async def _submit_hd(self, request: GenerationRequest) -> str:  # its first GET starts KIE's work: a new request
+        if not request.slot_taken:
+            await self._slot(request.job_id, veo_hd.API)
+        return await veo_hd.submit(lambda params: self._call(
+            _Call(veo_hd.ENDPOINT, "GET", f"{self._api}{veo_hd.PATH}", params=params, generation=True)), request)
+
+    async def _slot(self, job_id: str, api: str) -> None:  # for callers without a submission queue of their own, and resends
+        waited = await wait_for_slot(self._budget, self._sleep)
+        self._metrics.submission_waited(api, waited)
+        if waited:
+            log.info("KIE_SUBMIT_THROTTLED", extra={"job": job_id or "-", "waited_s": round(waited, 2)})
 
     async def _status_hd(self, task_id: str) -> TaskStatus:
         return await veo_hd.status(self._hd_get, task_id)
@@ -283,6 +288,8 @@ class KieHttpGateway:
                 if error.retryable:
                     self._last_transient_at = self._clock.now()
                 self._alarm(call.endpoint, error)
+                if call.generation and isinstance(error, GatewayRateLimitedError):  # every instance holds back
+                    await self._budget.hold(error.retry_after or RATE_LIMIT_HOLD)
                 allowed = call.retry_sent or failure.resend_safe
                 if not (error.retryable and allowed and attempt < self._retries):
                     raise error from failure.original
@@ -291,6 +298,8 @@ class KieHttpGateway:
                     "endpoint": call.endpoint, "attempt": attempt + 1, "cause": _cause(failure), "delay_s": round(delay, 2),
                 })
                 await self._sleep(delay)
+                if call.generation:
+                    await self._slot("")  # a resend is a new request for KIE's rate count
                 attempt += 1
 
     def backoff_delay(self, attempt: int) -> float:
@@ -363,33 +372,6 @@ class KieHttpGateway:
             return
         self._alarmed_at[marker] = now
         log.error(marker, extra={"endpoint": endpoint, "detail": str(error)})
-
-
-def _json_body(payload: Mapping[str, Any]) -> bytes:
-    try:
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-    except (TypeError, ValueError) as error:
-        raise GatewayRejectedError(f"The request cannot be sent to KIE: {type(error).__name__} in the input") from error
-
-
-def _prompt_length(inputs: Mapping[str, Any]) -> int:
-    return sum(len(value) for name in _PROMPT_FIELDS if isinstance(value := inputs.get(name), str))
-
-
-def _unique_name(file_name: str, mime_type: str) -> str:
-    """KIE overwrites a file uploaded under a reused name: every upload gets a fresh one (keeping a safe suffix)."""
-    suffix = PurePosixPath((file_name or "").replace("\\", "/")).suffix
-    if not _SAFE_SUFFIX.fullmatch(suffix):
-        suffix = mimetypes.guess_extension(mime_type or "") or ".bin"
-    return f"{uuid.uuid4().hex}{suffix.lower()}"
-
-
-def _cause(failure: CallFailure) -> str:
-    if failure.kie_code is not None:
-        return f"code_{failure.kie_code}"
-    if isinstance(failure.original, httpx.RequestError):
-        return type(failure.original).__name__
-    return "invalid_body"
 
 
 def _ms(started: float) -> int:

@@ -2,8 +2,8 @@
 
 - Sizes follow the Bot API reference (and telegram-bot-api's ``<< 20`` constants): a "MB" is a MiB here.
 - Text limits count UTF-16 code units, as Telegram does (an emoji outside the BMP counts twice).
-- :class:`FloodLimiter` paces sends per chat and overall (GCRA, i.e. a token bucket expressed as a
-  "theoretical arrival time", so each caller reserves its slot without loops or locks).
+- :class:`FloodLimiter` paces sends per chat and overall through a ``SendPace`` (GCRA, adapters/telegram/pace.py
+  in process, or the one shared in PostgreSQL).
 - :class:`ApiCaller` wraps one Bot API call: pacing, ``RetryAfter`` waits, bounded retries of network errors,
   and translation of library errors into the port's errors.
 
@@ -25,7 +25,10 @@ from typing import TypeVar
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from adapters.telegram.pace import LocalSendPace
+from ports.budgets import PaceSettings, SendPace, bulk_sending
 from ports.effects import MessengerUnavailableError, RecipientBlockedError
+from ports.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +74,12 @@ def retry_seconds(error: RetryAfter) -> float:
 
 class FloodLimiter:
     """At most one send per chat per ``per_chat_interval`` on average (bursts of ``chat_burst`` allowed) and
-    ``global_per_second`` sends overall (bursts of one second's worth).
+    ``global_per_second`` sends overall, through a ``SendPace`` (ports/budgets.py): this process's own
+    (adapters/telegram/pace.py) until :meth:`share` hands it one kept in the database for every instance.
 
-    GCRA: each key keeps a theoretical arrival time ``tat``; a send at ``t`` conforms when
-    ``t >= tat - tolerance`` and moves ``tat`` to ``max(tat, t) + interval``. ``acquire`` first reserves the
-    chat's slot and sleeps until it, and only then takes an overall slot for the moment it actually sends:
-    a chat whose next slot is a second away holds no overall capacity meanwhile, so a busy chat's pace never
-    delays other chats' sends (reserving both at once would move the overall ``tat`` into the future for
-    everyone). Each reservation is synchronous (no await between reading and writing the state).
+    ``acquire`` asks the pace once (chat and overall slot together), sleeps until the slot, and asks again only
+    when the chat's slot was later than now or a bulk send found no room. A send is bulk when the task sending
+    it set ``ports.budgets.bulk_sending`` (the broadcaster does).
     """
 
     def __init__(
@@ -91,47 +92,46 @@ class FloodLimiter:
         clock: Clock = time.monotonic,
         max_chats: int = 10_000,
     ) -> None:
-        if per_chat_interval < 0 or chat_burst < 1 or global_per_second <= 0:
-            raise ValueError("per_chat_interval >= 0, chat_burst >= 1 and global_per_second > 0 are required")
-        self._chat_interval = per_chat_interval
-        self._chat_tolerance = per_chat_interval * (chat_burst - 1)
-        self._global_interval = 1.0 / global_per_second
-        self._global_tolerance = self._global_interval * (max(1, int(global_per_second)) - 1)
-        self._sleep, self._clock, self._max_chats = sleep, clock, max_chats
-        self._chats: dict[int, float] = {}
-        self._global_tat = clock()
+        self.settings = PaceSettings(per_chat_interval, chat_burst, global_per_second)
+        self._sleep = sleep
+        self._local = LocalSendPace(self.settings, clock, max_chats=max_chats)
+        self._pace: SendPace = self._local
+
+    def share(self, pace: SendPace) -> None:
+        """Pace by ``pace`` from now on (the budget every instance on one database shares)."""
+        self._pace = pace
 
     async def acquire(self, chat_id: int) -> float:
         """Wait for this chat's next slot, then for an overall one; returns the seconds waited."""
+        bulk = bulk_sending.get()
+        grant = await self._ask(lambda pace: pace.reserve(chat_id, bulk=bulk))
         waited = 0.0
-        for reserve in (lambda: self._reserve_chat(chat_id), self._reserve_global):
-            wait = reserve()
-            if wait > 0:
-                log.debug("TELEGRAM_PACING chat=%s wait_s=%.3f", chat_id, wait)
-                await self._sleep(wait)
-                waited += wait
-        return waited
+        while not grant.taken:
+            waited += await self._wait(chat_id, grant.wait)
+            grant = await self._ask(lambda pace: pace.overall(bulk=bulk))
+        return waited + await self._wait(chat_id, grant.wait)
 
-    def defer(self, chat_id: int, seconds: float) -> None:
-        """Telegram answered 429 for this chat: hold every sender to it back for ``seconds``."""
-        now = self._clock()
-        self._chats[chat_id] = max(self._chats.get(chat_id, now), now + seconds + self._chat_tolerance)
+    async def defer(self, chat_id: int, seconds: float) -> None:
+        """Telegram answered 429 for this chat: hold every sender to it back for ``seconds`` (and slow the
+        overall pace down for as long)."""
+        await self._ask(lambda pace: pace.defer(chat_id, seconds))
 
-    def _reserve_chat(self, chat_id: int) -> float:
-        now = self._clock()
-        if len(self._chats) > self._max_chats:
-            self._chats = {chat: tat for chat, tat in self._chats.items() if tat > now}
-        tat = max(self._chats.get(chat_id, now), now)
-        at = now + max(0.0, tat - self._chat_tolerance - now)
-        self._chats[chat_id] = max(tat, at) + self._chat_interval
-        return at - now
+    async def _ask(self, call: Callable[[SendPace], Awaitable[T]]) -> T:
+        """The shared pace out of reach (the database down or closing) never stops a send: this process's own
+        pace answers meanwhile."""
+        if self._pace is not self._local:
+            try:
+                return await call(self._pace)
+            except StorageError as error:
+                log.warning("TELEGRAM_PACE_LOCAL", extra={"error": type(error).__name__})
+        return await call(self._local)
 
-    def _reserve_global(self) -> float:
-        now = self._clock()
-        tat = max(self._global_tat, now)
-        at = now + max(0.0, tat - self._global_tolerance - now)
-        self._global_tat = max(tat, at) + self._global_interval
-        return at - now
+    async def _wait(self, chat_id: int, seconds: float) -> float:
+        if seconds <= 0:
+            return 0.0
+        log.debug("TELEGRAM_PACING chat=%s wait_s=%.3f", chat_id, seconds)
+        await self._sleep(seconds)
+        return seconds
 
 
 class ApiCaller:
@@ -181,7 +181,7 @@ class ApiCaller:
                     raise MessengerUnavailableError(f"{method}: still flood-limited after {floods - 1} waits") from error
                 log.warning("TELEGRAM_FLOOD_WAIT", extra={"method": method, "chat": chat_id, "retry_after_s": seconds})
                 if chat_id is not None:
-                    self._limiter.defer(chat_id, seconds)
+                    await self._limiter.defer(chat_id, seconds)
                 await self._sleep(seconds)
             except Forbidden as error:
                 log.info("TELEGRAM_RECIPIENT_BLOCKED",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 from telegram import Bot
@@ -49,6 +49,7 @@ from adapters.telegram.limits import (
 from adapters.telegram.markup import html_text, inline_keyboard_json
 from adapters.telegram.media_sender import MediaSender
 from adapters.telegram.result_links import ResultLinks
+from ports.budgets import PaceSettings, SendPace
 from ports.effects import (
     AnswerCallback,
     AnswerPreCheckout,
@@ -94,11 +95,16 @@ class TelegramMessenger:
             per_chat_interval=per_chat_interval, chat_burst=chat_burst, global_per_second=global_per_second,
             sleep=sleep, clock=clock,
         )
+        self._limiter = limiter
         self._calls = ApiCaller(limiter, sleep=sleep, flood_retries=flood_retries, network_attempts=network_attempts)
         links = links or ResultLinks()
         self._media = MediaSender(bot, self._calls, send_text=self.send_text, http_client=http_client, links=links)
         self._albums = AlbumSender(bot, self._calls, self._media, links)
         self._invoices = InvoiceSender(bot, self._calls)
+
+    def share_pace(self, make: Callable[[PaceSettings], SendPace]) -> None:
+        """Keep Telegram's pace in a budget every instance shares: ``make`` builds it from this messenger's pace."""
+        self._limiter.share(make(self._limiter.settings))
 
     async def aclose(self) -> None:
         await self._media.aclose()

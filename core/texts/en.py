@@ -99,6 +99,8 @@ TEXTS: dict[str, str] = {
     "job.title": "⏳ {name}",
     "job.state.created": "Sending the task…",
     "job.state.queued": "🕐 In the queue…",
+    "job.state.waiting": "⏳ In the queue: {place}",
+    "job.waiting_hint": "The generation service takes a limited number of tasks per second: yours goes as soon as its turn comes. The result will come here by itself.",
     "job.state.running": "🎨 Generating…",
     "job.state.running_progress": "🎨 Generating… {progress}%",
     "job.charged": "Charged: {price}",

@@ -99,6 +99,8 @@ TEXTS: dict[str, str] = {
     "job.title": "⏳ {name}",
     "job.state.created": "Отправляем задачу…",
     "job.state.queued": "🕐 В очереди…",
+    "job.state.waiting": "⏳ В очереди: {place}",
+    "job.waiting_hint": "Сервис генерации принимает ограниченное число задач в секунду: ваша уйдёт, как только подойдёт очередь. Результат придёт сюда сам.",
     "job.state.running": "🎨 Генерация…",
     "job.state.running_progress": "🎨 Генерация… {progress}%",
     "job.charged": "Списано: {price}",

@@ -17,10 +17,15 @@ TEXT_LIMIT = 4096
 RESULT_KINDS = {OutputKind.IMAGE: ResultKind.PHOTO, OutputKind.VIDEO: ResultKind.VIDEO, OutputKind.AUDIO: ResultKind.AUDIO}
 
 
-def render_progress(fmt: Fmt, name: str, price: int, stage: str, progress: int | None = None) -> Screen:
-    """``stage``: created | queued | running. No buttons: this message is edited until the job ends."""
+def render_progress(
+    fmt: Fmt, name: str, price: int, stage: str, progress: int | None = None, place: int | None = None
+) -> Screen:
+    """``stage``: created | waiting (in our submission queue, at ``place``) | queued | running. No buttons: this
+    message is edited until the job ends."""
     if stage == "running" and progress is not None:
         status = fmt.t("job.state.running_progress", progress=progress)
+    elif stage == "waiting" and place is not None:
+        status = fmt.t("job.state.waiting", place=fmt.ordinal(place))
     else:
         status = fmt.t(f"job.state.{stage}")
     text = lines(
@@ -28,7 +33,7 @@ def render_progress(fmt: Fmt, name: str, price: int, stage: str, progress: int |
         status,
         fmt.t("job.charged", price=fmt.money(price)) if price else None,
         "",
-        fmt.t("job.wait_hint"),
+        fmt.t("job.waiting_hint") if stage == "waiting" else fmt.t("job.wait_hint"),
     )
     return Screen(text, (), "job_progress")
 

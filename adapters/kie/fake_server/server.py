@@ -106,6 +106,8 @@ class FakeKieServer(TaskEndpoints, FamilyEndpoints, FollowUpEndpoints, FileEndpo
         self.requests: list[KieRequest] = []
         self.task_ids: list[str] = []
         self.callbacks: list[CallbackAttempt] = []
+        self.generation_times: list[datetime] = []  # when each createTask-like request arrived (429s included)
+        self.rate_refusals = 0  # of them, refused with 429 for the rate
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 

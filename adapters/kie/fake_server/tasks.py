@@ -43,6 +43,8 @@ class TaskEndpoints:
     _credits: Decimal
     _records: dict[str, TaskRecord]
     _create_times: deque[datetime]
+    generation_times: list[datetime]
+    rate_refusals: int
     rate_limit: int
     rate_window: float
     validation_code: int
@@ -94,10 +96,12 @@ class TaskEndpoints:
         """At most ``rate_limit`` createTask calls per ``rate_window`` seconds of the clock (KIE_API.md §8);
         a refused call does not count."""
         now = self._clock.now()
+        self.generation_times.append(now)  # every new generation request, refused or not (benchmarks read it)
         horizon = now - timedelta(seconds=self.rate_window)
         while self._create_times and self._create_times[0] <= horizon:
             self._create_times.popleft()
         if len(self._create_times) >= self.rate_limit:
+            self.rate_refusals += 1
             return True
         self._create_times.append(now)
         return False

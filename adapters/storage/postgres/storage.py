@@ -13,6 +13,7 @@ import asyncpg
 
 from adapters.storage.postgres.audit import PostgresAudit
 from adapters.storage.postgres.broadcasts import PostgresBroadcasts
+from adapters.storage.postgres.budgets import PgSendPace, PgSubmitBudget
 from adapters.storage.postgres.db import Database, translate
 from adapters.storage.postgres.directory import PostgresDirectory
 from adapters.storage.postgres.drafts import PostgresDrafts
@@ -29,6 +30,8 @@ from adapters.storage.postgres.stats import PostgresStats
 from adapters.storage.postgres.topups import PostgresTopups
 from adapters.storage.postgres.users import PostgresUsers
 from adapters.storage.postgres.uow import PostgresUnitOfWork
+from ports.budgets import PaceSettings
+from ports.clock import Clock
 
 APPLICATION_NAME = "trt-bot"
 
@@ -63,6 +66,14 @@ class PostgresStorage:
     def database(self) -> Database:
         """The pool with error translation, for the claims of several instances (claims.py)."""
         return self._db
+
+    def shared_submit_budget(self, *, limit: int, span: float, clock: Clock | None = None) -> PgSubmitBudget:
+        """KIE's submit budget, shared with every process on this database (time: the database's clock)."""
+        return PgSubmitBudget(self._db, limit=limit, span=span, clock=clock)
+
+    def shared_send_pace(self, settings: PaceSettings, clock: Clock | None = None) -> PgSendPace:
+        """Telegram's sending pace, shared with every process on this database."""
+        return PgSendPace(self._db, settings, clock)
 
     @classmethod
     async def open(

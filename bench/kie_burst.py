@@ -41,6 +41,7 @@ from adapters.kie.submit_limiter import LocalSubmitBudget  # noqa: E402
 from adapters.storage.postgres import PostgresStorage  # noqa: E402
 from adapters.system.clock import SystemClock  # noqa: E402
 from adapters.system.files import LocalFileReader  # noqa: E402
+from core import cashier  # noqa: E402
 from entrypoints.fake_stack import FAST_RUNNER  # noqa: E402
 from entrypoints.settings import load_settings  # noqa: E402
 from entrypoints.wiring import App, build_app  # noqa: E402
@@ -104,13 +105,13 @@ def most_in_any_window(times: list[datetime], window: float) -> int:
 async def _launch(app: App, number: int, now: datetime) -> str:
     storage = app.storage
     user = UserRef(FIRST_USER + number, first_name=f"u{number}")
-    await storage.users.ensure(user, 1000, now)
+    await cashier.ensure_user(storage, user, 1000, now)
     job = Job(
         id=f"burst{number:04d}", user_id=user.id, chat_id=user.id, model_id=MODEL, input={"prompt": f"cat {number}"},
         price=100, state=JobState.CREATED, created_at=now, updated_at=now, deadline_at=now + timedelta(minutes=15),
         progress_message_id=1, cid=f"burst-{number}",
     )
-    job, created = await storage.jobs.launch(job)
+    job, created = await cashier.launch(storage, job)
     assert created
     app.runner.start(job.id)
     return job.id

@@ -113,8 +113,9 @@ async def test_every_series_names_its_instance_and_the_gauges_read_the_instance(
         assert value(found, "trt_leader") == 1 and value(found, "trt_processing") == 1
         assert value(found, "trt_instance_info", bot_mode="webhook", storage="json") == 1
         assert ("trt_inbox_depth", frozenset({("instance_id", "web-a")})) in found
-        # Not wired yet (no outbox, no submission queue in this storage): absent, not a made-up zero.
-        assert not any(name in ("trt_outbox_depth", "trt_submission_queue_length") for name, _ in found)
+        assert ("trt_outbox_depth", frozenset({("instance_id", "web-a")})) in found
+        # The in-process fake generator has no KIE budget, so no submission queue: absent, not a made-up zero.
+        assert not any(name == "trt_submission_queue_length" for name, _ in found)
 
 
 async def test_a_telegram_429_is_counted_by_method(tmp_path):
@@ -180,7 +181,7 @@ async def bot_on_kie(tmp_path):
         async with running_server(
             tmp_path, BOT_MODE="polling", PORT=str(port), WEBHOOK_BASE_URL=f"http://127.0.0.1:{port}",
             KIE_API_KEY="test-kie-key", KIE_API_BASE_URL=kie.api_base_url, KIE_UPLOAD_BASE_URL=kie.upload_base_url,
-            KIE_CALLBACK_TOKEN="kie_callback_token_1",
+            KIE_CALLBACK_TOKEN="kie_callback_token_1", KIE_SUBMIT_WINDOW_S="1",  # a 429 holds submits one window
         ) as client:
             yield client, kie
 

@@ -30,7 +30,7 @@ from adapters.kie.breaker import CircuitBreaker
 from adapters.kie.envelope import CallFailure
 from adapters.kie.call_parts import cause as _cause, json_body as _json_body, prompt_length as _prompt_length, unique_name as _unique_name
 from adapters.kie.families import UNREACHABLE_CALLBACK, family_of, suno_follow_ups, veo_hd
-from adapters.kie.submit_limiter import DEFAULT_LIMIT, DEFAULT_WINDOW, RATE_LIMIT_HOLD, LocalSubmitBudget, wait_for_slot
+from adapters.kie.submit_limiter import DEFAULT_LIMIT, DEFAULT_WINDOW, LocalSubmitBudget, wait_for_slot
 from ports.budgets import SubmitBudget
 from ports.clock import Clock
 from ports.metrics import NO_METRICS, Metrics
@@ -129,6 +129,7 @@ class KieHttpGateway:
         self._last_transient_at: datetime | None = None
         self._alarmed_at: dict[str, datetime] = {}
         self._budget = submit_budget or LocalSubmitBudget(clock, limit=submit_limit, window=submit_window)
+        self._rate_hold = submit_window  # KIE's 429 carries no retry_after: new requests wait one window
         self._metrics = metrics
 
     def __repr__(self) -> str:  # never the key
@@ -195,9 +196,12 @@ class KieHttpGateway:
         return await veo_hd.submit(lambda params: self._call(
             _Call(veo_hd.ENDPOINT, "GET", f"{self._api}{veo_hd.PATH}", params=params, generation=True)), request)
 
-    async def _slot(self, job_id: str, api: str) -> None:  # for callers without a submission queue of their own, and resends
+    async def _slot(self, job_id: str, api: str | None = None) -> None:
+        """A slot of the request budget, for callers without a submission queue of their own (``api``: reported
+        to /metrics as the submission's wait) and for resends (no ``api``: the submission's wait is reported once)."""
         waited = await wait_for_slot(self._budget, self._sleep)
-        self._metrics.submission_waited(api, waited)
+        if api is not None:
+            self._metrics.submission_waited(api, waited)
         if waited:
             log.info("KIE_SUBMIT_THROTTLED", extra={"job": job_id or "-", "waited_s": round(waited, 2)})
 
@@ -289,7 +293,7 @@ class KieHttpGateway:
                     self._last_transient_at = self._clock.now()
                 self._alarm(call.endpoint, error)
                 if call.generation and isinstance(error, GatewayRateLimitedError):  # every instance holds back
-                    await self._budget.hold(error.retry_after or RATE_LIMIT_HOLD)
+                    await self._budget.hold(error.retry_after or self._rate_hold)
                 allowed = call.retry_sent or failure.resend_safe
                 if not (error.retryable and allowed and attempt < self._retries):
                     raise error from failure.original

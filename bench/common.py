@@ -206,7 +206,7 @@ class ApiEvent:
     at: float  # time.perf_counter() when the request reached the fake, before it was handled
     method: str  # lower-case Bot API method
     chat_id: int | None
-    callback_id: str | None = None
+    callback_id: str | None = None  # or pre-checkout query id
     text: str | None = None  # text or caption as sent (HTML source)
     error: str | None = None  # the fake's error description when the call failed; None = it succeeded
 
@@ -225,7 +225,7 @@ class TimedBotApi(FakeBotApi):
 
     def _timed(self, name: str, handler: Callable[..., Any]) -> Callable[..., Any]:
         async def timed(params: dict[str, Any], files: dict[str, Any]) -> Any:
-            callback_id = params.get("callback_query_id")
+            callback_id = params.get("callback_query_id") or params.get("pre_checkout_query_id")
             chat = self._callback_chat.get(callback_id) if callback_id is not None else params.get("chat_id")
             chat = chat if isinstance(chat, int) else None
             text = params.get("text", params.get("caption"))
@@ -248,9 +248,10 @@ class TimedBotApi(FakeBotApi):
 
     def register_update(self, update: dict[str, Any]) -> None:
         super().register_update(update)
-        query = update.get("callback_query")
-        if isinstance(query, dict):
-            self._callback_chat[query["id"]] = query["from"]["id"]
+        for kind in ("callback_query", "pre_checkout_query"):  # answered by id: the chat is the sender's
+            query = update.get(kind)
+            if isinstance(query, dict):
+                self._callback_chat[query["id"]] = query["from"]["id"]
 
     def first_reply_after(self, chat_id: int, since: float) -> float | None:
         """When the first call for this chat arrived at or after ``since`` (perf_counter), if any."""

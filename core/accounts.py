@@ -13,13 +13,13 @@ account after them. No storage, no I/O; core/cashier.py runs them inside a unit 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from ports.model import Account, LedgerEntry, ManualTopup, Referral, StarsPayment, TopupState
 from ports.storage import MAX_BALANCE, BalanceLimitError, IdempotencyConflictError, InsufficientBalanceError
+from ports.values import bonus as bonus, count as count, day as day, text_id as text_id  # re-exported: ports/values.py
 
 # --- key naming: one movement per key, forever --------------------------------------------------
 
@@ -58,8 +58,6 @@ def settle_key(key: str) -> str:
 
 # --- values -------------------------------------------------------------------------------------
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
 
 def amount(value: Any, what: str = "an amount") -> int:
     """An int of the smallest unit, > 0."""
@@ -67,32 +65,6 @@ def amount(value: Any, what: str = "an amount") -> int:
         raise TypeError(f"{what} must be an int of the smallest unit, got {type(value).__name__}")
     if value <= 0:
         raise ValueError(f"{what} must be > 0, got {value}")
-    return value
-
-
-def bonus(value: Any, what: str) -> int:
-    """An int >= 0 (0: nothing to credit)."""
-    if type(value) is not int or value < 0:
-        raise ValueError(f"{what} must be an int >= 0, got {value!r}")
-    return value
-
-
-def count(value: Any, what: str = "a count") -> int:
-    if type(value) is not int or value < 0:
-        raise ValueError(f"{what} must be an int >= 0, got {value!r}")
-    return value
-
-
-def text_id(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
-    return value
-
-
-def day(value: Any) -> str:
-    """A free-tier day, YYYY-MM-DD."""
-    if not isinstance(value, str) or not _DAY.match(value):
-        raise ValueError(f"a day is YYYY-MM-DD text, got {value!r}")
     return value
 
 

@@ -13,41 +13,15 @@ from typing import Any
 
 from adapters.storage.entity_codec import decimal_text, encode_field
 from ports.admin import Broadcast, BroadcastState
+from ports.values import bonus as bonus, count as count, day as day, text_id as text_id  # re-exported: ports/values.py
 
 # ports.admin.StatsSummary: users_active and revenue are given for these windows (days back from ``now``).
 STATS_DAYS = (1, 7, 30)
 # UserDirectory.touch writes last_seen_at only when the stored one is at least this old.
 TOUCH_EVERY = timedelta(minutes=10)
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMERIC_ID = re.compile(r"^-?\d+$")
 _BIGINT = 2**63
-
-
-def bonus(value: Any, what: str) -> int:
-    """An int >= 0 (0: nothing to credit)."""
-    if type(value) is not int or value < 0:
-        raise ValueError(f"{what} must be an int >= 0, got {value!r}")
-    return value
-
-
-def count(value: Any, what: str = "a count") -> int:
-    if type(value) is not int or value < 0:
-        raise ValueError(f"{what} must be an int >= 0, got {value!r}")
-    return value
-
-
-def text_id(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
-    return value
-
-
-def day(value: Any) -> str:
-    """A free-tier day, YYYY-MM-DD."""
-    if not isinstance(value, str) or not _DAY.match(value):
-        raise ValueError(f"a day is YYYY-MM-DD text, got {value!r}")
-    return value
 
 
 def directory_query(query: Any) -> int | str | None:

@@ -99,6 +99,8 @@ async def test_with_postgres_both_instances_process_and_the_worker_leads_when_th
             await eventually(lambda: replies(api))
             assert await press(api, second, "Картинки и дизайн") == 200
             await eventually(lambda: len(api.calls("answerCallbackQuery")) == 1)
+            # The answer goes out at once, the category screen after its commit (the outbox): wait for the screen.
+            await eventually(lambda: any("Z-Image" in text for m in replies(api) for row in m.buttons for text, _ in row))
             assert second.dispatcher.accepted >= 1
             # The old instance stops (SIGTERM): the new one takes the leader lock within a lock retry.
             stopped_at = time.perf_counter()

@@ -23,6 +23,7 @@ from adapters.storage.json_ops import decode_call
 from adapters.storage.json_state import State
 from adapters.storage.json_storage import JsonStorage
 from core import cashier
+from entrypoints import fold_json
 from ports.storage import InsufficientBalanceError, Job, JobState, StorageUnavailableError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "json_c93a1ad"
@@ -170,3 +171,41 @@ async def test_the_fold_child_process_replays_old_lines(tmp_path: Path) -> None:
     await fold_in_child(files, State.parse, State.empty)
     await asyncio.to_thread(json_journal.install_next, files)
     assert json.loads((data / "state.json").read_bytes()) == {**folded_by_old_release(), **NEW_SECTIONS}
+
+
+def test_fold_json_leaves_no_journal_so_an_older_release_can_read_the_directory(tmp_path: Path) -> None:
+    data = old_data(tmp_path)
+
+    async def write_with_this_release() -> None:
+        storage = await JsonStorage.open(data)
+        await storage.close()  # recovery folded the old journal; what follows is this release's
+        storage = await JsonStorage.open(data)
+        try:
+            await cashier.credit(storage, 104, 500, "after:1", "admin", NOW)
+        finally:
+            await storage.close()
+
+    asyncio.run(write_with_this_release())
+    assert set(journal_ops(data / "state.journal")) == {"apply"}  # lines the old release cannot replay
+
+    status, line = fold_json.run({"DATA_DIR": str(data)})
+
+    assert status == 0, line
+    assert all((data / name).read_bytes() == b"" for name in fold_json.JOURNALS)
+    snapshot = json.loads((data / "state.json").read_bytes())
+    assert snapshot["accounts"]["104"]["balance"] == 237 and snapshot["accounts"]["104"]["debt"] == 0
+
+
+def test_fold_json_refuses_while_the_directory_is_in_use(tmp_path: Path) -> None:
+    data = old_data(tmp_path)
+
+    async def fold_while_open() -> tuple[int, str]:
+        storage = await JsonStorage.open(data)
+        try:
+            return await asyncio.to_thread(fold_json.run, {"DATA_DIR": str(data)})
+        finally:
+            await storage.close()
+
+    status, line = asyncio.run(fold_while_open())
+    assert status == 1 and line.startswith("fold_json: ") and "\n" not in line
+    assert fold_json.run({"DATA_DIR": str(tmp_path / "missing")})[0] == 1

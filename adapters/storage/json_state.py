@@ -2,9 +2,10 @@
 
 Pure and synchronous: no files, no locks (json_storage.py adds both). Changes are ``apply`` (json_rows.py:
 a unit of work's rows, checked against the backstop constraints, all or nothing), the job compare-and-set
-and a few single-field updates. Each validates first and mutates only once nothing can fail any more, so a
-rejected call leaves the document untouched. Mutating operations return ``(result, changed)``; ``changed``
-is False for a no-op, which then costs no write.
+and a few single-field updates (the operations of the release before the unit of work, ``credit``, ``launch``,
+..., remain only to replay a journal it wrote: json_legacy_ops.py). Each validates first and mutates only
+once nothing can fail any more, so a rejected call leaves the document untouched. Mutating operations
+return ``(result, changed)``; ``changed`` is False for a no-op, which then costs no write.
 
 Document layout (format version 1)::
 
@@ -27,6 +28,7 @@ from collections.abc import Collection
 from typing import Any
 
 from adapters.storage.json_billing import BillingRows
+from adapters.storage.json_legacy_ops import LegacyOps
 from adapters.storage.entity_codec import decode, encode, encode_field
 from adapters.storage.json_outbox import OutboxRules
 from adapters.storage.json_reports import ReportQueries
@@ -51,7 +53,7 @@ class CorruptStateError(ValueError):
     """The bytes are not a state document this code can read."""
 
 
-class State(BillingRows, ReportQueries, RowTables, OutboxRules):
+class State(BillingRows, ReportQueries, RowTables, OutboxRules, LegacyOps):
     def __init__(self, doc: Record) -> None:
         self._doc = doc
         self._users: dict[str, Record] = doc["users"]

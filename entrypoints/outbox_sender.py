@@ -18,6 +18,13 @@ their chat (it has swept since it started, and every message it was handed since
 given, without reading the outbox back: one round trip per message, its mark. Otherwise it drains the chat from
 storage, in order. ``sweep()`` drains every chat with something due (the active instance calls it periodically:
 retries, and what a crash or another instance left behind).
+
+Several instances on one database (``shared``): every instance commits and sends its own updates' messages, and
+the chat's next update may be processed by another instance while they are still going out. So an instance
+sends only what it was handed (it never drains a chat from storage, where another instance's message may be in
+flight), marks each message sent at once (a deferred mark would let another instance's sweep send it again), and
+the leader's sweep takes only what is plainly left behind: a message due for a retry, or one older than
+``orphan_after`` seconds (its instance died between the commit and the send).
 """
 
 from __future__ import annotations
@@ -45,8 +52,9 @@ RECENT_KEYS = 10_000  # keys sent here lately: a sweep and a send_now racing for
 class OutboxSender:
     def __init__(self, outbox: Outbox, messenger: Messenger, users: Users, clock: Clock, *,
                  backoff_first: float = 2.0, backoff_max: float = 300.0, max_attempts: int = 8,
-                 batch: int = 100) -> None:
+                 batch: int = 100, shared: bool = False, orphan_after: float = 10.0) -> None:
         self._outbox, self._messenger, self._clock = outbox, messenger, clock
+        self._shared, self._orphan_after = shared, timedelta(seconds=orphan_after)
         self._delivery = Delivery(messenger, users)
         self._backoff_first, self._backoff_max = backoff_first, backoff_max
         self._max_attempts, self._batch = max_attempts, batch
@@ -102,10 +110,15 @@ class OutboxSender:
         self._swept = True
         self._backlog.update(message.chat_id for message in waiting)
         now = self._clock.now()
+        if self._shared:  # another instance may be sending a fresh message: only retries and orphans are ours
+            waiting = [m for m in waiting if m.next_attempt_at is not None or m.created_at <= now - self._orphan_after]
         chats = [chat for chat in dict.fromkeys(message.chat_id for message in waiting) if not self._busy(chat)]
         due = {m.chat_id for m in waiting if m.next_attempt_at is None or m.next_attempt_at <= now}
         chats = [chat for chat in chats if chat in due]
-        await asyncio.gather(*(self._drain_chat(chat) for chat in chats))
+        if self._shared:  # exactly the messages picked above, in their order (given: no read back)
+            await asyncio.gather(*(self._drain_chat(chat, [m for m in waiting if m.chat_id == chat]) for chat in chats))
+        else:
+            await asyncio.gather(*(self._drain_chat(chat) for chat in chats))
         return len(chats)
 
     async def run(self, every: float) -> None:
@@ -128,7 +141,7 @@ class OutboxSender:
         if lock is None:
             lock = self._locks[chat_id] = asyncio.Lock()
         async with lock:
-            if given is not None and self._swept and chat_id not in self._backlog:
+            if given is not None and (self._shared or (self._swept and chat_id not in self._backlog)):
                 for message in given:
                     if message.key not in self._recent and not await self._send_one(message):
                         self._backlog.add(chat_id)
@@ -189,7 +202,7 @@ class OutboxSender:
         while len(self._recent) > RECENT_KEYS:
             self._recent.popitem(last=False)
         self._unmarked.append(message.key)
-        if len(self._unmarked) >= self._batch:
+        if self._shared or len(self._unmarked) >= self._batch:
             await self.flush()
 
     async def _later(self, message: OutboxMessage, reason: str) -> None:

@@ -146,7 +146,7 @@ the database (entrypoints/cluster.py). ``submit_budget``: KIE's, when not the st
         services = Services(storage, catalog, gateway, media, clock, base, stars=stars, probe=MutagenProbe(),
                             metrics=metrics, submit_budget=budget)
         await reload_overrides(services)  # models switched off and the markup set by admins
-        sender = OutboxSender(storage.outbox, messenger, storage.users, clock)
+        sender = OutboxSender(storage.outbox, messenger, storage.users, clock, shared=job_leases is not None)
         stack.push_async_callback(sender.close)  # after the runner and broadcaster stopped (exit runs LIFO)
         runner_settings = runner_settings or RunnerSettings(callback_url=settings.kie_callback_url())
         runner = (JobRunner(services, messenger, runner_settings, sender=sender) if job_leases is None

@@ -178,3 +178,33 @@ async def test_an_update_committed_to_the_state_before_a_crash_is_not_pending_af
         assert [m.key for m in await storage.outbox.pending()] == ["u7:0"]
     finally:
         await storage.close()
+
+
+async def test_instances_sharing_a_database_never_send_each_others_messages_twice(tmp_path):
+    """Two instances on one PostgreSQL outbox: a chat's updates move between them. Each sends what it committed and
+    marks it at once, the other never sends it again, and the leader's sweep takes only a retry or an orphan (a
+    message older than ``orphan_after`` whose instance died after the commit)."""
+    from tests import pg
+
+    clock = VirtualClock()
+    async with pg.open_pg(tmp_path) as storage:
+        first_messenger, second_messenger = ScriptedMessenger(), ScriptedMessenger()
+        first = OutboxSender(storage.outbox, first_messenger, storage.users, clock, shared=True, orphan_after=10)
+        second = OutboxSender(storage.outbox, second_messenger, storage.users, clock, shared=True, orphan_after=10)
+        one, two = note("u1:0", 10, "screen 1", clock), note("u2:0", 10, "screen 2", clock)
+        await storage.outbox.add([one])
+        await first.send_now([one])
+        await storage.outbox.add([two])
+        await second.sweep()  # the leader sweeps while "screen 2" is being handed to the second: not an orphan yet
+        await second.send_now([two])
+        await first.sweep()
+        assert first_messenger.sent == [(10, "screen 1")] and second_messenger.sent == [(10, "screen 2")]
+        assert await storage.outbox.depth() == 0  # both marked at once, nothing left for a sweep
+        orphan = note("u3:0", 10, "screen 3", clock)
+        await storage.outbox.add([orphan])  # committed by an instance that died before sending it
+        await first.sweep()
+        assert first_messenger.sent == [(10, "screen 1")]  # too fresh: its instance may still be sending it
+        clock.advance(11)
+        await first.sweep()
+        assert first_messenger.sent == [(10, "screen 1"), (10, "screen 3")]
+        assert second_messenger.sent == [(10, "screen 2")]

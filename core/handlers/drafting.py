@@ -63,8 +63,7 @@ async def open_model(services: Services, turn: Turn, data: OpenModel) -> Reply:
         return Reply([turn.show(render_unavailable(turn.fmt))], rejected="MODEL_UNAVAILABLE")
     message_id = turn.event.message_id if isinstance(turn.event, CallbackPress) else None
     draft = Draft(services.new_id(), turn.user.id, turn.chat_id, model.id, turn.now, message_id=message_id)
-    await services.storage.drafts.put(draft)
-    await services.storage.users.set_active_draft(turn.user.id, draft.id)
+    await services.storage.drafts.put_active(draft)
     balance = await shown_balance(services, turn)
     free = await free_tier.quota(services, turn.user.id, model, turn.now)
     step = next_step(model, draft)

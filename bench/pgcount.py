@@ -51,8 +51,9 @@ def _counting(original: Any) -> Any:
     async def counted(self: Connection, query: str, *args: Any, **kwargs: Any) -> Any:
         kind = kind_of(query)
         task = asyncio.current_task()
-        (job_counts if task is not None and task.get_name().startswith("job-") else counts)[kind] += 1
-        by_sql[f"[{kind}] {short(query)}"] += 1
+        job = task is not None and task.get_name().startswith("job-")
+        (job_counts if job else counts)[kind] += 1
+        by_sql[f"[{'job ' if job else ''}{kind}] {short(query)}"] += 1
         return await original(self, query, *args, **kwargs)
 
     counted.__name__ = original.__name__
@@ -134,6 +135,8 @@ def main() -> None:
         for step in STEPS:
             print(f"\n{step}:")
             for sql, calls in sorted(by_step.get(step, {}).items(), key=lambda item: -item[1]):
+                if sql.startswith("[job "):
+                    continue  # the launched job's own calls, made while the step was waited for
                 print(f"  {calls / args.users:5.2f}  {sql}")
 
 

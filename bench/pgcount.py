@@ -51,8 +51,9 @@ def _counting(original: Any) -> Any:
     async def counted(self: Connection, query: str, *args: Any, **kwargs: Any) -> Any:
         kind = kind_of(query)
         task = asyncio.current_task()
-        (job_counts if task is not None and task.get_name().startswith("job-") else counts)[kind] += 1
-        by_sql[f"[{kind}] {short(query)}"] += 1
+        job = task is not None and task.get_name().startswith("job-")
+        (job_counts if job else counts)[kind] += 1
+        by_sql[f"[{'job ' if job else ''}{kind}] {short(query)}"] += 1
         return await original(self, query, *args, **kwargs)
 
     counted.__name__ = original.__name__
@@ -116,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--users", type=int, default=20, help="journeys (each a new user)")
     parser.add_argument("--before", action="append", default=[], help="a git revision or a directory to compare")
+    parser.add_argument("--statements", action="store_true", help="list this tree's statements per step")
     args = parser.parse_args()
     here = str(Path(__file__).resolve().parents[1])
     with tempfile.TemporaryDirectory(prefix="pgcount-") as work:
@@ -128,6 +130,14 @@ def main() -> None:
         row = "".join(f"{run['per_step'][step]:>10.2f}" for step in STEPS)
         print(f"{name:<14}{row}{run['per_update']:>12.2f}{run['job_per_journey']:>8.2f}")
     print("job: the launched job's own round trips (submit, poll, deliver), per journey, not in per update")
+    if args.statements:
+        by_step = runs[-1][1].get("by_step_sql", {})
+        for step in STEPS:
+            print(f"\n{step}:")
+            for sql, calls in sorted(by_step.get(step, {}).items(), key=lambda item: -item[1]):
+                if sql.startswith("[job "):
+                    continue  # the launched job's own calls, made while the step was waited for
+                print(f"  {calls / args.users:5.2f}  {sql}")
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ async def journey(users: int, tmp: str) -> dict[str, Any]:
         config = load_settings({}, DATA_DIR=f"{tmp}/data", FREE_DAILY_LIMIT=0, WELCOME_BALANCE="100")
         clock, messenger = VirtualClock(datetime(2026, 5, 1, tzinfo=timezone.utc)), Recorder()
         per_step = {step: 0 for step in STEPS}
+        step_sql: dict[str, dict[str, int]] = {step: {} for step in STEPS}
         job_calls = 0
         try:
             async with build_app(config, messenger=messenger, media=LocalFileReader(), clock=clock,
@@ -94,10 +95,12 @@ async def journey(users: int, tmp: str) -> dict[str, Any]:
                     }
                     for step in STEPS:
                         update = updates[step]()
-                        before = counted()
+                        before, sql_before = counted(), pgcount.snapshot()
                         await dispatcher.accept(update)
                         await dispatcher.wait_idle()
                         per_step[step] += counted() - before
+                        for sql, calls in pgcount.delta(sql_before, pgcount.snapshot())["by_sql"].items():
+                            step_sql[step][sql] = step_sql[step].get(sql, 0) + calls
                     await app.runner.wait_idle()
                 job_calls = counted(job=True)
                 await dispatcher.stop(grace=5)
@@ -105,7 +108,7 @@ async def journey(users: int, tmp: str) -> dict[str, Any]:
             await storage.close()
     return {"users": users, "per_step": {step: total / users for step, total in per_step.items()},
             "per_update": sum(per_step.values()) / (users * len(STEPS)), "job_per_journey": job_calls / users,
-            "by_sql": pgcount.snapshot()["by_sql"]}
+            "by_sql": pgcount.snapshot()["by_sql"], "by_step_sql": step_sql}
 
 
 def main() -> None:

@@ -117,18 +117,30 @@ async def _admin_move(storage: Storage, user_id: int, signed_amount: int, key: s
 async def ensure_user(storage: Storage, ref: UserRef, welcome_amount: int, now: datetime) -> tuple[User, bool]:
     """The user, created (with ``welcome_amount`` credited once, key welcome:<id>) when new; the name and
     language Telegram reports refreshed when they changed. True when created."""
+    user, _, created = await arrive(storage, ref, welcome_amount, now, seen=False)
+    return user, created
+
+
+async def arrive(
+    storage: Storage, ref: UserRef, welcome_amount: int, now: datetime, *, seen: bool = True
+) -> tuple[User, int, bool]:
+    """``ensure_user`` with the balance read in the same query as the user (for the screens of this turn; money
+    moves read the account again, locked). A new user is created seen at ``now`` (``seen``): no stamp after."""
     accounts.count(welcome_amount, "welcome_amount")
     async with storage.unit_of_work() as uow:
-        user = await uow.users.get(accounts.user_id(ref.id))
-        if user is None:
-            fresh = User(ref.id, now, language_code=ref.language_code, username=ref.username, first_name=ref.first_name)
+        found = await uow.users.get_with_account(accounts.user_id(ref.id))
+        if found is None:
+            fresh = User(ref.id, now, language_code=ref.language_code, username=ref.username,
+                         first_name=ref.first_name, last_seen_at=now if seen else None)
             if await uow.users.add(fresh):
+                account = Account(ref.id)
                 if welcome_amount:
-                    await move(uow, Account(ref.id), welcome_amount, accounts.welcome_key(ref.id), "welcome", now)
+                    _, account, _ = await move(uow, account, welcome_amount, accounts.welcome_key(ref.id), "welcome", now)
                 await uow.commit()
-                return fresh, True
-            user = await uow.users.get(ref.id)  # created meanwhile by a twin update
-            assert user is not None
+                return fresh, account.balance, True
+            found = await uow.users.get_with_account(ref.id)  # created meanwhile by a twin update
+            assert found is not None
+        user, account = found
         refreshed = replace(user, **{name: getattr(ref, name) for name in _REFRESHED})
         if refreshed != user:  # rare (a new username): read again under lock, so no other field goes stale
             locked = await uow.users.get_for_update(ref.id)
@@ -136,7 +148,7 @@ async def ensure_user(storage: Storage, ref: UserRef, welcome_amount: int, now: 
             refreshed = replace(locked, **{name: getattr(ref, name) for name in _REFRESHED})
             await uow.users.put(refreshed)
         await uow.commit()
-    return refreshed, False
+    return refreshed, account.balance, False
 
 
 # --- jobs ---------------------------------------------------------------------------------------

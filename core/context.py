@@ -114,6 +114,7 @@ class Turn:
     fmt: Fmt
     now: datetime
     new_user: bool = False
+    balance: int | None = None  # read with the user as the turn began (before any money this turn moves)
 
     @property
     def chat_id(self) -> int:

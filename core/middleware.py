@@ -70,11 +70,11 @@ async def load_user(request: Request, call_next: Endpoint) -> Reply:
     """The sender's record (created on first contact, with the welcome balance) and language: the turn."""
     services, event = request.services, request.event
     now = services.clock.now()
-    user, created = await cashier.ensure_user(services.storage, event.user, services.settings.welcome_balance, now)
+    user, balance, created = await cashier.arrive(services.storage, event.user, services.settings.welcome_balance, now)
     if user.last_seen_at is None or now - user.last_seen_at >= SEEN_EVERY:
         await services.storage.directory.touch(user.id, now)  # for "active users" in the stats
     language = resolve_language(user.language, user.language_code, services.settings.default_language)
-    request.turn = Turn(event, user, Fmt(language, services.settings.prices.currency), now, created)
+    request.turn = Turn(event, user, Fmt(language, services.settings.prices.currency), now, created, balance)
     return await call_next(request)
 
 

@@ -110,7 +110,17 @@ class Ledger(Protocol):
 class Drafts(Protocol):
     async def put(self, draft: Draft) -> None: ...
 
+    async def put_active(self, draft: Draft) -> None:
+        """``put`` and ``users.set_active_draft(draft.user_id, draft.id)`` at once (one round trip where the
+        storage can). UnknownUserError when the user does not exist."""
+        ...
+
     async def get(self, draft_id: str) -> Draft | None: ...
+
+    async def get_with_job(self, draft_id: str) -> tuple[Draft | None, Job | None]:
+        """The draft and the job launched from it (a job takes its draft's id), in one read; (None, None)
+        when there is no such draft."""
+        ...
 
 
 class Jobs(Protocol):

@@ -56,6 +56,11 @@ class UserRows(Protocol):
 
     async def get_for_update(self, user_id: int) -> User | None: ...
 
+    async def get_with_account(self, user_id: int) -> tuple[User, Account] | None:
+        """The user and their account, unlocked, in one read (what a screen shows; money moves under
+        ``accounts.get_for_update``)."""
+        ...
+
     async def add(self, user: User) -> bool:
         """Create the user and its empty account (balance 0, debt 0). False (nothing added) when the id exists."""
         ...

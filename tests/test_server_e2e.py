@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from core.i18n import Fmt
 from ports.storage import JobState
 from entrypoints.smoke_checks import callback_update, message_update
 from entrypoints.fake_stack import SECRET_PATH, SECRET_TOKEN, running_server
@@ -151,7 +152,7 @@ async def test_an_exception_in_a_handler_apologises_and_the_worker_goes_on(tmp_p
             raise RuntimeError("ledger exploded")
 
         client.server.app.storage.ledger.balance = broken
-        await client.say(USER, "/start")
+        await client.say(USER, "/balance")  # /start shows the balance read with the user: /balance reads it again
         assert client.api.messages(USER)[-1].text.startswith("😔 Что-то пошло не так")
         assert "EXCEPTION_CAUGHT" in caplog.text and "error_type=RuntimeError" in caplog.text
         client.server.app.storage.ledger.balance = original
@@ -256,9 +257,10 @@ async def test_a_graceful_stop_lets_the_running_handler_finish(tmp_path):
             return await original(user_id)
 
         storage.ledger.balance = slow_balance
-        assert await client.post_update(message_update(USER, "/start")) == 200
+        assert await client.post_update(message_update(USER, "/balance")) == 200  # /balance reads the ledger
         async with asyncio.timeout(10):
             await running.wait()  # the handler is running now (no guess at how long that takes)
         await client.server.stop(grace=5)
-        assert client.api.messages(USER)[-1].text.startswith("👋 Привет")
+        title = Fmt("ru", client.server.app.services.settings.prices.currency).t("balance.title", balance="\x00")
+        assert client.api.messages(USER)[-1].text.startswith(title.split("\x00")[0])  # the balance screen
         assert client.server.dispatcher.pending == 0

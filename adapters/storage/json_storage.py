@@ -127,8 +127,16 @@ class _Drafts:
     async def put(self, draft: Draft) -> None:
         await self._file.change("put_draft", draft)
 
+    async def put_active(self, draft: Draft) -> None:
+        await self.put(draft)
+        await self._file.change("set_user_field", draft.user_id, "active_draft_id", draft.id)
+
     async def get(self, draft_id: str) -> Draft | None:
         return await self._file.read(lambda state: state.draft(draft_id))
+
+    async def get_with_job(self, draft_id: str) -> tuple[Draft | None, Job | None]:
+        draft = await self.get(draft_id)
+        return (None, None) if draft is None else (draft, await self._file.read(lambda state: state.job(draft_id)))
 
 
 class _Jobs:

@@ -177,6 +177,11 @@ class _Users(_Keyed):
             self._uow._seen[("accounts", entity.id)] = Account(entity.id)
         return added
 
+    async def get_with_account(self, user_id: int) -> tuple[User, Account] | None:
+        user = await self.get(user_id)
+        account = await self._uow.read("accounts", user_id, State.account)
+        return None if user is None or account is None else (user, account)
+
 
 class _Accounts(_Keyed):
     def __init__(self, uow: JsonUnitOfWork) -> None:

@@ -19,7 +19,7 @@ from core.drafts import (
     set_option,
     text_length,
 )
-from core.handlers.navigation import main_menu_screen, stale
+from core.handlers.navigation import main_menu_screen, shown_balance, stale
 from core.views.catalog import PAGE_SIZE, render_ask, render_model_card, render_unavailable
 from core.views.common import button
 from core.views.order import render_confirmation, render_option_values, render_options
@@ -41,7 +41,7 @@ def message_screen(turn: Turn, text: str, model: ModelSpec | None = None, draft:
 
 async def confirmation_screen(services: Services, turn: Turn, model: ModelSpec, draft: Draft) -> Screen:
     options = current_options(model, draft)
-    balance = await services.storage.ledger.balance(turn.user.id)
+    balance = await shown_balance(services, turn)
     free = await free_tier.quota(services, turn.user.id, model, turn.now)
     price = 0 if free is not None and free.available else services.price(model, options, text_length(draft))
     offer = await free_tier.offer(services, turn.user.id, turn.now, turn.fmt.language) if price > balance else None
@@ -63,9 +63,8 @@ async def open_model(services: Services, turn: Turn, data: OpenModel) -> Reply:
         return Reply([turn.show(render_unavailable(turn.fmt))], rejected="MODEL_UNAVAILABLE")
     message_id = turn.event.message_id if isinstance(turn.event, CallbackPress) else None
     draft = Draft(services.new_id(), turn.user.id, turn.chat_id, model.id, turn.now, message_id=message_id)
-    await services.storage.drafts.put(draft)
-    await services.storage.users.set_active_draft(turn.user.id, draft.id)
-    balance = await services.storage.ledger.balance(turn.user.id)
+    await services.storage.drafts.put_active(draft)
+    balance = await shown_balance(services, turn)
     free = await free_tier.quota(services, turn.user.id, model, turn.now)
     step = next_step(model, draft)
     via_family = len(services.catalog.in_category(model.category)) > PAGE_SIZE

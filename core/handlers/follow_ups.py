@@ -18,6 +18,5 @@ async def start(services: Services, turn: Turn, data: FollowUp) -> Reply:
     if model is None:
         return Reply(toast=turn.fmt.t("follow_up.unavailable"), alert=True, rejected="MODEL_UNAVAILABLE")
     draft = follow_ups.draft_for(model, source, services.new_id(), turn.chat_id, turn.now)
-    await services.storage.drafts.put(draft)
-    await services.storage.users.set_active_draft(turn.user.id, draft.id)
+    await services.storage.drafts.put_active(draft)
     return Reply([turn.send(await next_screen(services, turn, model, draft))])

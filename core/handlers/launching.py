@@ -27,10 +27,9 @@ from ports.trace import correlation_id
 
 async def launch(services: Services, turn: Turn, data: Launch) -> Reply:
     storage = services.storage
-    draft = await storage.drafts.get(data.draft)
+    draft, launched = await storage.drafts.get_with_job(data.draft)
     if draft is None or draft.user_id != turn.user.id:
         return await stale(services, turn)
-    launched = await storage.jobs.get(draft.id)
     if launched is not None:
         return await _launched_before(services, turn, launched)
     model = services.catalog.model(draft.model_id)
@@ -126,6 +125,5 @@ async def again(services: Services, turn: Turn, data: Again) -> Reply:
         if not isinstance(source_task, str):  # no source task id in the job: nothing to run the follow-up on
             return await stale(services, turn)
         draft = replace(draft, options={**draft.options, model.source_input: source_task}, source_job_id=job.source_job_id)
-    await services.storage.drafts.put(draft)
-    await services.storage.users.set_active_draft(turn.user.id, draft.id)
+    await services.storage.drafts.put_active(draft)
     return Reply([turn.send(await next_screen(services, turn, model, draft))])

@@ -15,10 +15,18 @@ from ports.catalog import Catalog, Family, ModelSpec
 from ports.screens import Screen
 
 
+async def shown_balance(services: Services, turn: Turn) -> int:
+    """The balance a screen shows: the one read with the user (no second query), else read now. Only for
+    screens of turns that have not moved money before showing them."""
+    if turn.balance is not None:
+        return turn.balance
+    return await services.storage.ledger.balance(turn.user.id)
+
+
 async def main_menu_screen(services: Services, turn: Turn, notice: str | None = None, fmt: Fmt | None = None) -> Screen:
     fmt = fmt or turn.fmt
     user = turn.user
-    balance = await services.storage.ledger.balance(user.id)
+    balance = await shown_balance(services, turn)
     return render_main_menu(
         fmt,
         name=user.first_name or user.username or str(user.id),

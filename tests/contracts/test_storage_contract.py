@@ -520,6 +520,30 @@ async def test_putting_a_draft_again_replaces_it(storage: Storage) -> None:
     assert await storage.drafts.get("missing") is None
 
 
+async def test_a_draft_put_active_is_stored_and_becomes_the_users_active_draft(storage: Storage) -> None:
+    await cashier.ensure_user(storage, UserRef(USER), 0, NOW)
+    draft = Draft(id="d1", user_id=USER, chat_id=USER, model_id="m", created_at=NOW)
+    await storage.drafts.put_active(draft)
+    changed = replace(draft, prompt="again")
+    await storage.drafts.put_active(changed)
+
+    assert await storage.drafts.get("d1") == changed
+    assert (await storage.users.get(USER)).active_draft_id == "d1"
+    with pytest.raises(UnknownUserError):
+        await storage.drafts.put_active(replace(draft, id="d2", user_id=USER + 1))
+
+
+async def test_a_draft_is_read_with_the_job_launched_from_it(storage: Storage) -> None:
+    await cashier.ensure_user(storage, UserRef(USER), 100, NOW)
+    draft = Draft(id="j1", user_id=USER, chat_id=USER, model_id="m", created_at=NOW, options={"n": 1})
+    await storage.drafts.put(draft)
+    assert await storage.drafts.get_with_job("j1") == (draft, None)
+    job, _ = await cashier.launch(storage, make_job("j1"))
+    assert await storage.drafts.get_with_job("j1") == (draft, job)
+    await cashier.launch(storage, make_job("j2"))
+    assert await storage.drafts.get_with_job("j2") == (None, None)  # a job without a draft: no draft, no job
+
+
 # --- inbox --------------------------------------------------------------------------------------
 
 

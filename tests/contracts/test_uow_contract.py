@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from core import cashier
+from ports.events import UserRef
 from ports.model import Account, AuditEntry, Job, JobState, LedgerEntry, User
 from ports.storage import ConstraintViolationError, Storage, StorageError
 
@@ -31,6 +33,25 @@ async def test_commit_writes_every_row_of_the_unit(storage):
     async with storage.unit_of_work() as uow:
         assert await uow.accounts.get(1) == Account(1, 10, 0)
         assert (await uow.users.get(1)).id == 1
+
+
+async def test_a_user_is_read_with_the_account_in_one_call(storage):
+    await add_user(storage, 1, balance=10)
+    async with storage.unit_of_work() as uow:
+        user, account = await uow.users.get_with_account(1)
+        assert (user, account) == (await uow.users.get(1), Account(1, 10, 0))
+        assert await uow.users.get_with_account(2) is None
+        await uow.users.add(User(3, NOW))
+        assert await uow.users.get_with_account(3) == (User(3, NOW), Account(3, 0, 0))  # its own writes
+
+
+async def test_arriving_gives_the_balance_read_with_the_user(storage):
+    user, balance, created = await cashier.arrive(storage, UserRef(5), 100, NOW)
+    assert (balance, created, user.last_seen_at) == (100, True, NOW)  # created seen: no stamp of its own
+    await cashier.credit(storage, 5, 30, "pay:5", "payment", NOW)
+    user, balance, created = await cashier.arrive(storage, UserRef(5, username="new"), 100, NOW)
+    assert (balance, created, user.username) == (130, False, "new")
+    assert (await cashier.ensure_user(storage, UserRef(6), 0, NOW))[0].last_seen_at is None
 
 
 async def test_leaving_without_commit_changes_nothing(storage):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from adapters.storage.postgres import codec
 
 USER = f"SELECT {codec.USER_COLUMNS} FROM users WHERE id = $1"
+USER_WITH_ACCOUNT = f"SELECT {codec.USER_COLUMNS}, balance, debt FROM users WHERE id = $1"
 ADD_USER = (
     "INSERT INTO users (id, created_at, language, language_code, username, first_name, active_draft_id, blocked, "
     "last_seen_at, banned) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING RETURNING id"

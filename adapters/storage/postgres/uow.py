@@ -50,6 +50,7 @@ from adapters.storage.postgres.row_sql import (  # noqa: F401 - the statements, 
     REFERRAL,
     TOPUP,
     USER,
+    USER_WITH_ACCOUNT,
 )
 from adapters.storage.postgres.topups import manual_topup
 from ports.model import (
@@ -62,6 +63,7 @@ from ports.model import (
     JobState,
     LedgerEntry,
     Referral,
+    User,
 )
 from ports.storage import StorageError, UnknownUserError
 
@@ -73,7 +75,7 @@ class PostgresUnitOfWork:
         self._conn: asyncpg.Connection | None = None
         self._transaction: Any = None
         self._done = False
-        self.users = _Rows(self, USER, ADD_USER, PUT_USER, codec.user, "user", codec.user_id)
+        self.users = _Users(self, USER, ADD_USER, PUT_USER, codec.user, "user", codec.user_id)
         self.accounts = _Accounts(self)
         self.ledger = _Ledger(self)
         self.drafts = _Drafts(self)
@@ -274,6 +276,12 @@ def _arguments(entity: Any) -> tuple[Any, ...]:
     codec.validated(entity)  # the same TypeError/ValueError as the JSON storage
     values = (getattr(entity, field.name) for field in fields(entity))
     return tuple(value.value if isinstance(value, Enum) else value for value in values)
+
+
+class _Users(_Rows):
+    async def get_with_account(self, user_id: int) -> tuple[User, Account] | None:
+        row = await self._uow.row(USER_WITH_ACCOUNT, codec.user_id(user_id))
+        return None if row is None else (codec.user(row), Account(row["id"], row["balance"], row["debt"]))
 
 
 class _FreeTries(_Rows):

@@ -24,7 +24,7 @@ import aiohttp
 
 from bench.chaos_cluster import Node, RoleWatch
 from bench.common import SECRET_HEADER, SECRET_PATH, SECRET_TOKEN, TimedBotApi
-from bench.journey import _NONE, CATEGORY, LAUNCH, MODEL, Recorder, User, has_button, text_update
+from bench.journey import Recorder, User, has_button, text_update
 from entrypoints.smoke_checks import user_json
 
 BALANCE = "Баланс"
@@ -103,19 +103,7 @@ class ChaosUser(User):
 
     async def browse(self, prompt: str) -> bool:
         """The image journey up to the launch screen, without launching: the update load with no KIE in it."""
-        api, user = self.api, self.id
-        if not await self._step(text_update(user, "/start", self.tag), lambda: has_button(api, user, CATEGORY), "start"):
-            return False
-        if not await self._press(CATEGORY, lambda: has_button(api, user, MODEL), "category"):
-            return False
-        if not await self._press(MODEL, lambda: "✍️" in ((api.newest_with_buttons(user) or _NONE).text or ""), "model"):
-            return False
-
-        def confirmation() -> bool:
-            message = api.newest_with_buttons(user)
-            return message is not None and f"«{prompt}»" in (message.text or "") and has_button(api, user, LAUNCH)
-
-        if not await self._step(text_update(user, prompt, self.tag), confirmation, "prompt"):
+        if not await self.to_launch_screen(prompt):
             return False
         self.tally.browsed += 1
         return True

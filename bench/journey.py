@@ -132,8 +132,9 @@ class User:
             return False
         return await self._step(press_update(self.id, data, message.message_id, self.tag), ready, name)
 
-    async def journey(self, prompt: str) -> bool:
-        """One journey; False when a step got no answer within the timeout (the journey is abandoned)."""
+    async def to_launch_screen(self, prompt: str) -> bool:
+        """/start → category → model → prompt, up to the order's confirmation with its launch button; False when a
+        step got no answer within the timeout."""
         api, user = self.api, self.id
         if not await self._step(text_update(user, "/start", self.tag), lambda: has_button(api, user, CATEGORY), "start"):
             return False
@@ -146,7 +147,12 @@ class User:
             message = api.newest_with_buttons(user)
             return message is not None and f"«{prompt}»" in (message.text or "") and has_button(api, user, LAUNCH)
 
-        if not await self._step(text_update(user, prompt, self.tag), confirmation, "prompt"):
+        return await self._step(text_update(user, prompt, self.tag), confirmation, "prompt")
+
+    async def journey(self, prompt: str) -> bool:
+        """One journey; False when a step got no answer within the timeout (the journey is abandoned)."""
+        api, user = self.api, self.id
+        if not await self.to_launch_screen(prompt):
             return False
         launched = time.perf_counter()
         if not await self._press(LAUNCH, lambda: media_with(api, user, prompt), "launch"):

@@ -12,6 +12,7 @@ import itertools
 from collections import Counter
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 from adapters.storage.postgres import PostgresStorage
 from adapters.system.clock import SystemClock
@@ -22,6 +23,7 @@ from entrypoints.cluster import Cluster, ClusterSettings
 from entrypoints.dispatcher import Dispatcher
 from entrypoints.smoke_checks import user_json
 from tests.pg import scratch_database
+from tests.waiting import eventually
 
 _ids = itertools.count(1)
 
@@ -106,15 +108,7 @@ async def _stop(cluster: Cluster, dispatcher: Dispatcher) -> None:
     await cluster.release()
 
 
-async def eventually(check, timeout: float = 15.0):
-    async with asyncio.timeout(timeout):
-        while True:
-            result = check()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return result
-            await asyncio.sleep(0.01)
+eventually = partial(eventually, step=0.01)
 
 
 async def test_one_chats_updates_are_handled_once_each_in_order_and_one_at_a_time_across_instances():

@@ -25,6 +25,7 @@ from entrypoints.server import make_bot, make_instance
 from entrypoints.smoke_checks import callback_update, message_update, post_update
 from ports.storage import InboxUpdate, JobState
 from tests.pg import scratch_database
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow  # real processes, terminals or long journeys: not in the fast tier
 
@@ -32,16 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 USER = 31337
 
 
-async def eventually(check, timeout: float = 15.0, step: float = 0.05):
-    """Wait until ``check()`` (sync or async) returns something truthy; return it."""
-    async with asyncio.timeout(timeout):
-        while True:
-            result = check()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return result
-            await asyncio.sleep(step)
 
 
 def screens_shown(api: FakeBotApi) -> int:

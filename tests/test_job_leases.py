@@ -4,15 +4,15 @@ over when its lease expires; a KIE callback heard by another instance wakes the 
 
 from __future__ import annotations
 
-from core import cashier
-
 import asyncio
 
-import asyncpg
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
+
+import asyncpg
 
 from adapters.kie.fake import FakeKieGateway
 from adapters.storage.postgres import PostgresStorage
@@ -20,6 +20,7 @@ from adapters.storage.postgres.claims import JOBS_CHANNEL, PostgresJobLeases, Po
 from adapters.storage.postgres.listener import PostgresListener
 from adapters.system.clock import SystemClock
 from adapters.system.files import LocalFileReader
+from core import cashier
 from core.job_leases import LeaseKeeper
 from entrypoints.fake_stack import FAST_RUNNER
 from entrypoints.settings import load_settings
@@ -30,6 +31,7 @@ from ports.events import UserRef
 from ports.generation import TaskState
 from ports.storage import Job, JobState
 from tests.pg import scratch_database
+from tests.waiting import eventually
 
 USER = 4242
 
@@ -64,15 +66,7 @@ async def launch(app: App, job_id: str) -> Job:
     return stored
 
 
-async def eventually(check, timeout: float = 20.0):
-    async with asyncio.timeout(timeout):
-        while True:
-            result = check()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return result
-            await asyncio.sleep(0.02)
+eventually = partial(eventually, timeout=20.0, step=0.02)
 
 
 def pictures(chat: SimulatedChat) -> list[SendMedia]:

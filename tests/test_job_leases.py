@@ -5,7 +5,6 @@ over when its lease expires; a KIE callback heard by another instance wakes the 
 from __future__ import annotations
 
 import asyncio
-
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
